@@ -1,0 +1,185 @@
+"""The `cps` command line: the operators' contract (RULES.md section 8)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipelines.environment import apply_offline_environment
+from pipelines.errors import CpsError
+from pipelines.settings import Settings
+
+app = typer.Typer(
+    help="CPS membership platform: nightly points, levels, invitations and repair SLA.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+AsOf = Annotated[str | None, typer.Option("--as-of", help="Run date D as YYYY-MM-DD (default: today, UTC).")]
+Inbox = Annotated[Path | None, typer.Option("--inbox", help="Inbox folder (env CPS_INBOX; default data/inbox).")]
+Catalog = Annotated[
+    Path | None,
+    typer.Option("--catalog", help="Folder with products.csv and service_centres.csv (env CPS_CATALOG)."),
+]
+Warehouse = Annotated[
+    Path | None,
+    typer.Option("--warehouse", help="DuckDB warehouse file (env CPS_WAREHOUSE; default data/warehouse/cps.duckdb)."),
+]
+Reports = Annotated[
+    Path | None,
+    typer.Option("--reports", help="Reports folder (env CPS_REPORTS; default data/reports)."),
+]
+
+
+def parse_as_of(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        raise CpsError(f"bad date {value!r}: use YYYY-MM-DD, for example 2026-11-23") from None
+
+
+def load_settings(**overrides: object) -> Settings:
+    settings = Settings().with_overrides(**overrides)
+    apply_offline_environment(settings.prefect_home.resolve())
+    return settings
+
+
+def fail(message: str) -> None:
+    typer.echo(f"cps: {message}", err=True)
+    raise typer.Exit(code=1)
+
+
+@app.command()
+def nightly(
+    as_of: AsOf = None,
+    inbox: Inbox = None,
+    catalog: Catalog = None,
+    warehouse: Warehouse = None,
+    reports: Reports = None,
+    wait: Annotated[
+        float | None,
+        typer.Option("--wait", help="Seconds to wait if another run holds the warehouse (default 0: stop)."),
+    ] = None,
+) -> None:
+    """One nightly run as of DATE: ingest, transform (dbt build), quality gate, publish, report.
+
+    Exits 0 on success; otherwise non-zero with a one-line reason, and the previous night's
+    tables stay published.
+    """
+    settings = load_settings(
+        as_of=parse_as_of(as_of),
+        inbox=inbox,
+        catalog=catalog,
+        warehouse=warehouse,
+        reports=reports,
+        lock_wait_seconds=wait,
+    )
+    from pipelines.nightly import run_nightly
+
+    summary = run_nightly(settings)
+    typer.echo(summary.render())
+
+
+@app.command()
+def generate(
+    members: Annotated[int, typer.Option("--members", min=1, help="Number of members to generate.")],
+    out: Annotated[Path, typer.Option("--out", help="Inbox folder to write.")],
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same files.")] = 42,
+    as_of: AsOf = None,
+    catalog: Catalog = None,
+) -> None:
+    """Write a realistic synthetic inbox (members, registrations, service jobs) for the catalogue."""
+    settings = load_settings(as_of=parse_as_of(as_of), catalog=catalog)
+    from pipelines.generate import generate_inbox
+
+    result = generate_inbox(out=out, members=members, seed=seed, as_of=settings.as_of, catalog_dir=settings.catalog)
+    typer.echo(result.render())
+
+
+@app.command()
+def demo(
+    members: Annotated[int, typer.Option("--members", min=1, help="Members in the demo inbox.")] = 5000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 42,
+) -> None:
+    """Generate a demo inbox and run `cps nightly` on it with the default paths."""
+    settings = load_settings()
+    from pipelines.generate import generate_inbox
+    from pipelines.nightly import run_nightly
+
+    if not any(settings.inbox.glob("*/*")):
+        result = generate_inbox(
+            out=settings.inbox,
+            members=members,
+            seed=seed,
+            as_of=settings.as_of,
+            catalog_dir=settings.catalog,
+        )
+        typer.echo(result.render())
+    else:
+        typer.echo(f"Using the inbox already in {settings.inbox}")
+    summary = run_nightly(settings)
+    typer.echo(summary.render())
+
+
+@app.command()
+def explain(
+    member_id: Annotated[str, typer.Argument(help="The member to explain.")],
+    as_of: AsOf = None,
+    warehouse: Warehouse = None,
+) -> None:
+    """Print a member's points product by product, and what would reach the next level."""
+    settings = load_settings(as_of=parse_as_of(as_of), warehouse=warehouse)
+    from pipelines.explain import explain_member
+
+    typer.echo(explain_member(settings, member_id))
+
+
+@app.command()
+def serve(
+    cron: Annotated[str | None, typer.Option("--cron", help="Cron schedule (default 0 2 * * *).")] = None,
+    timezone: Annotated[
+        str | None, typer.Option("--timezone", help="Time zone of the schedule (default Europe/London).")
+    ] = None,
+) -> None:
+    """Register the nightly deployment on a Prefect server with a cron schedule, and serve it."""
+    settings = load_settings(schedule_cron=cron, schedule_timezone=timezone)
+    from pipelines.serve import serve_nightly
+
+    serve_nightly(settings)
+
+
+@app.command()
+def bench(
+    sizes: Annotated[
+        str, typer.Option("--sizes", help="Comma-separated member counts, e.g. 10000,100000,1000000.")
+    ] = "10000,100000",
+    workdir: Annotated[Path, typer.Option("--workdir", help="Where data sets are generated (and reused).")] = Path(
+        "data/bench"
+    ),
+    output: Annotated[Path | None, typer.Option("--output", help="Markdown file to append the results to.")] = None,
+) -> None:
+    """Measure the nightly run against pandas, polars and one hand-written DuckDB query."""
+    load_settings()
+    from pipelines.bench import run_benchmarks
+
+    member_counts = [int(size) for size in sizes.split(",") if size.strip()]
+    typer.echo(run_benchmarks(member_counts, workdir=workdir, output=output))
+
+
+def main() -> None:
+    try:
+        app()
+    except CpsError as error:
+        typer.echo(f"cps: {error}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
