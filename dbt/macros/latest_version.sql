@@ -1,0 +1,24 @@
+{#
+  Change records -> one row per key as of D: versions stamped after the end of day D are ignored
+  (so any past night can be rebuilt), then the latest updated_at wins; ties go to the file loaded
+  later, then to the later row of that file.
+#}
+{% macro latest_version(relation, key, stamp_columns=['updated_at']) -%}
+    select *
+    from {{ relation }}
+    where true
+    {%- for stamp in stamp_columns %}
+      and {{ stamp }} < {{ end_of_as_of_day() }}
+    {%- endfor %}
+    qualify row_number() over (
+        partition by {{ key }}
+        order by updated_at desc, _file_id desc, _row_number desc
+    ) = 1
+{%- endmacro %}
+
+{# Reference data (catalogue, service centres) is a full snapshot per file: keep the newest file's rows. #}
+{% macro latest_snapshot(relation) -%}
+    select *
+    from {{ relation }}
+    where _file_id = (select max(_file_id) from {{ relation }})
+{%- endmacro %}
