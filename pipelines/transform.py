@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from collections.abc import Iterator, Sequence
@@ -67,16 +68,59 @@ def failed_nodes(result: Any) -> list[str]:
     return failures
 
 
-def run_dbt(invocation: DbtInvocation, command: Sequence[str] = ("build",)) -> Any:
-    """Run one dbt command in-process; raise CpsError with the failing nodes if it fails."""
-    from dbt.cli.main import dbtRunner
+def release_dbt_database() -> None:
+    """Close the DuckDB file that dbt-duckdb keeps open in-process after a command.
 
-    invocation.artifacts_dir.mkdir(parents=True, exist_ok=True)
-    with dbt_environment(invocation.database):
-        result = dbtRunner().invoke(invocation.cli_args(command))
+    Without this the file stays locked by this process (other processes cannot open it,
+    and it cannot be safely renamed into place by the publishing step).
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        environment = DuckDBConnectionManager._ENV
+        DuckDBConnectionManager._ENV = None
+    if environment is not None:
+        environment.close()
+    gc.collect()
+
+
+def raise_for_failure(result: Any, command: Sequence[str]) -> None:
     if not result.success:
         failures = failed_nodes(result)
         detail = "; ".join(failures[:3]) if failures else str(result.exception)
         more = f" (+{len(failures) - 3} more)" if len(failures) > 3 else ""
         raise CpsError(f"dbt {' '.join(command)} failed: {detail}{more}")
+
+
+def run_dbt(invocation: DbtInvocation, command: Sequence[str] = ("build",)) -> Any:
+    """Run one dbt command in-process; raise CpsError with the failing nodes if it fails."""
+    from dbt.cli.main import dbtRunner
+
+    invocation.artifacts_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with dbt_environment(invocation.database):
+            result = dbtRunner().invoke(invocation.cli_args(command))
+    finally:
+        release_dbt_database()
+    raise_for_failure(result, command)
+    return result
+
+
+def run_dbt_as_prefect_tasks(invocation: DbtInvocation, command: Sequence[str] = ("build",)) -> Any:
+    """Like run_dbt, inside a flow: every dbt model, seed and test shows as its own Prefect task."""
+    from prefect_dbt import PrefectDbtRunner, PrefectDbtSettings
+
+    invocation.artifacts_dir.mkdir(parents=True, exist_ok=True)
+    settings = PrefectDbtSettings(
+        project_dir=DBT_PROJECT_DIR,
+        profiles_dir=DBT_PROJECT_DIR,
+        target_path=invocation.artifacts_dir / "target",
+    )
+    runner = PrefectDbtRunner(settings=settings, raise_on_failure=False, disable_assets=True)
+    try:
+        with dbt_environment(invocation.database):
+            result = runner.invoke(invocation.cli_args(command))
+    finally:
+        release_dbt_database()
+    raise_for_failure(result, command)
     return result
