@@ -135,10 +135,10 @@ def explain(
     warehouse: Warehouse = None,
 ) -> None:
     """Print a member's points product by product, and what would reach the next level."""
-    settings = load_settings(as_of=parse_as_of(as_of), warehouse=warehouse)
+    settings = load_settings(warehouse=warehouse)
     from pipelines.explain import explain_member
 
-    typer.echo(explain_member(settings, member_id))
+    typer.echo(explain_member(settings, member_id, parse_as_of(as_of)))
 
 
 @app.command()
