@@ -25,5 +25,8 @@ def apply_offline_environment(prefect_home: Path | None = None) -> None:
     if prefect_home is not None and "PREFECT_HOME" not in os.environ:
         prefect_home.mkdir(parents=True, exist_ok=True)
         os.environ["PREFECT_HOME"] = str(prefect_home)
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # Run logs go to the Prefect API (and its UI) in full; the terminal shows only the platform's
+    # own progress lines and one-line errors, not Prefect's tracebacks.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,18 +22,33 @@ from pipelines.transform import DbtInvocation, run_dbt_as_prefect_tasks
 T = TypeVar("T")
 
 
+PROGRESS = logging.getLogger("cps.progress")
+
+
+def show_progress() -> None:
+    """Step-by-step progress on the terminal (Prefect's own console output is kept quiet)."""
+    if not PROGRESS.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s cps | %(message)s", datefmt="%H:%M:%S"))
+        PROGRESS.addHandler(handler)
+        PROGRESS.setLevel(logging.INFO)
+        PROGRESS.propagate = False
+
+
 @dataclass
 class StepTimer:
-    """Wall time of each named step, for the run summary."""
+    """Wall time of each named step, for the run summary; each step is announced as it starts."""
 
     seconds: dict[str, float] = field(default_factory=dict)
 
     def run(self, name: str, step: Callable[[], T]) -> T:
+        PROGRESS.info("%s ...", name)
         started = time.perf_counter()
         try:
             return step()
         finally:
             self.seconds[name] = time.perf_counter() - started
+            PROGRESS.info("%s done in %.1fs", name, self.seconds[name])
 
 
 @task(name="prepare build copy", retries=2, retry_delay_seconds=2)
@@ -130,6 +147,7 @@ def nightly_flow(
 def run_nightly(settings: Settings) -> NightSummary:
     """Run the nightly flow for the settings' paths and date (the `cps nightly` command)."""
     check_inputs(settings)
+    show_progress()
     return nightly_flow(
         as_of=settings.as_of,
         inbox=str(settings.inbox),
