@@ -1,0 +1,123 @@
+"""Helpers for end-to-end tests of the nightly run: a generated inbox, CLI subprocesses, table fingerprints."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelines.warehouse import connect
+
+# Tables whose content legitimately differs between two runs of the same night (run timestamps).
+VOLATILE_COLUMNS = {"run_at", "loaded_at", "validated_at", "generated_at"}
+
+
+@dataclass(frozen=True)
+class NightPaths:
+    inbox: Path
+    warehouse: Path
+    reports: Path
+    prefect_home: Path
+
+    def cli_args(self, as_of: str) -> list[str]:
+        return [
+            "nightly",
+            "--as-of",
+            as_of,
+            "--inbox",
+            str(self.inbox),
+            "--warehouse",
+            str(self.warehouse),
+            "--reports",
+            str(self.reports),
+        ]
+
+
+def night_paths(root: Path, inbox: Path) -> NightPaths:
+    return NightPaths(
+        inbox=inbox,
+        warehouse=root / "warehouse" / "cps.duckdb",
+        reports=root / "reports",
+        prefect_home=root / "prefect",
+    )
+
+
+def cli_environment(prefect_home: Path) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("CPS_", "PREFECT_API"))}
+    env["PREFECT_HOME"] = str(prefect_home)
+    return env
+
+
+def start_cli(args: list[str], prefect_home: Path) -> subprocess.Popen[str]:
+    """`cps ...` in its own process group, so a kill takes its helpers (e.g. Prefect's server) too."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli", *args],
+        env=cli_environment(prefect_home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def run_cli(args: list[str], prefect_home: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", *args],
+        env=cli_environment(prefect_home),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def kill_when(process: subprocess.Popen[str], marker: str, delay: float, timeout: float = 600) -> str:
+    """Read the process's output until `marker` appears, wait `delay`, then SIGKILL its whole group."""
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    assert process.stdout is not None
+    for line in process.stdout:
+        seen.append(line)
+        if marker in line:
+            time.sleep(delay)
+            break
+        if time.monotonic() > deadline:
+            break
+    else:
+        raise AssertionError(f"the run ended before {marker!r}:\n{''.join(seen)}")
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(30)
+    return "".join(seen)
+
+
+def table_fingerprints(warehouse: Path, schema: str = "marts") -> dict[str, str]:
+    """A checksum of every table's sorted content (volatile timestamp columns left out)."""
+    connection = connect(warehouse, read_only=True)
+    try:
+        tables = [
+            row[0]
+            for row in connection.execute(
+                "select table_name from information_schema.tables where table_schema = ? order by 1", [schema]
+            ).fetchall()
+        ]
+        fingerprints = {}
+        for table in tables:
+            columns = [
+                row[0]
+                for row in connection.execute(
+                    "select column_name from information_schema.columns"
+                    " where table_schema = ? and table_name = ? order by ordinal_position",
+                    [schema, table],
+                ).fetchall()
+                if row[0] not in VOLATILE_COLUMNS
+            ]
+            column_list = ", ".join(f'"{column}"' for column in columns)
+            rows = connection.execute(f'select {column_list} from {schema}."{table}" order by all').fetchall()
+            fingerprints[table] = hashlib.sha256(repr(rows).encode()).hexdigest()
+        return fingerprints
+    finally:
+        connection.close()
