@@ -54,8 +54,15 @@ def test_a_night_publishes_every_contract_table_and_prints_a_summary(inbox: Path
         assert f"{step} done in" in result.stderr
     fingerprints = table_fingerprints(paths.warehouse)
     for table in (
-        "dim_products", "dim_members", "fct_registrations", "fct_member_levels", "fct_level_changes",
-        "fct_service_jobs", "rpt_invitations", "rpt_completion_campaign", "rpt_welcome_packs",
+        "dim_products",
+        "dim_members",
+        "fct_registrations",
+        "fct_member_levels",
+        "fct_level_changes",
+        "fct_service_jobs",
+        "rpt_invitations",
+        "rpt_completion_campaign",
+        "rpt_welcome_packs",
     ):
         assert table in fingerprints
     assert (paths.reports / NIGHT / "index.html").is_file()

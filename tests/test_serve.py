@@ -1,0 +1,122 @@
+"""`cps serve` against a real local Prefect server: the deployment is registered and a run completes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pipelines.settings import PROJECT_ROOT
+from tests.nightly_helpers import cli_environment
+
+NIGHT = "2026-11-20"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+
+
+@pytest.fixture
+def prefect_server(tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    env = cli_environment(tmp_path / "server-home")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=(tmp_path / "server.log").open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    api = f"http://127.0.0.1:{port}/api"
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{api}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(1)
+        else:
+            raise AssertionError("the Prefect server did not start:\n" + (tmp_path / "server.log").read_text())
+        yield api
+    finally:
+        stop(server)
+
+
+def test_deployment_on_a_real_prefect_server_runs_to_completion(prefect_server: str, tmp_path: Path) -> None:
+    from pipelines.generate import generate_inbox
+
+    inbox = tmp_path / "inbox"
+    generate_inbox(
+        out=inbox, members=150, seed=5, as_of=date.fromisoformat(NIGHT), catalog_dir=PROJECT_ROOT / "catalog"
+    )
+    env = cli_environment(tmp_path / "serve-home")
+    env.update(
+        PREFECT_API_URL=prefect_server,
+        CPS_INBOX=str(inbox),
+        CPS_WAREHOUSE=str(tmp_path / "warehouse" / "cps.duckdb"),
+        CPS_REPORTS=str(tmp_path / "reports"),
+    )
+    serving = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli", "serve", "--cron", "0 2 * * *", "--timezone", "Europe/Paris"],
+        env=env,
+        cwd=tmp_path,
+        stdout=(tmp_path / "serve.log").open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        with httpx.Client(base_url=prefect_server, timeout=10) as api:
+            deployment = None
+            deadline = time.monotonic() + 180
+            while deployment is None and time.monotonic() < deadline:
+                response = api.get("/deployments/name/cps-nightly/nightly")
+                if response.status_code == 200:
+                    deployment = response.json()
+                else:
+                    assert serving.poll() is None, (tmp_path / "serve.log").read_text()
+                    time.sleep(1)
+            assert deployment is not None, (tmp_path / "serve.log").read_text()
+            schedules = [entry["schedule"] for entry in deployment["schedules"]]
+            assert {"cron": "0 2 * * *", "timezone": "Europe/Paris"}.items() <= schedules[0].items()
+
+            run = api.post(
+                f"/deployments/{deployment['id']}/create_flow_run", json={"parameters": {"as_of": NIGHT}}
+            ).json()
+            state = None
+            deadline = time.monotonic() + 420
+            while time.monotonic() < deadline:
+                state = api.get(f"/flow_runs/{run['id']}").json()["state"]["type"]
+                if state in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}:
+                    break
+                time.sleep(2)
+            assert state == "COMPLETED", (tmp_path / "serve.log").read_text()[-3000:]
+            task_runs = api.post("/task_runs/filter", json={"flow_runs": {"id": {"any_": [run["id"]]}}}).json()
+            names = {task_run["name"] for task_run in task_runs}
+            assert any(name.startswith("publish") for name in names)
+            assert len(names) > 20, "every dbt model and test should be its own task"
+        assert (tmp_path / "warehouse" / "cps.duckdb").is_file()
+        assert (tmp_path / "reports" / NIGHT / "index.html").is_file()
+    finally:
+        stop(serving)
