@@ -1,0 +1,16 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='as_of_date',
+        on_schema_change='append_new_columns'
+    )
+}}
+-- One row per member for night D. Earlier nights are kept: the model only replaces night D.
+select
+    member_id,
+    as_of_date,
+    level,
+    validated_points,
+    pending_points
+from {{ ref('dim_members') }}

@@ -1,0 +1,8 @@
+-- One row per member who has ever been Silver or above: the pack is due on the first such night.
+select
+    member_id,
+    min(as_of_date) as due_on,
+    arg_min(level, as_of_date) as level
+from {{ ref('fct_member_levels') }}
+where level <> 'Red'
+group by member_id
