@@ -1,0 +1,202 @@
+"""The dbt models on a real DuckDB file: build, published marts, level history over nights, re-runs, backfills."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipelines.transform import DbtInvocation, run_dbt
+from pipelines.warehouse import connect
+from tests.dbt_fixtures import create_raw_schema, load_file, member, product, registration
+
+NIGHT_1 = date(2024, 6, 1)
+NIGHT_2 = date(2024, 6, 2)
+NIGHT_3 = date(2024, 6, 3)
+
+# Section 7 of the rules: the published tables these models own and the columns they must have.
+PUBLISHED_COLUMNS = {
+    "dim_products": [
+        "product_sku", "product_name", "category", "is_video", "fast_track", "launch_date", "base_points",
+        "age_years", "is_superseded", "is_service_ended", "effective_points", "as_of_date",
+    ],
+    "dim_members": [
+        "member_id", "country", "language", "marketing_opt_in", "level", "validated_points", "pending_points",
+        "counted_products", "action_required_count", "invitation_eligible", "corporate_eligible",
+        "eligible_tiers", "next_level", "points_to_next_level", "as_of_date", "email", "joined_at",
+        "legacy_cps_number",
+    ],
+    "fct_registrations": [
+        "registration_id", "member_id", "product_sku", "status", "reasons", "effective_points",
+        "pending_points", "as_of_date",
+    ],
+    "fct_member_levels": ["member_id", "as_of_date", "level", "validated_points"],
+    "fct_level_changes": ["member_id", "as_of_date", "previous_level", "level", "direction"],
+    "rpt_welcome_packs": ["member_id", "due_on"],
+    "rpt_action_required": [
+        "member_id", "registration_id", "product_sku", "product_name", "status", "reasons", "explanation",
+        "as_of_date",
+    ],
+}  # fmt: skip
+
+WITHOUT_UNIT_TESTS = ("build", "--exclude-resource-type", "unit_test")
+
+
+def write_inbox(database: Path) -> None:
+    """Three members with products and one joining on night 2, chosen so levels move between nights.
+
+    - M1: a 100-point lens from the start (Red); a 600-point body registered on night 2 makes it Silver.
+    - M2: a 500-point camera (Silver) whose successor comes out on night 3, halving it: Red again.
+    - M3: no counted product; its lens repeats M1's serial (other case, spaces), so it is a duplicate.
+    - M4: joins on night 2.
+    """
+    create_raw_schema(database)
+    load_file(
+        database,
+        "products",
+        [
+            product("BODY", base_points=600, launch_date="2023-01-01"),
+            product("LENS", base_points=100, launch_date="2023-01-01", category="lens"),
+            product("OLDCAM", base_points=500, launch_date="2023-01-01", superseded_by="BODY",
+                    superseded_on="2024-06-03"),
+        ],
+    )  # fmt: skip
+    load_file(database, "members", [member("M1"), member("M2"), member("M3", marketing_opt_in=False)])
+    load_file(database, "members", [member("M4", joined_at="2024-06-02 08:00:00", updated_at="2024-06-02 08:00:00")])
+    load_file(
+        database,
+        "registrations",
+        [
+            registration("R1", "M1", "LENS", serial_number="LN0001"),
+            registration("R2", "M2", "OLDCAM"),
+            registration("R3", "M3", "LENS", serial_number=" ln0001 ", registered_at="2024-03-01 10:00:00",
+                         updated_at="2024-03-01 10:00:00"),
+            registration("R4", "M1", "BODY", retailer="  "),
+            registration("R5", "M1", "BODY", registered_at="2024-06-02 12:00:00", updated_at="2024-06-02 12:00:00"),
+            registration("R6", "GHOST", "LENS"),
+        ],
+    )  # fmt: skip
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Path:
+    database = tmp_path / "cps.duckdb"
+    write_inbox(database)
+    return database
+
+
+def build_night(database: Path, night: date, artifacts: Path, command: tuple[str, ...] = WITHOUT_UNIT_TESTS) -> None:
+    run_dbt(DbtInvocation(database=database, as_of=night, artifacts_dir=artifacts), command)
+
+
+def query(database: Path, sql: str) -> list[tuple[Any, ...]]:
+    connection = connect(database, read_only=True)
+    try:
+        return connection.execute(sql).fetchall()
+    finally:
+        connection.close()
+
+
+def test_build_with_unit_tests_publishes_the_marts_and_docs_generate(warehouse: Path, tmp_path: Path) -> None:
+    build_night(warehouse, NIGHT_1, tmp_path / "dbt", ("build",))
+
+    for table, columns in PUBLISHED_COLUMNS.items():
+        present = {row[0] for row in query(warehouse, f"select column_name from (describe marts.{table})")}
+        assert set(columns) <= present, f"marts.{table} lacks {set(columns) - present}"
+
+    statuses = dict(query(warehouse, "select registration_id, status || ':' || reasons from marts.fct_registrations"))
+    assert statuses == {
+        "R1": "counted:",
+        "R2": "counted:",
+        "R3": "duplicate_serial:",
+        "R4": "incomplete:missing_retailer",
+        "R6": "counted:",
+    }
+    members = query(
+        warehouse,
+        "select member_id, level, validated_points, pending_points, action_required_count, eligible_tiers"
+        " from marts.dim_members order by member_id",
+    )
+    assert members == [
+        ("M1", "Red", 100, 600, 1, ""),
+        ("M2", "Silver", 500, 0, 0, "Silver"),
+        ("M3", "Red", 0, 0, 1, ""),
+    ]
+    actions = query(warehouse, "select registration_id, explanation from marts.rpt_action_required order by 1")
+    assert actions[0] == ("R3", actions[0][1]) and "already registered" in actions[0][1]
+    assert actions[1] == ("R4", "Add the retailer you bought it from")
+
+    build_night(warehouse, NIGHT_1, tmp_path / "dbt", ("docs", "generate"))
+    assert (tmp_path / "dbt" / "target" / "catalog.json").is_file()
+    assert (tmp_path / "dbt" / "target" / "index.html").is_file()
+
+
+def history(database: Path) -> list[tuple[Any, ...]]:
+    return query(
+        database,
+        "select member_id, as_of_date, level, validated_points from marts.fct_member_levels order by 2, 1",
+    )
+
+
+def changes(database: Path) -> list[tuple[Any, ...]]:
+    return query(
+        database,
+        "select member_id, as_of_date, previous_level, level, direction from marts.fct_level_changes order by 2, 1",
+    )
+
+
+def welcome_packs(database: Path) -> list[tuple[Any, ...]]:
+    return query(database, "select member_id, due_on from marts.rpt_welcome_packs order by 1")
+
+
+def test_consecutive_nights_record_history_changes_and_welcome_packs(warehouse: Path, tmp_path: Path) -> None:
+    build_night(warehouse, NIGHT_1, tmp_path / "dbt")
+    build_night(warehouse, NIGHT_2, tmp_path / "dbt")
+
+    assert history(warehouse) == [
+        ("M1", NIGHT_1, "Red", 100),
+        ("M2", NIGHT_1, "Silver", 500),
+        ("M3", NIGHT_1, "Red", 0),
+        ("M1", NIGHT_2, "Silver", 700),
+        ("M2", NIGHT_2, "Silver", 500),
+        ("M3", NIGHT_2, "Red", 0),
+        ("M4", NIGHT_2, "Red", 0),
+    ]
+    assert changes(warehouse) == [("M1", NIGHT_2, "Red", "Silver", "up")]
+    assert welcome_packs(warehouse) == [("M1", NIGHT_2), ("M2", NIGHT_1)]
+
+    # Re-running night 2 replaces it: same rows, nothing duplicated.
+    build_night(warehouse, NIGHT_2, tmp_path / "dbt")
+    assert len(history(warehouse)) == 7
+    assert changes(warehouse) == [("M1", NIGHT_2, "Red", "Silver", "up")]
+    assert welcome_packs(warehouse) == [("M1", NIGHT_2), ("M2", NIGHT_1)]
+
+    build_night(warehouse, NIGHT_3, tmp_path / "dbt")
+    assert changes(warehouse) == [("M1", NIGHT_2, "Red", "Silver", "up"), ("M2", NIGHT_3, "Silver", "Red", "down")]
+    assert welcome_packs(warehouse) == [("M1", NIGHT_2), ("M2", NIGHT_1)]
+
+
+def test_backfilling_a_past_night_after_later_ones_fixes_changes_and_welcome_packs(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    build_night(warehouse, NIGHT_1, tmp_path / "dbt")
+    build_night(warehouse, NIGHT_3, tmp_path / "dbt")
+    assert changes(warehouse) == [("M1", NIGHT_3, "Red", "Silver", "up"), ("M2", NIGHT_3, "Silver", "Red", "down")]
+    assert welcome_packs(warehouse) == [("M1", NIGHT_3), ("M2", NIGHT_1)]
+
+    build_night(warehouse, NIGHT_2, tmp_path / "dbt")  # the missed night, afterwards
+
+    assert [row[:3] for row in history(warehouse) if row[1] == NIGHT_2] == [
+        ("M1", NIGHT_2, "Silver"),
+        ("M2", NIGHT_2, "Silver"),
+        ("M3", NIGHT_2, "Red"),
+        ("M4", NIGHT_2, "Red"),
+    ]
+    assert len(history(warehouse)) == 3 + 4 + 4
+    # M1 went up on night 2 now, not on night 3; M2's drop on night 3 is against night 2.
+    assert changes(warehouse) == [("M1", NIGHT_2, "Red", "Silver", "up"), ("M2", NIGHT_3, "Silver", "Red", "down")]
+    assert welcome_packs(warehouse) == [("M1", NIGHT_2), ("M2", NIGHT_1)]
+    # The marts now describe the backfilled night.
+    assert query(warehouse, "select distinct as_of_date from marts.dim_members") == [(NIGHT_2,)]
