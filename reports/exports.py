@@ -1,0 +1,73 @@
+"""Tonight's marketing exports: consenting members only, minimal columns, safe to open in a spreadsheet."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines.policy import policy
+from reports.marts import MartsReader
+
+# A spreadsheet treats a cell starting with one of these as a formula (or a field separator).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value: object) -> object:
+    """A text cell that a spreadsheet would run as a formula gets a leading quote; other values are unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def write_safe_csv(frame: pd.DataFrame, path: Path) -> Path:
+    """CSV with every text cell neutralised (numbers stay numbers, so a negative number is not altered)."""
+    safe = frame.copy()
+    for column in safe.columns:
+        if not pd.api.types.is_numeric_dtype(safe[column]) and not pd.api.types.is_bool_dtype(safe[column]):
+            safe[column] = safe[column].map(neutralise_cell, na_action="ignore")
+    safe.columns = [neutralise_cell(str(name)) for name in safe.columns]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # CRLF line ends (RFC 4180) also make the writer quote any cell holding a bare CR or LF.
+    safe.to_csv(path, index=False, lineterminator="\r\n")
+    return path
+
+
+@dataclass(frozen=True)
+class MarketingExport:
+    """One campaign list: the rows to send, and how many rows the consent check removed (should be 0)."""
+
+    name: str
+    rows: pd.DataFrame
+    dropped_without_consent: int
+
+
+def invitation_export(marts: MartsReader) -> MarketingExport:
+    """Tonight's invitation list, re-checked against each member's current consent."""
+    sql = """
+        select i.member_id, i.email, m.language, m.country, i.level, i.eligible_tiers
+        from marts.rpt_invitations as i
+        inner join marts.dim_members as m on i.member_id = m.member_id
+        where i.as_of_date = ? and m.marketing_opt_in
+        order by i.member_id
+    """
+    rows = marts.frame(sql, [marts.as_of])
+    total = marts.scalar("select count(*) from marts.rpt_invitations where as_of_date = ?", [marts.as_of])
+    return MarketingExport("invitations", rows, int(total) - len(rows))
+
+
+def completion_export(marts: MartsReader) -> MarketingExport:
+    """Tonight's completion campaign: consenting members who would qualify by fixing their registrations."""
+    threshold = int(policy()["invitation_points"])
+    sql = """
+        select c.member_id, c.email, m.language, c.validated_points, c.pending_points,
+               greatest(0, ? - c.validated_points)::bigint as points_needed, c.action_required_count
+        from marts.rpt_completion_campaign as c
+        inner join marts.dim_members as m on c.member_id = m.member_id
+        where c.as_of_date = ? and m.marketing_opt_in
+        order by c.member_id
+    """
+    rows = marts.frame(sql, [threshold, marts.as_of])
+    total = marts.scalar("select count(*) from marts.rpt_completion_campaign where as_of_date = ?", [marts.as_of])
+    return MarketingExport("completion_campaign", rows, int(total) - len(rows))

@@ -1,0 +1,47 @@
+"""Read-only access to the published marts for one night of reports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from pipelines.warehouse import connect
+
+
+@dataclass
+class MartsReader:
+    """Queries on the published warehouse; knows which optional tables and columns exist."""
+
+    connection: duckdb.DuckDBPyConnection
+    as_of: date
+
+    def exists(self, table: str, schema: str = "marts") -> bool:
+        sql = "select count(*) from information_schema.tables where table_schema = ? and table_name = ?"
+        return bool(self.connection.execute(sql, [schema, table]).fetchone()[0])
+
+    def columns(self, table: str, schema: str = "marts") -> set[str]:
+        sql = "select column_name from information_schema.columns where table_schema = ? and table_name = ?"
+        return {row[0] for row in self.connection.execute(sql, [schema, table]).fetchall()}
+
+    def frame(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        return self.connection.execute(sql, list(params)).df()
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self.connection.execute(sql, list(params)).fetchone()[0]
+
+
+@contextmanager
+def open_marts(database: Path, as_of: date) -> Iterator[MartsReader]:
+    """The warehouse opened read-only, and closed again before the caller returns (it may be renamed)."""
+    connection = connect(database, read_only=True)
+    try:
+        yield MartsReader(connection, as_of)
+    finally:
+        connection.close()

@@ -1,0 +1,91 @@
+"""What a page section is made of (chart, table, data file), and how numbers are shown."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+LEVEL_ORDER = ("Red", "Silver", "Gold", "Platinum")
+NO_LEVEL = "No level"
+
+
+def is_missing(value: Any) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
+def format_value(value: Any, kind: str = "text") -> str:
+    """Numbers as an analyst reads them: thousands separators, one-decimal percentages, dates as ISO."""
+    if is_missing(value):
+        return "–"
+    if kind == "int":
+        return f"{int(value):,}"
+    if kind == "decimal":
+        return f"{float(value):,.1f}"
+    if kind == "pct":
+        return f"{100 * float(value):.1f} %"
+    if kind == "bool":
+        return "yes" if bool(value) else "no"
+    if kind == "date":
+        return pd.Timestamp(value).date().isoformat()
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    label: str
+    kind: str = "text"
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind in ("int", "decimal", "pct")
+
+
+@dataclass(frozen=True)
+class TableView:
+    """A table ready for the template: labels, formatted cells, which columns align right."""
+
+    columns: list[Column]
+    rows: list[list[str]]
+    total_rows: int
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame, columns: list[Column], max_rows: int | None = None) -> TableView:
+        shown = frame if max_rows is None else frame.head(max_rows)
+        rows = [[format_value(record[c.name], c.kind) for c in columns] for record in shown.to_dict("records")]
+        return cls(columns, rows, len(frame))
+
+
+@dataclass
+class Section:
+    """One block of a page: a title, a plain-words note, a chart, a table and the CSV behind them."""
+
+    title: str
+    note: str = ""
+    chart: str | None = None
+    table: TableView | None = None
+    data_file: str | None = None
+    warning: str | None = None
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A headline number at the top of a page."""
+
+    label: str
+    value: str
+    detail: str = ""
+
+
+@dataclass
+class Page:
+    file_name: str
+    title: str
+    intro: str
+    figures: list[Figure] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
