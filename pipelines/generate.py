@@ -41,7 +41,7 @@ class GenerationResult:
     seconds: float = 0.0
 
     def render(self) -> str:
-        lines = [f"Generated an inbox for {self.members:,} members (seed {self.seed}, as of {self.as_of}) in {self.out}"]
+        lines = [f"Generated {self.members:,} members (seed {self.seed}, as of {self.as_of}) in {self.out}"]
         for name, output in self.outputs.items():
             lines.append(
                 f"  {name:<14} {len(output.files):>4} files ({output.parquet_files} Parquet)"

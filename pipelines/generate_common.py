@@ -171,3 +171,17 @@ def change_stamps(rng: np.random.Generator, after: np.ndarray, frame: TimeFrame,
     stamps = np.where(rng.random(after.size) < 0.33, recent, later)
     stamps = np.where(stamps > end, after + 60 + (rng.random(after.size) * (end - after - 60)).astype(np.int64), stamps)
     return np.where(after + 60 > end, -1, stamps)
+
+
+def rare(rng: np.random.Generator, count: int, share: float, eligible: np.ndarray | None = None) -> np.ndarray:
+    """A mask with about `share` of the eligible rows set, and at least one when there are 100 or more.
+
+    Small inboxes (tests, demos) still show every kind of flaw; large ones get the share.
+    """
+    pool = np.arange(count) if eligible is None else np.flatnonzero(eligible)
+    chosen = int(rng.binomial(pool.size, share)) if pool.size else 0
+    if pool.size >= 100:
+        chosen = max(chosen, 1)
+    mask = np.zeros(count, dtype=bool)
+    mask[rng.choice(pool, size=chosen, replace=False)] = True
+    return mask

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.generate_catalog import Catalogue
-from pipelines.generate_common import SECONDS_PER_DAY, TimeFrame, labels, prefixed_ids, timestamps, weights
+from pipelines.generate_common import SECONDS_PER_DAY, TimeFrame, labels, prefixed_ids, rare, timestamps, weights
 from pipelines.generate_members import MemberChunk, member_ids
 from pipelines.generate_registrations import RegistrationChunk, true_serials
 from pipelines.generate_versions import VersionLog
@@ -60,7 +60,7 @@ def make_jobs(
         own = ~stranger
         product[own] = registrations.product[registration[own]]
         serial = pc.if_else(pa.array(own), registrations.serial.take(pa.array(registration)), serial)
-        known = rng.random(count) >= UNKNOWN_MEMBER_SHARE
+        known = ~rare(rng, count, UNKNOWN_MEMBER_SHARE)
         member_number[known] = members.numbers[registrations.member[registration[known]]]
     serial = pc.if_else(pa.array(rng.random(count) < NO_SERIAL_SHARE), pa.scalar(None, pa.string()), serial)
     member_id = member_ids(member_number).take(pa.array(np.arange(count), mask=non_member))

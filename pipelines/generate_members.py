@@ -29,7 +29,7 @@ from pipelines.generate_versions import VersionLog
 from pipelines.sources import MEMBERS
 
 MEMBER_ID_WIDTH = 8
-PROFESSIONAL_SHARE = 0.13  # members with a large kitbag (working photographers and videographers)
+PROFESSIONAL_SHARE = 0.12  # members with a large kitbag (working photographers and videographers)
 OPT_IN_SHARE = 0.62
 LEGACY_CPS_START = date(2018, 1, 1)  # points-based CPS started then; older members may carry an old number
 

@@ -58,8 +58,7 @@ def as_csv_text(table: pa.Table) -> pa.Table:
 
 def as_parquet_types(table: pa.Table) -> pa.Table:
     columns = [
-        pc.cast(column, PARQUET_TIMESTAMP) if pa.types.is_timestamp(column.type) else column
-        for column in table.columns
+        pc.cast(column, PARQUET_TIMESTAMP) if pa.types.is_timestamp(column.type) else column for column in table.columns
     ]
     return pa.table(columns, names=table.column_names)
 
@@ -79,8 +78,11 @@ def break_schema(rng: np.random.Generator, table: pa.Table, source: Source, at_l
         if not mask.any():
             continue
         position = table.schema.get_field_index(column)
-        replacement = pa.nulls(table.num_rows, pa.string()) if bad_value is None else labels((bad_value,), np.zeros(
-            table.num_rows, dtype=np.int64))
+        replacement = (
+            pa.nulls(table.num_rows, pa.string())
+            if bad_value is None
+            else labels((bad_value,), np.zeros(table.num_rows, dtype=np.int64))
+        )
         table = table.set_column(position, column, pc.if_else(pa.array(mask), replacement, table.column(position)))
     return table, count
 

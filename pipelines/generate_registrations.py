@@ -26,6 +26,7 @@ from pipelines.generate_common import (
     labels,
     padded_numbers,
     prefixed_ids,
+    rare,
     replace_where,
     timestamps,
     weights,
@@ -38,7 +39,7 @@ REGISTRATION_ID_WIDTH = 10
 NO_PRODUCT_SHARE = 0.05  # members who registered nothing yet
 SECOND_HAND_SHARE = 0.06
 ABROAD_SHARE = 0.09
-MISSING_SHARES = {"serial_number": 0.05, "purchase_date": 0.035, "purchase_country": 0.03, "retailer": 0.07}
+MISSING_SHARES = {"serial_number": 0.04, "purchase_date": 0.025, "purchase_country": 0.02, "retailer": 0.05}
 BLANK_AS_SPACES_SHARE = 0.25  # of the missing text values, written as spaces rather than empty
 BAD_COUNTRY_SHARE = 0.006
 BAD_SERIAL_SHARE = 0.005
@@ -72,9 +73,9 @@ class RegistrationChunk:
 def kitbag_sizes(rng: np.random.Generator, members: MemberChunk) -> np.ndarray:
     """Most members hold a few products; professionals hold dozens, a few hold hundreds."""
     count = members.size
-    enthusiast = 1 + rng.poisson(3.6, count)
+    enthusiast = 1 + rng.poisson(4.6, count)
     enthusiast[rng.random(count) < NO_PRODUCT_SHARE] = 0
-    professional = np.clip(np.rint(rng.lognormal(3.25, 0.7, count)), 6, 500).astype(np.int64)
+    professional = np.clip(np.rint(rng.lognormal(2.9, 0.8, count)), 6, 500).astype(np.int64)
     return np.where(members.professional, professional, enthusiast)
 
 
@@ -137,9 +138,8 @@ def make_registrations(
     second_hand = rng.random(n) < SECOND_HAND_SHARE
 
     # Another member's product and serial (a used camera whose seller kept it registered, or a typo).
-    duplicate = rng.random(n) < DUPLICATE_SERIAL_SHARE
     duplicate_source = rng.integers(0, n, n)
-    duplicate &= member[duplicate_source] != member
+    duplicate = rare(rng, n, DUPLICATE_SERIAL_SHARE, eligible=member[duplicate_source] != member)
     product[duplicate] = product[duplicate_source[duplicate]]
     second_hand[duplicate] |= rng.random(duplicate.sum()) < 0.6
     serial_seed_rng = np.random.default_rng(rng.integers(0, 2**63))
@@ -151,7 +151,7 @@ def make_registrations(
 
     # The same member registering the same product twice (the second registration later).
     starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-    double_first = starts[(sizes >= 2) & (rng.random(members.size) < DOUBLE_REGISTRATION_SHARE)]
+    double_first = starts[rare(rng, members.size, DOUBLE_REGISTRATION_SHARE, eligible=sizes >= 2)]
     double = double_first + 1
     product[double] = product[double_first]
     purchase[double] = purchase[double_first]
@@ -198,11 +198,11 @@ def make_registrations(
             blank = replace_where(blank, spaces, spaced(rng, n))
         first_values[column] = replace_where(first_values[column], missing, blank)
     invalid = np.zeros(n, dtype=bool)
-    bad_country = clean & (rng.random(n) < BAD_COUNTRY_SHARE)
+    bad_country = rare(rng, n, BAD_COUNTRY_SHARE, eligible=clean)
     first_values["purchase_country"] = replace_where(
         first_values["purchase_country"], bad_country, labels(BAD_COUNTRIES, rng.integers(0, len(BAD_COUNTRIES), n))
     )
-    bad_serial = clean & (rng.random(n) < BAD_SERIAL_SHARE)
+    bad_serial = rare(rng, n, BAD_SERIAL_SHARE, eligible=clean)
     bad_serial_text = pc.choose(
         pa.array(rng.integers(0, 4, n).astype(np.int8)),
         pc.utf8_slice_codeunits(serial, 0, 3),  # too short
@@ -212,9 +212,9 @@ def make_registrations(
     )
     first_values["serial_number"] = replace_where(first_values["serial_number"], bad_serial, bad_serial_text)
     launch = catalogue.launch_day[product]
-    future = clean & (rng.random(n) < FUTURE_PURCHASE_SHARE)
-    before_launch = clean & ~future & (rng.random(n) < BEFORE_LAUNCH_SHARE)
-    edge = clean & ~future & ~before_launch & (rng.random(n) < LAUNCH_EDGE_SHARE)
+    future = rare(rng, n, FUTURE_PURCHASE_SHARE, eligible=clean)
+    before_launch = rare(rng, n, BEFORE_LAUNCH_SHARE, eligible=clean & ~future)
+    edge = rare(rng, n, LAUNCH_EDGE_SHARE, eligible=clean & ~future & ~before_launch)
     wrong_purchase = purchase.copy()
     wrong_purchase[future] = frame.as_of_day + rng.integers(1, 400, future.sum())
     wrong_purchase[before_launch] = launch[before_launch] - rng.integers(31, 700, before_launch.sum())
@@ -223,13 +223,13 @@ def make_registrations(
     first_values["purchase_date"] = replace_where(first_values["purchase_date"], changed_date, dates(wrong_purchase))
     invalid = bad_country | bad_serial | future | before_launch
 
-    orphan = rng.random(n) < ORPHAN_SHARE
+    orphan = rare(rng, n, ORPHAN_SHARE)
     member_id = replace_where(
         member_ids(members.numbers[member]),
         orphan,
         member_ids(total_members + 1 + rng.integers(0, 1_000_000, n)),
     )
-    unknown = clean & (rng.random(n) < UNKNOWN_PRODUCT_SHARE)
+    unknown = rare(rng, n, UNKNOWN_PRODUCT_SHARE, eligible=clean)
     sku = replace_where(
         catalogue.skus.take(pa.array(product)), unknown, labels(UNKNOWN_SKUS, rng.integers(0, len(UNKNOWN_SKUS), n))
     )
