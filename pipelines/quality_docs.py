@@ -19,7 +19,9 @@ from pathlib import Path
 
 from great_expectations.data_context import AbstractDataContext
 
+from pipelines.quality_gx import gx_suite_name
 from pipelines.quality_results import ExpectationOutcome
+from pipelines.quality_suites import UNEXPECTED_ROWS
 
 SITE_NAME = "cps_quality"
 OFFLINE_STYLESHEET = "static/styles/cps_offline.css"
@@ -112,14 +114,15 @@ def render_index(as_of: date, run_at: datetime, outcomes: list[ExpectationOutcom
     for outcome in sorted(outcomes, key=lambda o: (not o.failed, o.spec.severity != "critical", o.suite, o.spec.name)):
         status = "could not evaluate" if not outcome.evaluated else ("passed" if outcome.success else "failed")
         css = "passed" if status == "passed" else str(outcome.spec.severity)
-        page = pages.get(f"{outcome.suite}.{outcome.spec.table}")
+        page = pages.get(gx_suite_name(outcome.suite, outcome.spec.table, outcome.spec.type == UNEXPECTED_ROWS))
         suite = html.escape(outcome.suite)
         suite_cell = f'<a href="{html.escape(page)}">{suite}</a>' if page else suite
         seen = outcome.error or outcome.observed_value or ""
         rows.append(
             "<tr>"
             f"<td>{suite_cell}</td><td><code>{html.escape(outcome.spec.name)}</code></td>"
-            f"<td>{html.escape(outcome.spec.target)}</td><td class='{css}'>{html.escape(str(outcome.spec.severity))}</td>"
+            f"<td>{html.escape(outcome.spec.target)}</td>"
+            f"<td class='{css}'>{html.escape(str(outcome.spec.severity))}</td>"
             f"<td class='{css}'>{status}</td><td>{html.escape(outcome.spec.description)}</td>"
             f"<td>{html.escape(str(seen))}</td><td>{html.escape(_sample_text(outcome))}</td>"
             "</tr>"

@@ -93,79 +93,106 @@ def duckdb_datasource(context: AbstractDataContext, name: str, database: Path) -
 
 
 @dataclass(frozen=True)
-class TableValidation:
-    """One suite's expectations on one table, as GX validated them (or why it could not)."""
+class ValidationGroup:
+    """Expectations GX validates together: one suite, one table, one kind (column checks or custom SQL)."""
 
     suite: SuiteSpec
     table: str
+    custom_sql: bool
+
+    @property
+    def specs(self) -> list[ExpectationSpec]:
+        return [spec for spec in self.suite.for_table(self.table) if (spec.type == UNEXPECTED_ROWS) == self.custom_sql]
+
+    @property
+    def gx_name(self) -> str:
+        return gx_suite_name(self.suite.name, self.table, self.custom_sql)
+
+
+@dataclass(frozen=True)
+class GroupValidation:
+    """A group as GX validated it, or why it could not."""
+
+    group: ValidationGroup
     result: ExpectationSuiteValidationResult | None
     error: str | None = None
 
 
-def gx_suite_name(suite: SuiteSpec, table: str) -> str:
-    return f"{suite.name}.{table}"
+# Column checks report counts and a few unexpected values, never the full list (millions of rows);
+# custom SQL checks keep (up to 200 of) the offending rows: they are the reason. GX applies one result
+# format per checkpoint run (it overrides each expectation's own), hence one checkpoint per kind.
+RESULT_FORMATS = {
+    False: {"result_format": "SUMMARY", "partial_unexpected_count": 20},
+    True: {"result_format": "COMPLETE"},
+}
+
+
+def gx_suite_name(suite_name: str, table: str, custom_sql: bool) -> str:
+    """GX's name for a validation group (no dots: GX turns them into folders)."""
+    return f"{suite_name}-{table.replace('.', '-')}" + ("-sql" if custom_sql else "")
+
+
+def groups_of(suites: list[SuiteSpec]) -> list[ValidationGroup]:
+    groups = [
+        ValidationGroup(suite, table, custom_sql)
+        for suite in suites
+        for table in suite.tables()
+        for custom_sql in (False, True)
+    ]
+    return [group for group in groups if group.specs]
 
 
 def to_gx_expectation(spec: ExpectationSpec) -> Expectation:
-    """The GX expectation for a suite entry; severity and name travel in `meta`."""
+    """The GX expectation for a suite entry; name and severity travel in `meta`."""
     meta = {"name": spec.name, "severity": str(spec.severity), "description": spec.description}
     if spec.type == UNEXPECTED_ROWS:
-        # COMPLETE keeps (up to 200 of) the offending rows in the result: they are the reason.
         return gx.expectations.UnexpectedRowsExpectation(
-            **spec.kwargs, meta=meta, description=f"[{spec.severity}] {spec.description}", result_format="COMPLETE"
+            **spec.kwargs, meta=meta, description=f"[{spec.severity}] {spec.description}"
         )
-    configuration = ExpectationConfiguration(type=spec.type, kwargs=dict(spec.kwargs), meta=meta)
-    return configuration.to_domain_obj()
+    return ExpectationConfiguration(type=spec.type, kwargs=dict(spec.kwargs), meta=meta).to_domain_obj()
 
 
 def validate_suites(
     context: AbstractDataContext, datasource: SQLDatasource, suites: list[SuiteSpec]
-) -> list[TableValidation]:
-    """Run every suite on its tables in one checkpoint (results land in the context for Data Docs).
+) -> list[GroupValidation]:
+    """Run every suite on its tables (results land in the context, for Data Docs).
 
     A table that cannot be opened (missing view, broken SQL) does not stop the others: its
     expectations come back with the error and count as "could not evaluate".
     """
-    definitions: list[tuple[SuiteSpec, str, ValidationDefinition]] = []
-    failed: list[TableValidation] = []
+    definitions: dict[bool, list[tuple[ValidationGroup, ValidationDefinition]]] = {False: [], True: []}
+    failed: list[GroupValidation] = []
     assets: dict[str, BatchDefinition] = {}
-    for suite in suites:
-        for table in suite.tables():
-            try:
-                if table not in assets:
-                    schema_name, _, table_name = table.rpartition(".")
-                    asset = datasource.add_table_asset(
-                        name=table, table_name=table_name, schema_name=schema_name or None
-                    )
-                    assets[table] = asset.add_batch_definition_whole_table(name=f"{table} (whole table)")
-                gx_suite = context.suites.add(
-                    gx.ExpectationSuite(
-                        name=gx_suite_name(suite, table),
-                        expectations=[to_gx_expectation(spec) for spec in suite.for_table(table)],
-                    )
-                )
-            except Exception as error:  # noqa: BLE001 - GX raises many types; each becomes a gate failure
-                failed.append(TableValidation(suite, table, None, error=_one_line(error)))
-                continue
-            definition = context.validation_definitions.add(
-                gx.ValidationDefinition(name=gx_suite_name(suite, table), data=assets[table], suite=gx_suite)
+    for group in groups_of(suites):
+        try:
+            if group.table not in assets:
+                schema_name, _, table_name = group.table.rpartition(".")
+                asset = datasource.add_table_asset(name=group.table, table_name=table_name, schema_name=schema_name)
+                assets[group.table] = asset.add_batch_definition_whole_table(name=f"{group.table} (whole table)")
+            gx_suite = context.suites.add(
+                gx.ExpectationSuite(name=group.gx_name, expectations=[to_gx_expectation(s) for s in group.specs])
             )
-            definitions.append((suite, table, definition))
-    if not definitions:
-        return failed
-    checkpoint = context.checkpoints.add(
-        gx.Checkpoint(
-            name="cps-nightly-quality",
-            validation_definitions=[definition for _, _, definition in definitions],
-            actions=[],
-            result_format={"result_format": "SUMMARY", "partial_unexpected_count": 20},
+        except Exception as error:  # noqa: BLE001 - GX raises many types; each becomes a gate failure
+            failed.append(GroupValidation(group, None, error=_one_line(error)))
+            continue
+        definition = context.validation_definitions.add(
+            gx.ValidationDefinition(name=group.gx_name, data=assets[group.table], suite=gx_suite)
         )
-    )
-    run = checkpoint.run()
-    by_suite_name = {result.suite_name: result for result in run.run_results.values()}
-    validated = [
-        TableValidation(suite, table, by_suite_name.get(gx_suite_name(suite, table))) for suite, table, _ in definitions
-    ]
+        definitions[group.custom_sql].append((group, definition))
+    validated: list[GroupValidation] = []
+    for custom_sql, entries in definitions.items():
+        if not entries:
+            continue
+        checkpoint = context.checkpoints.add(
+            gx.Checkpoint(
+                name=f"cps-quality-{'sql' if custom_sql else 'columns'}",
+                validation_definitions=[definition for _, definition in entries],
+                actions=[],
+                result_format=RESULT_FORMATS[custom_sql],
+            )
+        )
+        by_name = {result.suite_name: result for result in checkpoint.run().run_results.values()}
+        validated += [GroupValidation(group, by_name.get(group.gx_name)) for group, _ in entries]
     return failed + validated
 
 

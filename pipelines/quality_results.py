@@ -9,7 +9,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from pipelines.quality_gx import TableValidation
+from pipelines.quality_gx import GroupValidation
 from pipelines.quality_suites import ExpectationSpec, Severity
 from pipelines.warehouse import connect
 
@@ -74,11 +74,12 @@ class ExpectationOutcome:
         )
 
 
-def outcomes_of(validations: Iterable[TableValidation]) -> list[ExpectationOutcome]:
+def outcomes_of(validations: Iterable[GroupValidation]) -> list[ExpectationOutcome]:
     """Every expectation of every suite exactly once; one GX never reported on counts as not evaluated."""
     outcomes: list[ExpectationOutcome] = []
     for validation in validations:
-        specs = validation.suite.for_table(validation.table)
+        suite = validation.group.suite
+        specs = validation.group.specs
         by_name: dict[str, Any] = {}
         if validation.result is not None:
             for result in validation.result.results:
@@ -87,9 +88,9 @@ def outcomes_of(validations: Iterable[TableValidation]) -> list[ExpectationOutco
             result = by_name.get(spec.name)
             if result is None:
                 error = validation.error or "no result from Great Expectations"
-                outcomes.append(ExpectationOutcome(validation.suite.name, spec, success=False, error=error))
+                outcomes.append(ExpectationOutcome(suite.name, spec, success=False, error=error))
             else:
-                outcomes.append(_outcome(validation.suite.name, spec, result))
+                outcomes.append(_outcome(suite.name, spec, result))
     return outcomes
 
 

@@ -4,6 +4,8 @@ A small clean warehouse passes; each critical expectation broken by bad data fai
 reason; warnings land in quality.validation_results and in the Data Docs; nothing ends in an exception.
 """
 
+# ruff: noqa: E501 - the bad-data SQL below reads best one statement per line
+
 from __future__ import annotations
 
 import subprocess
@@ -178,3 +180,252 @@ def test_a_clean_warehouse_passes_with_every_expectation_evaluated(tmp_path: Pat
     assert result.outcomes and all(outcome.evaluated for outcome in result.outcomes)
     expected = sum(len(suite.expectations) for suite in load_suites(AS_OF))
     assert len(result.outcomes) == expected
+
+
+# Bad data for each critical expectation: `suite.expectation` -> SQL that breaks it (and nothing that
+# would hide another breakage when they are all applied together).
+CRITICAL_BREAKERS: dict[str, list[str]] = {
+    "members.member_id_present": [
+        "insert into fixture.members (member_id, email, country) values (null, 'x@y.z', 'GB')"
+    ],
+    "members.member_id_unique": ["insert into fixture.members select * from fixture.members where member_id = 'M001'"],
+    "service_centres.centre_id_present": [
+        "insert into fixture.service_centres values (null, 'Nowhere', 'GB', 'authorised_partner')"
+    ],
+    "service_centres.centre_id_unique": [
+        "insert into fixture.service_centres values ('C1', 'Again', 'GB', 'authorised_partner')"
+    ],
+    "service_centres.centre_type_valid": [
+        "insert into fixture.service_centres values ('C3', 'Shop', 'GB', 'camera_shop')"
+    ],
+    "service_centres.centre_type_present": ["insert into fixture.service_centres values ('C4', 'Untyped', 'GB', null)"],
+    "products.product_sku_present": [
+        "insert into fixture.products (product_sku, category, base_points, launch_date, fast_track) values (null, 'lens', 5, date '2020-01-01', false)"
+    ],
+    "products.product_sku_unique": [
+        "insert into fixture.products select * from fixture.products where product_sku = 'P0003'"
+    ],
+    "products.product_category_valid": [
+        "update fixture.products set category = 'spaceship' where product_sku = 'P0004'"
+    ],
+    "products.base_points_not_negative": ["update fixture.products set base_points = -5 where product_sku = 'P0005'"],
+    "products.base_points_present": ["update fixture.products set base_points = null where product_sku = 'P0006'"],
+    "products.launch_date_present": ["update fixture.products set launch_date = null where product_sku = 'P0007'"],
+    "products.fast_track_present": ["update fixture.products set fast_track = null where product_sku = 'P0125'"],
+    "products.successor_exists": [
+        "update fixture.products set superseded_by = 'P9999', superseded_on = date '2023-01-01' where product_sku = 'P0008'"
+    ],
+    "products.no_supersession_cycle": [
+        "update fixture.products set superseded_by = 'P0011', superseded_on = date '2023-01-01' where product_sku = 'P0010'",
+        "update fixture.products set superseded_by = 'P0012', superseded_on = date '2023-01-01' where product_sku = 'P0011'",
+        "update fixture.products set superseded_by = 'P0010', superseded_on = date '2023-01-01' where product_sku = 'P0012'",
+    ],
+    "products.superseded_after_launch": [
+        "update fixture.products set superseded_by = 'P0001', superseded_on = date '2019-01-01' where product_sku = 'P0013'"
+    ],
+    "registrations.registration_id_present": [
+        "update fixture.registrations set registration_id = null where registration_id = 'R001'"
+    ],
+    "registrations.registration_id_unique": [
+        "update fixture.registrations set registration_id = 'R002' where registration_id = 'R003'"
+    ],
+    "service_jobs.job_id_present": ["update fixture.service_jobs set job_id = null where job_id = 'J01'"],
+    "service_jobs.job_id_unique": ["update fixture.service_jobs set job_id = 'J02' where job_id = 'J03'"],
+    "service_jobs.service_type_valid": [
+        "update fixture.service_jobs set service_type = 'cleaning' where job_id = 'J04'"
+    ],
+    "service_jobs.received_at_present": ["update fixture.service_jobs set received_at = null where job_id = 'J05'"],
+    "service_jobs.completed_after_received_share": [
+        "update fixture.service_jobs set completed_at = timestamp '2024-06-01 09:00:00' where job_id = 'J06'"
+    ],
+    "marts.dim_members_id_unique": [
+        "insert into marts.dim_members select * from marts.dim_members where member_id = 'M010'"
+    ],
+    "marts.dim_members_id_present": ["update marts.dim_members set member_id = null where member_id = 'M011'"],
+    "marts.every_member_present": ["delete from marts.dim_members where member_id = 'M012'"],
+    "marts.dim_members_level_valid": ["update marts.dim_members set level = 'Bronze' where member_id = 'M013'"],
+    "marts.dim_members_level_matches_points": ["update marts.dim_members set level = 'Gold' where member_id = 'M014'"],
+    "marts.dim_members_validated_points_not_negative": [
+        "update marts.dim_members set validated_points = -1 where member_id = 'M015'"
+    ],
+    "marts.dim_members_validated_points_present": [
+        "update marts.dim_members set validated_points = null where member_id = 'M016'"
+    ],
+    "marts.dim_members_pending_points_not_negative": [
+        "update marts.dim_members set pending_points = -1 where member_id = 'M017'"
+    ],
+    "marts.dim_members_as_of_tonight": [
+        "update marts.dim_members set as_of_date = date '2024-06-29' where member_id = 'M018'"
+    ],
+    "marts.history_one_row_per_member_per_night": [
+        "insert into marts.fct_member_levels select * from marts.fct_member_levels where member_id = 'M019' and as_of_date = date '2024-06-29'"
+    ],
+    "marts.history_has_tonight_for_every_member": [
+        "delete from marts.fct_member_levels where member_id = 'M020' and as_of_date = date '2024-06-30'"
+    ],
+    "marts.history_points_not_negative": [
+        "update marts.fct_member_levels set validated_points = -3 where member_id = 'M021' and as_of_date = date '2024-06-29'"
+    ],
+    "marts.history_level_valid": [
+        "update marts.fct_member_levels set level = 'Bronze' where member_id = 'M022' and as_of_date = date '2024-06-29'"
+    ],
+    "marts.registration_status_valid": [
+        "update marts.fct_registrations set status = 'approved' where registration_id = 'R010'"
+    ],
+    "marts.registration_status_present": [
+        "update marts.fct_registrations set status = null where registration_id = 'R011'"
+    ],
+    "marts.fct_registrations_id_unique": [
+        "insert into marts.fct_registrations select * from marts.fct_registrations where registration_id = 'R012'"
+    ],
+    "marts.registration_points_not_negative": [
+        "update marts.fct_registrations set effective_points = -70 where registration_id = 'R013'"
+    ],
+    "marts.registration_points_only_when_counted": [
+        "update marts.fct_registrations set status = 'removed' where registration_id = 'R014'"
+    ],
+    "marts.product_points_within_base": [
+        "update marts.dim_products set effective_points = 150 where product_sku = 'P0020'"
+    ],
+    "marts.level_change_direction_valid": [
+        "insert into marts.fct_level_changes values ('M001', date '2024-06-30', 'Red', 'Silver', 'sideways')"
+    ],
+    "marts.service_job_status_valid": ["update marts.fct_service_jobs set status = 'late' where job_id = 'J01'"],
+    "marts.service_job_status_present": ["update marts.fct_service_jobs set status = null where job_id = 'J02'"],
+    # Breaks only alone (the other breakers add centres).
+    "service_centres.centres_loaded": ["delete from fixture.service_centres"],
+}
+ALONE_ONLY = {"service_centres.centres_loaded"}
+
+
+def critical_expectation_names() -> set[str]:
+    return {
+        f"{suite.name}.{expectation.name}"
+        for suite in load_suites(AS_OF)
+        for expectation in suite.expectations
+        if expectation.severity is Severity.CRITICAL
+    }
+
+
+def test_every_critical_expectation_has_bad_data_in_these_tests() -> None:
+    assert set(CRITICAL_BREAKERS) == critical_expectation_names()
+
+
+def test_bad_data_for_every_critical_expectation_fails_the_gate_with_each_reason(tmp_path: Path) -> None:
+    changes = [sql for name, statements in CRITICAL_BREAKERS.items() if name not in ALONE_ONLY for sql in statements]
+
+    result = gate(tmp_path, *changes)
+
+    assert not result.passed
+    assert failed_names(result.critical_failures) >= set(CRITICAL_BREAKERS) - ALONE_ONLY, result.render()
+    assert all(outcome.evaluated for outcome in result.outcomes), result.render()
+
+
+@pytest.mark.parametrize(
+    ("name", "reason_part"),
+    [
+        ("products.no_supersession_cycle", "P0010"),
+        ("marts.dim_members_level_matches_points", "M014"),
+        ("marts.every_member_present", "M012"),
+        ("marts.history_one_row_per_member_per_night", "M019"),
+        ("service_centres.centres_loaded", "observed 0"),
+    ],
+)
+def test_one_broken_critical_expectation_alone_fails_the_gate(tmp_path: Path, name: str, reason_part: str) -> None:
+    result = gate(tmp_path, *CRITICAL_BREAKERS[name])
+
+    assert not result.passed
+    reasons = [reason for reason in result.critical_failures if reason.startswith(name + " ")]
+    assert reasons, result.render()
+    assert reason_part in reasons[0]
+    assert name in result.render()
+
+
+def test_warnings_are_published_in_the_results_table_and_the_data_docs(tmp_path: Path) -> None:
+    result = gate(
+        tmp_path,
+        # An unknown member's registration, and a third of the serial numbers missing.
+        "update fixture.registrations set member_id = 'M999' where registration_id = 'R001'",
+        "update fixture.registrations set serial_number = '  ' where registration_id <= 'R020'",
+    )
+
+    assert result.passed, result.render()
+    assert failed_names(result.warnings) == {
+        "registrations.registration_member_known",
+        "registrations.serial_number_completeness",
+    }
+    connection = connect(tmp_path / "cps.duckdb", read_only=True)
+    try:
+        rows = connection.execute(
+            "select expectation, severity, success, observed_value, details from quality.validation_results"
+            " where as_of_date = ? and not success order by expectation",
+            [AS_OF],
+        ).fetchall()
+        total = connection.execute("select count(*) from quality.validation_results").fetchone()[0]
+    finally:
+        connection.close()
+    assert [(name, severity) for name, severity, *_ in rows] == [
+        ("registration_member_known", "warning"),
+        ("serial_number_completeness", "warning"),
+    ]
+    assert "M999" in rows[0][4]
+    assert "0.3333" in rows[1][4]  # the missing share, among the offending row's values
+    assert total == len(result.outcomes)
+    index = (tmp_path / "docs" / "index.html").read_text(encoding="utf-8")
+    assert "registration_member_known" in index and "serial_number_completeness" in index
+    assert "warning" in index and "2 warnings" in index
+
+
+def test_data_docs_read_offline_and_link_the_gx_pages(tmp_path: Path) -> None:
+    gate(tmp_path)
+    docs = tmp_path / "docs"
+
+    assert remote_assets(docs) == []
+    pages = list((docs / "validations").rglob("*.html"))
+    assert len(pages) >= 6
+    index = (docs / "index.html").read_text(encoding="utf-8")
+    for page in pages:
+        assert page.relative_to(docs).as_posix() in index
+    assert "cps_offline.css" in pages[0].read_text(encoding="utf-8")
+
+
+def test_rerunning_a_night_replaces_its_results_and_keeps_other_nights(tmp_path: Path) -> None:
+    database = build_warehouse(tmp_path / "cps.duckdb")
+    first = run_quality_gate(database, AS_OF, tmp_path / "docs")
+    # Another night (its marts are not tonight's: that night fails, which is fine here) and a re-run.
+    run_quality_gate(database, date(2024, 7, 1), tmp_path / "docs-next")
+    run_quality_gate(database, AS_OF, tmp_path / "docs")
+
+    connection = connect(database, read_only=True)
+    try:
+        per_night = dict(
+            connection.execute(
+                "select as_of_date, count(*) from quality.validation_results group by as_of_date"
+            ).fetchall()
+        )
+    finally:
+        connection.close()
+    assert per_night == {AS_OF: len(first.outcomes), date(2024, 7, 1): len(first.outcomes)}
+
+
+def test_an_expectation_that_cannot_run_fails_the_gate_and_the_file_is_released(tmp_path: Path) -> None:
+    result = gate(tmp_path, "drop view staging.stg_service_jobs")
+
+    assert not result.passed
+    unevaluated = [o for o in result.outcomes if not o.evaluated]
+    # Every service_jobs expectation, plus the marts' nothing: only the missing view's checks.
+    assert {o.suite for o in unevaluated} == {"service_jobs"}
+    assert all("could not evaluate" in reason for reason in result.critical_failures)
+    # GX's connections are closed: another process can open the warehouse for writing.
+    opened = subprocess.run(
+        [sys.executable, "-c", f"import duckdb; duckdb.connect({str(tmp_path / 'cps.duckdb')!r}).close()"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert opened.returncode == 0, opened.stderr
+
+
+def test_a_missing_warehouse_is_an_error_not_a_failed_gate(tmp_path: Path) -> None:
+    with pytest.raises(CpsError, match="warehouse not found"):
+        run_quality_gate(tmp_path / "absent.duckdb", AS_OF, tmp_path / "docs")
