@@ -89,14 +89,28 @@ def bars(
                 marker=marker,
                 hovertemplate="%{x}: %{y:,}<extra>" + name + "</extra>",
             )
-    figure.update_layout(barmode="stack" if stacked else "group", showlegend=len(series) > 1)
+    figure.update_layout(
+        barmode="stack" if stacked else "group", showlegend=len(series) > 1, legend={"traceorder": "normal"}
+    )
+    value_axis = {"title": value_title, "tickformat": ","}
+    if _largest_bar(series, stacked) < 10:
+        value_axis["dtick"] = 1  # small counts: whole numbers only, not 0.5 steps
     if horizontal:
         figure.update_yaxes(autorange="reversed", type="category")
-        figure.update_xaxes(title=value_title, tickformat=",")
+        figure.update_xaxes(**value_axis)
     else:
         figure.update_xaxes(type="category")
-        figure.update_yaxes(title=value_title, tickformat=",")
+        figure.update_yaxes(**value_axis)
     return to_div(_styled(figure, title, height), chart_id)
+
+
+def _largest_bar(series: dict[str, Sequence[float]], stacked: bool) -> float:
+    columns = [list(values) for values in series.values()]
+    if not columns or not columns[0]:
+        return 0
+    if stacked:
+        return max(sum(float(v or 0) for v in bar) for bar in zip(*columns, strict=True))
+    return max(float(v or 0) for column in columns for v in column)
 
 
 def bars_with_rate(
@@ -132,10 +146,18 @@ def bars_with_rate(
         hovertemplate="%{x}: %{y:.1%}<extra>" + rate_label + "</extra>",
         secondary_y=True,
     )
-    figure.update_layout(barmode="stack")
+    figure.update_layout(barmode="stack", legend={"traceorder": "normal"})
     figure.update_xaxes(type="category")
     figure.update_yaxes(title="jobs", tickformat=",", secondary_y=False)
-    figure.update_yaxes(title=rate_label, tickformat=".0%", range=[0, 1.05], secondary_y=True, showgrid=False)
+    figure.update_yaxes(
+        title=rate_label,
+        tickformat=".0%",
+        range=[0, 1.05],
+        tickvals=[0, 0.25, 0.5, 0.75, 1],
+        secondary_y=True,
+        showgrid=False,
+        zeroline=False,
+    )
     return to_div(_styled(figure, title, height), chart_id)
 
 

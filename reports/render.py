@@ -65,7 +65,8 @@ def render_reports(database: Path, as_of: date, reports_dir: Path) -> Path:
         (night_dir / page.file_name).write_text(html, encoding="utf-8")
 
     overview, sla, marketing = pages
-    headline: list[Figure] = [*overview.figures[:3], sla.figures[1], sla.figures[4], *marketing.figures]
+    # overview: members, points, level changes, needing action; SLA: met rate, loans owed; marketing: both lists
+    headline: list[Figure] = [*overview.figures[:4], sla.figures[1], sla.figures[4], *marketing.figures]
     index = environment.get_template("index.html.j2").render(
         title="Index",
         file_name="index.html",
