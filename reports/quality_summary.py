@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import pandas as pd
@@ -14,37 +15,39 @@ class QualitySummary:
     checks: int
     failed: int
     failed_by_severity: dict[str, int]
-    failures: pd.DataFrame
+    failures: pd.DataFrame  # suite, expectation, severity, unexpected_count, description
 
 
-def _first(columns: set[str], *candidates: str) -> str | None:
-    return next((name for name in candidates if name in columns), None)
+def _description(details: object) -> str:
+    """The plain-words description kept in the details JSON (empty when there is none)."""
+    try:
+        parsed = json.loads(details) if isinstance(details, str) else {}
+    except json.JSONDecodeError:
+        return ""
+    if not isinstance(parsed, dict):
+        return ""
+    return str(parsed.get("description") or parsed.get("error") or "")
 
 
 def read_quality_summary(marts: MartsReader) -> QualitySummary | None:
-    """None when there is no results table, or it has no pass/fail column this summary understands."""
+    """None when tonight has no quality results (e.g. a warehouse built without the gate)."""
     if not marts.exists("validation_results", schema="quality"):
         return None
     columns = marts.columns("validation_results", schema="quality")
-    success = _first(columns, "success", "passed")
-    if success is None:
+    if not {"as_of_date", "success"} <= columns:
         return None
-    night = _first(columns, "as_of_date", "as_of", "run_date")
-    where = f"where {night} = ?" if night else ""
-    frame = marts.frame(f"select * from quality.validation_results {where}", [marts.as_of] if night else [])
-    failed = frame[~frame[success].astype(bool)]
-    severity = _first(columns, "severity")
-    by_severity = failed[severity].value_counts().to_dict() if severity else {"failed": len(failed)}
-    shown = [
-        c
-        for c in (
-            _first(columns, "suite"),
-            _first(columns, "expectation", "name", "expectation_name"),
-            severity,
-            _first(columns, "description"),
-        )
-        if c
-    ]
+    frame = marts.frame("select * from quality.validation_results where as_of_date = ?", [marts.as_of])
+    if frame.empty:
+        return None
+    failed = frame[~frame["success"].astype(bool)].copy()
+    failed["description"] = failed["details"].map(_description) if "details" in failed else ""
+    shown = [c for c in ("suite", "expectation", "severity", "unexpected_count", "description") if c in failed]
+    by_severity = failed["severity"].value_counts().to_dict() if "severity" in failed else {"failed": len(failed)}
+    order = {"critical": 0, "warning": 1}
+    failures = failed[shown].sort_values(
+        [c for c in ("severity", "suite", "expectation") if c in shown],
+        key=lambda s: s.map(lambda v: order.get(v, 2)) if s.name == "severity" else s,
+    )
     return QualitySummary(
-        len(frame), len(failed), {str(k): int(v) for k, v in by_severity.items()}, failed[shown].reset_index(drop=True)
+        len(frame), len(failed), {str(k): int(v) for k, v in by_severity.items()}, failures.reset_index(drop=True)
     )

@@ -14,20 +14,22 @@ from reports.marts import open_marts
 from reports.overview import build_overview
 from reports.quality_summary import read_quality_summary
 from reports.sla import build_sla
-from reports.views import Figure, Page
+from reports.views import Figure, Page, format_auto
 
 PLOTLY_JS = "plotly.min.js"
 TEMPLATES = Path(__file__).parent / "templates"
 
 
 def template_environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.filters["cell"] = format_auto
+    return environment
 
 
 def write_plotly_js(night_dir: Path) -> None:
@@ -40,8 +42,8 @@ def write_plotly_js(night_dir: Path) -> None:
 
 def _data_docs_link(night_dir: Path) -> str | None:
     """The quality gate's Data Docs, when the nightly flow wrote them into this night's folder."""
-    pages = sorted((night_dir / "quality").rglob("index.html")) if (night_dir / "quality").is_dir() else []
-    return pages[0].relative_to(night_dir).as_posix() if pages else None
+    index = night_dir / "quality" / "index.html"
+    return index.relative_to(night_dir).as_posix() if index.is_file() else None
 
 
 def render_reports(database: Path, as_of: date, reports_dir: Path) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,15 @@ def format_value(value: Any, kind: str = "text") -> str:
     if kind == "date":
         return pd.Timestamp(value).date().isoformat()
     return str(value)
+
+
+def format_auto(value: Any) -> str:
+    """A cell of unknown kind: whole numbers with separators, missing as a dash, the rest as text."""
+    if isinstance(value, bool):
+        return format_value(value, "bool")
+    if isinstance(value, numbers.Integral) or (isinstance(value, float) and value.is_integer()):
+        return format_value(value, "int")
+    return format_value(value)
 
 
 @dataclass(frozen=True)

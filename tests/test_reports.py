@@ -148,6 +148,17 @@ def build_marts(connection: duckdb.DuckDBPyConnection, *, optional_columns: bool
         """
     )
     build_service_jobs(connection, optional_columns=optional_columns)
+    connection.execute("create schema quality")
+    connection.execute(
+        """
+        create table quality.validation_results as select * from (values
+            (date '2024-06-12', 'members', 'member_id_unique', 'critical', true, 0, '{}'),
+            (date '2024-06-12', 'registrations', 'serial_present', 'warning', false, 42,
+             '{"description": "registrations without a serial number"}'),
+            (date '2024-06-11', 'members', 'member_id_unique', 'critical', false, 3, '{}')
+        ) as t(as_of_date, suite, expectation, severity, success, unexpected_count, details)
+        """
+    )
 
 
 def build_service_jobs(connection: duckdb.DuckDBPyConnection, *, optional_columns: bool) -> None:
@@ -373,6 +384,14 @@ def test_sla_totals_and_jobs_about_to_breach(rendered: tuple[Path, Path]) -> Non
     assert bool(due.loc["JA", "loan_if_late"])
     sla = (night / "sla.html").read_text(encoding="utf-8")
     assert "JA" in sla and "JB" not in re.sub(r"chart-[^\"]+", "", sla.split("Open jobs about to breach")[1])
+
+
+def test_index_summarises_tonights_quality_checks(rendered: tuple[Path, Path]) -> None:
+    _, night = rendered
+    index = (night / "index.html").read_text(encoding="utf-8")
+    assert "2 checks tonight" in index and "1 failed" in index and "1 warning" in index
+    assert "registrations without a serial number" in index
+    assert "member_id_unique" not in index  # passed tonight; last night's failure is not tonight's
 
 
 def test_pages_fetch_nothing_from_the_internet(rendered: tuple[Path, Path]) -> None:
