@@ -57,6 +57,7 @@ class Catalogue:
     service_weight: np.ndarray
     centre_ids: pa.Array
     centre_is_canon: np.ndarray
+    centre_country: np.ndarray  # str per centre
 
     @property
     def size(self) -> int:
@@ -110,4 +111,5 @@ def load_catalogue(catalog_dir: Path) -> Catalogue:
         centre_is_canon=np.array(
             [value.strip() == "canon_service_centre" for value in centres["centre_type"].to_pylist()]
         ),
+        centre_country=np.array([value.strip().upper() for value in centres["country"].to_pylist()], dtype=object),
     )

@@ -7,7 +7,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.generate_catalog import Catalogue
-from pipelines.generate_common import SECONDS_PER_DAY, TimeFrame, labels, prefixed_ids, rare, timestamps, weights
+from pipelines.generate_common import (
+    MEMBER_COUNTRIES,
+    SECONDS_PER_DAY,
+    TimeFrame,
+    labels,
+    prefixed_ids,
+    rare,
+    timestamps,
+    weights,
+)
 from pipelines.generate_members import MemberChunk, member_ids
 from pipelines.generate_registrations import RegistrationChunk, true_serials
 from pipelines.generate_versions import VersionLog
@@ -22,7 +31,8 @@ UNREGISTERED_SHARE = 0.08  # a member's job for a product or serial not in their
 NO_SERIAL_SHARE = 0.03
 SERVICE_TYPES: tuple[tuple[str, float], ...] = (("repair", 0.65), ("maintenance", 0.28), ("upgrade", 0.07))
 STUCK_SHARE = 0.02  # waiting for parts: still open whatever their age
-FINAL_ONLY_SHARE = 0.4  # completed jobs whose open version never reached the inbox
+FINAL_ONLY_SHARE = 0.4
+HOME_CENTRE_SHARE = 0.7  # completed jobs whose open version never reached the inbox
 
 
 def turnaround_working_days(rng: np.random.Generator, count: int) -> np.ndarray:
@@ -86,6 +96,16 @@ def make_jobs(
     canon = catalogue.centre_is_canon
     centre_weights = np.where(canon, 0.6 / max(canon.sum(), 1), 0.4 / max((~canon).sum(), 1))
     centre = rng.choice(canon.size, size=count, p=centre_weights / centre_weights.sum())
+    # Members mostly send their gear to a workshop in their own country, when there is one.
+    home = np.full(count, -1)
+    if registrations.size:
+        home = np.where(non_member, -1, members.country[registrations.member[registration]])
+    local = rng.random(count) < HOME_CENTRE_SHARE
+    for country_index, (code, _, _) in enumerate(MEMBER_COUNTRIES):
+        nearby = np.flatnonzero(catalogue.centre_country == code)
+        rows = np.flatnonzero(local & (home == country_index))
+        if nearby.size and rows.size:
+            centre[rows] = nearby[rng.integers(0, nearby.size, rows.size)]
 
     final_only = done & (rng.random(count) < FINAL_ONLY_SHARE)
     first_stamp = np.where(final_only, completed_at, received_at)
