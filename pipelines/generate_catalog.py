@@ -74,7 +74,7 @@ class Catalogue:
         age_years = (as_of_day - self.launch_day) / 365.25
         recency = np.exp(-np.clip(age_years, 0, None) / 6.0)
         points = self.base_points.astype(np.float64)
-        taste = (points + 15.0) ** 0.5 if professional else (60.0 / (points + 30.0)) ** 1.2
+        taste = (points + 15.0) ** 0.3 if professional else (60.0 / (points + 30.0)) ** 1.2
         result = shares / per_category * recency * taste
         result[self.launch_day > as_of_day - 1] = 0.0
         if result.sum() <= 0:

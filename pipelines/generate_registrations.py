@@ -73,9 +73,9 @@ class RegistrationChunk:
 def kitbag_sizes(rng: np.random.Generator, members: MemberChunk) -> np.ndarray:
     """Most members hold a few products; professionals hold dozens, a few hold hundreds."""
     count = members.size
-    enthusiast = 1 + rng.poisson(4.9, count)
+    enthusiast = 1 + rng.poisson(5.2, count)
     enthusiast[rng.random(count) < NO_PRODUCT_SHARE] = 0
-    professional = np.clip(np.rint(rng.lognormal(2.9, 0.8, count)), 6, 500).astype(np.int64)
+    professional = np.clip(np.rint(rng.lognormal(2.75, 0.85, count)), 6, 500).astype(np.int64)
     return np.where(members.professional, professional, enthusiast)
 
 
