@@ -169,14 +169,19 @@ def donut(
     colours: Sequence[str] | None = None,
     height: int = 340,
 ) -> str:
+    """A donut; slices under 3 % get no label on the chart (they would overlap), the hover still tells."""
+    total = float(sum(values)) or 1.0
+    text = [f"{value / total:.1%}" if value / total >= 0.03 else "" for value in values]
     figure = go.Figure(
         go.Pie(
             labels=list(labels),
             values=list(values),
             hole=0.55,
             sort=False,
+            text=text,
+            textinfo="text",
+            textposition="inside",
             marker={"colors": list(colours)} if colours else None,
-            textinfo="percent",
             hovertemplate="%{label}: %{value:,} (%{percent})<extra></extra>",
         )
     )
