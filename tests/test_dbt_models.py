@@ -178,7 +178,7 @@ def test_consecutive_nights_record_history_changes_and_welcome_packs(warehouse: 
     assert welcome_packs(warehouse) == [("M1", NIGHT_2), ("M2", NIGHT_1)]
 
 
-def test_backfilling_a_past_night_after_later_ones_fixes_changes_and_welcome_packs(
+def test_backfilling_a_past_night_fixes_changes_and_welcome_packs_and_history_survives_full_refresh(
     warehouse: Path, tmp_path: Path
 ) -> None:
     build_night(warehouse, NIGHT_1, tmp_path / "dbt")
@@ -200,3 +200,8 @@ def test_backfilling_a_past_night_after_later_ones_fixes_changes_and_welcome_pac
     assert welcome_packs(warehouse) == [("M1", NIGHT_2), ("M2", NIGHT_1)]
     # The marts now describe the backfilled night.
     assert query(warehouse, "select distinct as_of_date from marts.dim_members") == [(NIGHT_2,)]
+
+    # A full refresh rebuilds the marts but keeps the recorded history.
+    build_night(warehouse, NIGHT_3, tmp_path / "dbt", (*WITHOUT_UNIT_TESTS, "--full-refresh"))
+    assert len(history(warehouse)) == 3 + 4 + 4
+    assert changes(warehouse) == [("M1", NIGHT_2, "Red", "Silver", "up"), ("M2", NIGHT_3, "Silver", "Red", "down")]

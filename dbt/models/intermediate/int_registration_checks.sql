@@ -1,5 +1,7 @@
 -- Rules 1 to 4 of the registration status, each as its own flag, and the status they decide
 -- (null when none applies: the registration may hold its serial, see int_registration_status).
+-- A view: its only reader is int_registration_status, so millions of rows are not written twice.
+{{ config(materialized='view') }}
 {#- a serial is letters (A-Z, any case) or digits, of a length allowed by the policy -#}
 {%- set serial_pattern = '[A-Za-z0-9]{' ~ (var('serial_min_length') | int) ~ ',' ~ (var('serial_max_length') | int) ~ '}' %}
 
@@ -80,21 +82,24 @@ select
         when is_incomplete then 'incomplete'
         when is_invalid then 'invalid'
     end as checks_status,
-    -- Reasons of the deciding rule only, sorted, comma-separated; '' when that rule has none.
+    -- Reasons of the deciding rule only, comma-separated; '' when that rule has none.
+    -- Each list is written in alphabetical order, so it comes out sorted (concat_ws skips nulls).
     case
         when is_removed or is_unknown_product then ''
-        when is_incomplete then array_to_string(list_sort(list_filter([
-            case when is_missing_serial_number then 'missing_serial_number' end,
-            case when is_missing_purchase_date then 'missing_purchase_date' end,
+        when is_incomplete then concat_ws(
+            ',',
             case when is_missing_purchase_country then 'missing_purchase_country' end,
-            case when is_missing_retailer then 'missing_retailer' end
-        ], lambda reason: reason is not null)), ',')
-        when is_invalid then array_to_string(list_sort(list_filter([
-            case when is_purchase_in_future then 'purchase_in_future' end,
-            case when is_purchase_before_launch then 'purchase_before_launch' end,
+            case when is_missing_purchase_date then 'missing_purchase_date' end,
+            case when is_missing_retailer then 'missing_retailer' end,
+            case when is_missing_serial_number then 'missing_serial_number' end
+        )
+        when is_invalid then concat_ws(
+            ',',
             case when is_bad_country then 'bad_country' end,
-            case when is_bad_serial then 'bad_serial' end
-        ], lambda reason: reason is not null)), ',')
+            case when is_bad_serial then 'bad_serial' end,
+            case when is_purchase_before_launch then 'purchase_before_launch' end,
+            case when is_purchase_in_future then 'purchase_in_future' end
+        )
         else ''
     end as checks_reasons
 from decided

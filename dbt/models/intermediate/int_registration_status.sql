@@ -1,32 +1,47 @@
 -- Each registration's status as of D (rules 1 to 6), its reasons, and the points it adds or would add.
 -- Rule 5: among the registrations that pass rules 1-4, the earliest registered (tie: smaller
 -- registration_id) holds a product's serial (trimmed, any case); any other one is a duplicate.
-with checked as (
+-- materialized: the checks (a view) are read twice below and must be computed once
+with checked as materialized (
     select * from {{ ref('int_registration_checks') }}
+),
+
+passing as (
+    select registration_id, product_sku, serial_key, registered_at
+    from checked
+    where checks_status is null
+),
+
+-- Most serials are registered once: rank only the serials that more than one passing registration
+-- shares (a window over all registrations would sort millions of rows for nothing).
+shared_serials as (
+    select product_sku, serial_key
+    from passing
+    group by product_sku, serial_key
+    having count(*) > 1
 ),
 
 ranked as (
     select
-        *,
-        case
-            when checks_status is null
-                then row_number() over (
-                    partition by checks_status is null, product_sku, serial_key
-                    order by registered_at, registration_id
-                )
-        end as serial_holder_rank
-    from checked
+        p.registration_id,
+        row_number() over (
+            partition by p.product_sku, p.serial_key
+            order by p.registered_at, p.registration_id
+        ) as serial_holder_rank
+    from passing as p
+    semi join shared_serials as s on p.product_sku = s.product_sku and p.serial_key = s.serial_key
 ),
 
 decided as (
     select
-        *,
+        c.*,
         case
-            when checks_status is not null then checks_status
-            when serial_holder_rank > 1 then 'duplicate_serial'
+            when c.checks_status is not null then c.checks_status
+            when r.serial_holder_rank > 1 then 'duplicate_serial'
             else 'counted'
         end as status
-    from ranked
+    from checked as c
+    left join ranked as r on c.registration_id = r.registration_id
 )
 
 select

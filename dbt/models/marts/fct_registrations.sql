@@ -18,4 +18,4 @@ select
     r.needs_action,
     {{ as_of_date() }} as as_of_date
 from {{ ref('int_registration_status') }} as r
-left join {{ ref('stg_members') }} as m on r.member_id = m.member_id
+left join {{ ref('dim_members') }} as m on r.member_id = m.member_id

@@ -3,8 +3,8 @@
 with needing_action as (
     select r.*, string_split(r.reasons, ',') as reason_list, p.product_name
     from {{ ref('int_registration_status') }} as r
-    inner join {{ ref('stg_members') }} as m on r.member_id = m.member_id
-    left join {{ ref('stg_products') }} as p on r.product_sku = p.product_sku
+    inner join {{ ref('dim_members') }} as m on r.member_id = m.member_id
+    left join {{ ref('dim_products') }} as p on r.product_sku = p.product_sku
     where r.needs_action
 ),
 
