@@ -20,7 +20,7 @@ countries as (
 flagged as (
     select
         r.*,
-        upper(trim(r.serial_number)) as serial_key,
+        upper({{ trim_spaces('r.serial_number') }}) as serial_key,
         coalesce(r.removed_at < {{ end_of_as_of_day() }}, false) as is_removed,
         p.product_sku is null as is_unknown_product,
         {{ is_blank('r.serial_number') }} as is_missing_serial_number,
@@ -35,14 +35,14 @@ flagged as (
         c.country_code is null as is_bad_country,
         not coalesce(
             regexp_full_match(
-                trim(r.serial_number),
+                {{ trim_spaces('r.serial_number') }},
                 '{{ serial_pattern }}'
             ),
             false
         ) as is_bad_serial
     from registrations as r
     left join products as p on r.product_sku = p.product_sku
-    left join countries as c on upper(trim(r.purchase_country)) = c.country_code
+    left join countries as c on upper({{ trim_spaces('r.purchase_country') }}) = c.country_code
 ),
 
 decided as (
