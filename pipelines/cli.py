@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -175,10 +176,18 @@ def bench(
 
 def main() -> None:
     try:
-        app()
+        app()  # click's standalone mode handles usage errors and ends with SystemExit
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     except CpsError as error:
-        typer.echo(f"cps: {error}", err=True)
-        sys.exit(1)
+        print(f"cps: {error}", file=sys.stderr)
+        code = 1
+    # Leave without the interpreter's final clean-up: DuckDB 2.0's bindings print pages of
+    # harmless "nanobind: leaked ..." lines at shutdown, which would bury the one-line result.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

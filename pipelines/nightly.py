@@ -17,7 +17,7 @@ from pipelines.errors import CpsError, QualityGateFailed
 from pipelines.publish import prepare_build_copy, publish_build, warehouse_lock
 from pipelines.settings import Settings
 from pipelines.summary import NightSummary, read_published_figures
-from pipelines.transform import DbtInvocation, run_dbt_as_prefect_tasks
+from pipelines.transform import DbtInvocation, run_dbt, run_dbt_as_prefect_tasks
 
 T = TypeVar("T")
 
@@ -75,15 +75,17 @@ def reports_step(warehouse: Path, as_of: date, reports_dir: Path) -> Path:
     return render_reports(warehouse, as_of, reports_dir)
 
 
-def dbt_build_step(database: Path, as_of: date, artifacts_dir: Path) -> None:
-    """dbt build, each model and test its own Prefect task (they appear under this flow run).
+def dbt_build_step(database: Path, as_of: date, artifacts_dir: Path, node_tasks: bool) -> None:
+    """dbt build; with node_tasks, each model and test is its own Prefect task under this flow run.
 
     Unit tests check the SQL's logic, not the night's data: they run in the test suite, not here.
     """
-    run_dbt_as_prefect_tasks(
-        DbtInvocation(database=database, as_of=as_of, artifacts_dir=artifacts_dir),
-        ("build", "--exclude", "test_type:unit"),
-    )
+    invocation = DbtInvocation(database=database, as_of=as_of, artifacts_dir=artifacts_dir)
+    command = ("build", "--exclude", "test_type:unit")
+    if node_tasks:
+        run_dbt_as_prefect_tasks(invocation, command)
+    else:
+        run_dbt(invocation, (*command, "--quiet"))
 
 
 def check_inputs(settings: Settings) -> None:
@@ -126,7 +128,10 @@ def nightly_flow(
             "ingest", lambda: ingest_all(inbox=settings.inbox, catalog=settings.catalog, database=build_path)
         )
         logger.info("ingested: %s", ingest_summary.render())
-        timer.run("dbt build", lambda: dbt_build_step(build_path, night, settings.build_dir / "dbt"))
+        timer.run(
+            "dbt build",
+            lambda: dbt_build_step(build_path, night, settings.build_dir / "dbt", settings.dbt_node_tasks),
+        )
         gate = timer.run("quality gate", lambda: quality_step(build_path, night, night_reports / "quality"))
         if not gate.passed:
             raise QualityGateFailed(

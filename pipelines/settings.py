@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     prefect_home: Path = Field(default=Path("data/prefect"), description="Prefect's local home")
     schedule_cron: str = Field(default="0 2 * * *", description="Nightly schedule for cps serve")
     schedule_timezone: str = Field(default="Europe/London", description="Time zone of the cron")
+    dbt_node_tasks: bool = Field(
+        default=True,
+        description="Show every dbt model and test as its own Prefect task (costs a little time per node)",
+    )
     lock_wait_seconds: float = Field(default=0.0, description="How long a nightly run waits for another run's lock")
 
     def with_overrides(self, **overrides: object) -> Settings:

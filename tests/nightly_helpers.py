@@ -47,9 +47,15 @@ def night_paths(root: Path, inbox: Path) -> NightPaths:
     )
 
 
-def cli_environment(prefect_home: Path) -> dict[str, str]:
+def cli_environment(prefect_home: Path, dbt_node_tasks: bool = False) -> dict[str, str]:
+    """A clean environment for a `cps` subprocess with its own Prefect home.
+
+    dbt nodes as Prefect tasks cost ~0.3 s each on the embedded server; most tests leave them out,
+    the serve test and one nightly test keep them.
+    """
     env = {key: value for key, value in os.environ.items() if not key.startswith(("CPS_", "PREFECT_API"))}
     env["PREFECT_HOME"] = str(prefect_home)
+    env["CPS_DBT_NODE_TASKS"] = "true" if dbt_node_tasks else "false"
     return env
 
 
@@ -65,10 +71,12 @@ def start_cli(args: list[str], prefect_home: Path) -> subprocess.Popen[str]:
     )
 
 
-def run_cli(args: list[str], prefect_home: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    args: list[str], prefect_home: Path, timeout: float = 600, dbt_node_tasks: bool = False
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pipelines.cli", *args],
-        env=cli_environment(prefect_home),
+        env=cli_environment(prefect_home, dbt_node_tasks),
         capture_output=True,
         text=True,
         timeout=timeout,

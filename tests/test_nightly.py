@@ -46,7 +46,7 @@ def published_night(warehouse: Path) -> date:
 
 def test_a_night_publishes_every_contract_table_and_prints_a_summary(inbox: Path, tmp_path: Path) -> None:
     paths = night_paths(tmp_path, inbox)
-    result = run_cli(paths.cli_args(NIGHT), paths.prefect_home)
+    result = run_cli(paths.cli_args(NIGHT), paths.prefect_home, dbt_node_tasks=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"Night {NIGHT} published" in result.stdout
     assert "members by level" in result.stdout and "time per step" in result.stdout

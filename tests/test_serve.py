@@ -71,7 +71,7 @@ def test_deployment_on_a_real_prefect_server_runs_to_completion(prefect_server: 
     generate_inbox(
         out=inbox, members=150, seed=5, as_of=date.fromisoformat(NIGHT), catalog_dir=PROJECT_ROOT / "catalog"
     )
-    env = cli_environment(tmp_path / "serve-home")
+    env = cli_environment(tmp_path / "serve-home", dbt_node_tasks=True)
     env.update(
         PREFECT_API_URL=prefect_server,
         CPS_INBOX=str(inbox),
