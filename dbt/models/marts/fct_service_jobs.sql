@@ -1,0 +1,69 @@
+-- Every service job as of D with the member's level at the job, Fast Track, the SLA target in
+-- working days, the turnaround, the SLA status and whether a backup loan is owed (section 6).
+with jobs as (
+    select
+        c.*,
+        coalesce(q.is_fast_track, false) as fast_track
+    from {{ ref('int_service_job_candidates') }} as c
+    left join {{ ref('int_service_fast_track_queue') }} as q on c.job_id = q.job_id
+),
+
+targeted as (
+    select
+        *,
+        case
+            when not fast_track then {{ policy_integer('sla_standard_days') }}
+            else greatest(
+                case level
+                    when 'Platinum' then {{ policy_integer('sla_platinum_days') }}
+                    when 'Gold' then {{ policy_integer('sla_gold_days') }}
+                    else {{ policy_integer('sla_silver_days') }}
+                end,
+                case when is_video then {{ policy_integer('sla_video_min_days') }} else 0 end
+            )
+        end as target_days,
+        case
+            when completed_date is not null then {{ working_days_between('received_date', 'completed_date') }}
+        end as turnaround_days,
+        {{ working_days_between('received_date', 'coalesce(completed_date, ' ~ as_of_date() ~ ')') }}
+            as working_days_elapsed
+    from jobs
+),
+
+with_status as (
+    select
+        *,
+        case
+            when completed_date is not null and turnaround_days <= target_days then 'met'
+            when completed_date is not null then 'breached'
+            when working_days_elapsed <= target_days then 'open'
+            else 'open_breached'
+        end as status
+    from targeted
+)
+
+select
+    job_id,
+    member_id,
+    member_known,
+    product_sku,
+    centre_id,
+    centre_name,
+    centre_country,
+    centre_type,
+    service_type,
+    serial_number,
+    is_video,
+    received_at,
+    received_date,
+    completed_at,
+    completed_date,
+    level,
+    fast_track,
+    target_days::integer as target_days,
+    turnaround_days::integer as turnaround_days,
+    working_days_elapsed::integer as working_days_elapsed,
+    status,
+    fast_track and level in ('Gold', 'Platinum') and status in ('breached', 'open_breached') as loan_owed,
+    {{ as_of_date() }} as as_of_date
+from with_status
