@@ -30,3 +30,6 @@ def apply_offline_environment(prefect_home: Path | None = None) -> None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    # dbt's worker pool leaves semaphores for multiprocessing's tracker process, which warns about
+    # them when the command exits; the tracker is a child process, so it reads this variable.
+    os.environ.setdefault("PYTHONWARNINGS", "ignore::UserWarning:multiprocessing.resource_tracker")

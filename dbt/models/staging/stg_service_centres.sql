@@ -5,7 +5,7 @@ with latest as (
 
 select
     centre_id,
-    name as centre_name,
-    upper(trim(country)) as centre_country,
+    name,
+    country,
     centre_type
 from latest
