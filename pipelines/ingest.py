@@ -1,7 +1,9 @@
-"""Ingestion flows: the inbox and the catalogue into the warehouse's raw tables.
+"""Ingestion flows: the catalogue and the inbox into the warehouse's raw tables.
 
-One flow per source, and `ingest_all` that runs them in order. Each file is its own Prefect task
-(progress is visible file by file). Files are read, never moved, changed or deleted.
+One flow per source (`ingest_source`) and `ingest_all`, which runs the catalogue (products, service
+centres) and then members, registrations and service jobs. Each file is its own Prefect task, so
+progress shows file by file. Every step opens its own DuckDB connection and closes it before it
+returns (the nightly run renames the database file afterwards).
 """
 
 from __future__ import annotations
@@ -9,23 +11,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from pipelines.errors import CpsError
-from pipelines.ingest_files import (
-    SUPPORTED_SUFFIXES,
-    FileResult,
-    create_raw_tables,
-    ingest_file,
-    reconciliation_gaps,
-)
+from pipelines.ingest_files import source_files
+from pipelines.ingest_load import FileResult, create_raw_tables, ingest_file, reconciliation_gaps
 from pipelines.sources import ALL_SOURCES, INBOX_SOURCES, REFERENCE_SOURCES, SOURCES_BY_NAME
 from pipelines.warehouse import connect
+
+__all__ = ["FileResult", "IngestSummary", "ingest_all", "ingest_source", "reconcile"]
 
 
 @dataclass
 class IngestSummary:
+    """Per-file results of an ingestion, and their totals."""
+
     files: list[FileResult] = field(default_factory=list)
 
     def _count(self, status: str) -> int:
@@ -55,83 +57,113 @@ class IngestSummary:
     def rows_quarantined(self) -> int:
         return sum(result.rows_quarantined for result in self.files)
 
+    def for_source(self, source_name: str) -> IngestSummary:
+        return IngestSummary([result for result in self.files if result.source == source_name])
+
     def render(self) -> str:
+        """A few lines: per source, files loaded/skipped/rejected and rows read/loaded/quarantined."""
         lines = []
         for source in ALL_SOURCES:
-            results = [result for result in self.files if result.source == source.name]
-            if not results:
-                continue
-            part = IngestSummary(results)
-            lines.append(
-                f"{source.name}: {part.files_loaded} files loaded, {part.files_skipped} already loaded, "
-                f"{part.files_rejected} rejected; rows {part.rows_read:,} read, {part.rows_loaded:,} loaded, "
-                f"{part.rows_quarantined:,} quarantined"
-            )
+            part = self.for_source(source.name)
+            if part.files:
+                lines.append(
+                    f"{source.name}: files {part.files_loaded} loaded, {part.files_skipped} already loaded, "
+                    f"{part.files_rejected} rejected; rows {part.rows_read:,} read, {part.rows_loaded:,} loaded, "
+                    f"{part.rows_quarantined:,} quarantined"
+                )
         lines.extend(f"rejected {r.source}/{r.file_name}: {r.error}" for r in self.files if r.status == "rejected")
         return "\n".join(lines) or "no files"
 
 
-def source_files(folder: Path) -> list[Path]:
-    """The source's files in arrival order (file-name order)."""
-    if not folder.is_dir():
-        return []
-    return sorted(
-        (path for path in folder.iterdir() if path.is_file() and path.suffix.lower() in SUPPORTED_SUFFIXES),
-        key=lambda path: path.name,
-    )
-
-
-@task(name="load file", task_run_name="load {source_name}/{path.name}", cache_policy=NO_CACHE)
-def load_file_task(source_name: str, path: Path, database: Path) -> FileResult:
+def open_warehouse(database: Path) -> duckdb.DuckDBPyConnection:
+    """A connection for ingestion; DuckDB's progress bar would clutter the operator's terminal."""
     connection = connect(database)
-    try:
-        result = ingest_file(connection, SOURCES_BY_NAME[source_name], path)
-    finally:
-        connection.close()
-    if result.status == "rejected":
-        get_run_logger().warning("set aside %s/%s: %s", source_name, path.name, result.error)
-    return result
-
-
-@flow(name="ingest-source", flow_run_name="ingest {source_name}")
-def ingest_source(source_name: str, files: list[Path], database: Path) -> list[FileResult]:
-    """Load one source's files, in order, into raw.<source_name>."""
-    return [load_file_task(source_name, path, database) for path in files]
+    connection.execute("set enable_progress_bar = false")
+    return connection
 
 
 def prepare_raw(database: Path) -> None:
-    connection = connect(database)
+    """Create the raw tables, ledger, quarantine and reconciliation view if they are not there yet."""
+    connection = open_warehouse(database)
     try:
         create_raw_tables(connection, ALL_SOURCES)
     finally:
         connection.close()
 
 
-def reconcile(database: Path) -> None:
-    """Prove that every file's rows are loaded or quarantined; raise if any are unaccounted for."""
-    connection = connect(database, read_only=False)
+def reconcile(database: Path) -> int:
+    """Prove that every file's rows are either loaded or quarantined; raise CpsError if not.
+
+    Returns the number of files checked.
+    """
+    connection = open_warehouse(database)
     try:
-        gaps = reconciliation_gaps(connection, ALL_SOURCES)
+        gaps = reconciliation_gaps(connection)
+        files = int(connection.execute("select count(*) from raw.reconciliation").fetchone()[0])
     finally:
         connection.close()
     if gaps:
-        raise CpsError(f"ingestion does not reconcile: {'; '.join(gaps[:3])}")
+        raise CpsError(f"ingestion does not reconcile for {len(gaps)} file(s): {'; '.join(gaps[:3])}")
+    return files
+
+
+@task(name="load-file", task_run_name="load {source_name}/{path.name}", cache_policy=NO_CACHE)
+def load_file_task(source_name: str, path: Path, database: Path) -> FileResult:
+    connection = open_warehouse(database)
+    try:
+        result = ingest_file(connection, SOURCES_BY_NAME[source_name], path)
+    finally:
+        connection.close()
+    logger = get_run_logger()
+    if result.status == "rejected":
+        logger.warning("rejected %s/%s: %s", source_name, path.name, result.error)
+    elif result.status == "skipped":
+        logger.info("skipped %s/%s: %s", source_name, path.name, result.error)
+    else:
+        logger.info(
+            "loaded %s/%s as file %s: %s rows read, %s loaded, %s quarantined",
+            source_name,
+            path.name,
+            result.file_id,
+            f"{result.rows_read:,}",
+            f"{result.rows_loaded:,}",
+            f"{result.rows_quarantined:,}",
+        )
+    return result
+
+
+@flow(name="ingest-source", flow_run_name="ingest {source_name}")
+def ingest_source(source_name: str, folder: Path, database: Path) -> list[FileResult]:
+    """Load one source's new files, in file-name order, into raw.<source_name>.
+
+    `folder` is the inbox (files in `<inbox>/<source_name>/`) for members, registrations and service
+    jobs, and the catalogue folder (`<catalog>/<source_name>.csv`) for products and service centres.
+    """
+    if source_name not in SOURCES_BY_NAME:
+        raise CpsError(f"unknown source: {source_name}")
+    files = source_files(SOURCES_BY_NAME[source_name], folder)
+    prepare_raw(database)
+    results = [load_file_task(source_name, path, database) for path in files]
+    part = IngestSummary(results)
+    get_run_logger().info(part.render() if results else f"{source_name}: no files")
+    return results
 
 
 @flow(name="ingest-all")
 def ingest_all(inbox: Path, catalog: Path, database: Path) -> IngestSummary:
-    """The catalogue first (products, service centres), then members, registrations, service jobs."""
-    if not inbox.is_dir():
-        raise CpsError(f"inbox folder not found: {inbox}")
-    prepare_raw(database)
+    """The catalogue first (products, service centres), then members, registrations and service jobs.
+
+    Missing folders are reported before anything is loaded. Ends by reconciling every file's rows.
+    """
+    for source in REFERENCE_SOURCES:
+        source_files(source, catalog)
+    for source in INBOX_SOURCES:
+        source_files(source, inbox)
     summary = IngestSummary()
     for source in REFERENCE_SOURCES:
-        path = catalog / f"{source.name}.csv"
-        if not path.is_file():
-            raise CpsError(f"catalogue file not found: {path}")
-        summary.files.extend(ingest_source(source.name, [path], database))
+        summary.files.extend(ingest_source(source.name, catalog, database))
     for source in INBOX_SOURCES:
-        summary.files.extend(ingest_source(source.name, source_files(inbox / source.name), database))
-    reconcile(database)
-    get_run_logger().info(summary.render())
+        summary.files.extend(ingest_source(source.name, inbox, database))
+    files_checked = reconcile(database)
+    get_run_logger().info("%s\nreconciled: %s files", summary.render(), files_checked)
     return summary
