@@ -11,17 +11,16 @@ with jobs as (
 targeted as (
     select
         *,
-        case
-            when not fast_track then {{ policy_integer('sla_standard_days') }}
-            else greatest(
-                case level
-                    when 'Platinum' then {{ policy_integer('sla_platinum_days') }}
-                    when 'Gold' then {{ policy_integer('sla_gold_days') }}
-                    else {{ policy_integer('sla_silver_days') }}
-                end,
-                case when is_video then {{ policy_integer('sla_video_min_days') }} else 0 end
-            )
-        end as target_days,
+        -- a video product never gets a target below the video minimum, with or without Fast Track
+        greatest(
+            case
+                when not fast_track then {{ policy_integer('sla_standard_days') }}
+                when level = 'Platinum' then {{ policy_integer('sla_platinum_days') }}
+                when level = 'Gold' then {{ policy_integer('sla_gold_days') }}
+                else {{ policy_integer('sla_silver_days') }}
+            end,
+            case when is_video then {{ policy_integer('sla_video_min_days') }} else 0 end
+        ) as target_days,
         case
             when completed_date is not null then {{ working_days_between('received_date', 'completed_date') }}
         end as turnaround_days,
