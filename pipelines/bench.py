@@ -194,8 +194,9 @@ def render_agreement(result: SizeResult) -> str:
             continue
         if all(not a.mismatches for a in checks):
             names = ", ".join(a.implementation for a in checks)
+            verb = "agrees" if len(checks) == 1 else "agree"
             lines.append(
-                f"Night {night}: {names} agree with the DuckDB query on every member's validated_points and level "
+                f"Night {night}: {names} {verb} with the DuckDB query on every member's validated_points and level "
                 f"({checks[0].members_compared:,} members)."
             )
         for agreement in checks:

@@ -28,7 +28,7 @@ def touch_batch_name(next_day: date) -> str:
 
 
 def write_touch_batch(inputs: BenchInputs, path: Path) -> int:
-    """Write the D+1 batch for about 1% of members (chosen by a hash of member_id); returns its rows."""
+    """Write the D+1 batch for about 1% of the members (at least one); returns its rows."""
     next_day = inputs.as_of + timedelta(days=1)
     stamp = f"{next_day.isoformat()}T12:00:00Z"
     timestamp_text = "strftime({column}, '%Y-%m-%dT%H:%M:%SZ')"
@@ -51,10 +51,15 @@ def write_touch_batch(inputs: BenchInputs, path: Path) -> int:
         connection.execute(
             f"""
             create temp table touched as
-            with registrations as ({source_sql(inputs.files(REGISTRATIONS.name), REGISTRATIONS)})
+            with registrations as ({source_sql(inputs.files(REGISTRATIONS.name), REGISTRATIONS)}),
+            chosen as (  -- about 1% of the members with registrations, picked by a hash of member_id
+                select member_id from (select distinct member_id from registrations)
+                qualify row_number() over (order by hash(member_id), member_id)
+                    <= ceil(count(*) over () * {TOUCHED_SHARE_PERCENT} / 100)
+            )
             select {select_list}
             from registrations
-            where abs(hash(member_id)) % 100 < {TOUCHED_SHARE_PERCENT}
+            where member_id in (select member_id from chosen)
             qualify row_number() over (
                 partition by registration_id order by updated_at desc, _file desc, _row desc) = 1
             order by registration_id
