@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 from datetime import date, datetime
@@ -183,8 +184,10 @@ def main() -> None:
     except CpsError as error:
         print(f"cps: {error}", file=sys.stderr)
         code = 1
-    # Leave without the interpreter's final clean-up: DuckDB 2.0's bindings print pages of
-    # harmless "nanobind: leaked ..." lines at shutdown, which would bury the one-line result.
+    # Run the exit handlers (they stop Prefect's embedded server), then leave without the
+    # interpreter's final clean-up: DuckDB 2.0's bindings print pages of harmless
+    # "nanobind: leaked ..." lines at shutdown, which would bury the one-line result.
+    atexit._run_exitfuncs()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

@@ -47,12 +47,16 @@ SERVICE_WEIGHT_BY_CATEGORY: dict[str, float] = {
 }
 
 
+PROFESSIONAL_FAST_TRACK_PREFERENCE = 12.0
+
+
 @dataclass(frozen=True)
 class Catalogue:
     skus: pa.Array
     category: np.ndarray  # str per product
     launch_day: np.ndarray  # days since epoch
     base_points: np.ndarray
+    fast_track: np.ndarray  # bool per product
     serial_style: np.ndarray
     service_weight: np.ndarray
     centre_ids: pa.Array
@@ -75,6 +79,10 @@ class Catalogue:
         recency = np.exp(-np.clip(age_years, 0, None) / 6.0)
         points = self.base_points.astype(np.float64)
         taste = (points + 15.0) ** 0.3 if professional else (60.0 / (points + 30.0)) ** 1.2
+        if professional:
+            # Professionals buy the flagship (Fast Track) SKUs far more often than their regional
+            # and kit variants, which exist mostly for retail channels.
+            taste = taste * np.where(self.fast_track, PROFESSIONAL_FAST_TRACK_PREFERENCE, 1.0)
         result = shares / per_category * recency * taste
         result[self.launch_day > as_of_day - 1] = 0.0
         if result.sum() <= 0:
@@ -105,6 +113,7 @@ def load_catalogue(catalog_dir: Path) -> Catalogue:
         category=category,
         launch_day=launch.astype(np.int64),
         base_points=np.array([int(value) for value in products["base_points"].to_pylist()], dtype=np.int64),
+        fast_track=np.array([value.strip().lower() == "true" for value in products["fast_track"].to_pylist()]),
         serial_style=np.array([SERIAL_STYLE_BY_CATEGORY.get(value, 2) for value in category], dtype=np.int8),
         service_weight=np.array([SERVICE_WEIGHT_BY_CATEGORY.get(value, 0.5) for value in category]),
         centre_ids=centres["centre_id"].combine_chunks(),
