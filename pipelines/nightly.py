@@ -130,7 +130,7 @@ def nightly_flow(
         logger.info("ingested: %s", ingest_summary.render())
         timer.run(
             "dbt build",
-            lambda: dbt_build_step(build_path, night, settings.build_dir / "dbt", settings.dbt_node_tasks),
+            lambda: dbt_build_step(build_path, night, settings.dbt_artifacts_dir, settings.dbt_node_tasks),
         )
         gate = timer.run("quality gate", lambda: quality_step(build_path, night, night_reports / "quality"))
         if not gate.passed:

@@ -50,5 +50,10 @@ class Settings(BaseSettings):
         return self.warehouse.parent / ".build"
 
     @property
+    def dbt_artifacts_dir(self) -> Path:
+        """dbt's target and logs; kept between nights so dbt can re-use its parse (runs are locked)."""
+        return self.warehouse.parent / ".dbt"
+
+    @property
     def lock_file(self) -> Path:
         return self.warehouse.with_name(self.warehouse.name + ".lock")

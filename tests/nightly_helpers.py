@@ -47,8 +47,8 @@ def night_paths(root: Path, inbox: Path) -> NightPaths:
     )
 
 
-def cli_environment(prefect_home: Path, dbt_node_tasks: bool = False) -> dict[str, str]:
-    """A clean environment for a `cps` subprocess with its own Prefect home.
+def cli_environment(prefect_home: Path, dbt_node_tasks: bool = False, api_url: str | None = None) -> dict[str, str]:
+    """A clean environment for a `cps` subprocess with its own Prefect home (and server, if given).
 
     dbt nodes as Prefect tasks cost ~0.3 s each on the embedded server; most tests leave them out,
     the serve test and one nightly test keep them.
@@ -56,14 +56,16 @@ def cli_environment(prefect_home: Path, dbt_node_tasks: bool = False) -> dict[st
     env = {key: value for key, value in os.environ.items() if not key.startswith(("CPS_", "PREFECT_API"))}
     env["PREFECT_HOME"] = str(prefect_home)
     env["CPS_DBT_NODE_TASKS"] = "true" if dbt_node_tasks else "false"
+    if api_url:
+        env["PREFECT_API_URL"] = api_url
     return env
 
 
-def start_cli(args: list[str], prefect_home: Path) -> subprocess.Popen[str]:
+def start_cli(args: list[str], prefect_home: Path, api_url: str | None = None) -> subprocess.Popen[str]:
     """`cps ...` in its own process group, so a kill takes its helpers (e.g. Prefect's server) too."""
     return subprocess.Popen(
         [sys.executable, "-m", "pipelines.cli", *args],
-        env=cli_environment(prefect_home),
+        env=cli_environment(prefect_home, api_url=api_url),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -72,11 +74,15 @@ def start_cli(args: list[str], prefect_home: Path) -> subprocess.Popen[str]:
 
 
 def run_cli(
-    args: list[str], prefect_home: Path, timeout: float = 600, dbt_node_tasks: bool = False
+    args: list[str],
+    prefect_home: Path,
+    timeout: float = 600,
+    dbt_node_tasks: bool = False,
+    api_url: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pipelines.cli", *args],
-        env=cli_environment(prefect_home, dbt_node_tasks),
+        env=cli_environment(prefect_home, dbt_node_tasks, api_url),
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -2,69 +2,22 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import httpx
-import pytest
 
 from pipelines.settings import PROJECT_ROOT
 from tests.nightly_helpers import cli_environment
+from tests.prefect_server import stop
 
 NIGHT = "2026-11-20"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
-
-
-@pytest.fixture
-def prefect_server(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    env = cli_environment(tmp_path / "server-home")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=(tmp_path / "server.log").open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    api = f"http://127.0.0.1:{port}/api"
-    try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{api}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(1)
-        else:
-            raise AssertionError("the Prefect server did not start:\n" + (tmp_path / "server.log").read_text())
-        yield api
-    finally:
-        stop(server)
-
-
-def test_deployment_on_a_real_prefect_server_runs_to_completion(prefect_server: str, tmp_path: Path) -> None:
+def test_deployment_on_a_real_prefect_api_runs_to_completion(prefect_api: str, tmp_path: Path) -> None:
     from pipelines.generate import generate_inbox
 
     inbox = tmp_path / "inbox"
@@ -73,7 +26,7 @@ def test_deployment_on_a_real_prefect_server_runs_to_completion(prefect_server: 
     )
     env = cli_environment(tmp_path / "serve-home", dbt_node_tasks=True)
     env.update(
-        PREFECT_API_URL=prefect_server,
+        PREFECT_API_URL=prefect_api,
         CPS_INBOX=str(inbox),
         CPS_WAREHOUSE=str(tmp_path / "warehouse" / "cps.duckdb"),
         CPS_REPORTS=str(tmp_path / "reports"),
@@ -87,7 +40,7 @@ def test_deployment_on_a_real_prefect_server_runs_to_completion(prefect_server: 
         start_new_session=True,
     )
     try:
-        with httpx.Client(base_url=prefect_server, timeout=10) as api:
+        with httpx.Client(base_url=prefect_api, timeout=10) as api:
             deployment = None
             deadline = time.monotonic() + 180
             while deployment is None and time.monotonic() < deadline:
