@@ -1,6 +1,8 @@
-"""The nightly run: one Prefect flow of named steps, published only when every step passed."""
+"""The nightly run: one Prefect flow of named steps, published only when every step passed.
 
-from __future__ import annotations
+No postponed annotations here: Prefect builds the flow's parameter model from them, also when a
+served deployment loads this file by path.
+"""
 
 import logging
 import sys
