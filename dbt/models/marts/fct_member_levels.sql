@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='as_of_date',
-        on_schema_change='append_new_columns',
-        full_refresh=false
-    )
-}}
+{{ nightly_history_config() }}
 -- One row per member for night D. Earlier nights are kept: the model only replaces night D.
 -- full_refresh=false: `dbt build --full-refresh` must not wipe the recorded history.
 select

@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='as_of_date',
-        on_schema_change='append_new_columns',
-        full_refresh=false
-    )
-}}
+{{ nightly_history_config() }}
 -- Tonight's completion campaign (section 5): consenting members below the invitation threshold
 -- whose pending points (incomplete or invalid registrations) would take them to it.
 -- One list per night is kept, like the invitations; re-running a night replaces its list.

@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='as_of_date',
-        on_schema_change='append_new_columns',
-        full_refresh=false
-    )
-}}
+{{ nightly_history_config() }}
 -- Tonight's invitation list (section 5): members who reach the invitation threshold, have given
 -- marketing consent, and were on no earlier night's list. Every night's list is kept (member x
 -- night), so "never invited twice" holds across nights; re-running a night replaces its list.
