@@ -25,11 +25,12 @@ def quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def file_columns(path: Path) -> set[str]:
+def file_columns(path: Path) -> list[str]:
+    """The file's column names, in file order (the CSV header line, the Parquet schema)."""
     if path.suffix.lower() == ".parquet":
-        return set(pq.read_schema(path).names)
+        return list(pq.read_schema(path).names)
     with path.open(encoding="utf-8") as handle:
-        return {name.strip().strip('"') for name in handle.readline().rstrip("\r\n").split(",")}
+        return [name.strip().strip('"') for name in handle.readline().rstrip("\r\n").split(",")]
 
 
 def typed_value(column: Column, value: str, from_text: bool) -> str:
@@ -58,17 +59,25 @@ def typed_value(column: Column, value: str, from_text: bool) -> str:
     return typed
 
 
-def breaks_schema(column: Column, value: str, from_text: bool) -> list[str]:
-    """Conditions under which a row breaks the schema on this column (it is then left out, as quarantined)."""
+def blank_flag(column: Column) -> str:
+    return f'"_blank_{column.name}"'
+
+
+def blank_value(column: Column, value: str, from_text: bool) -> str:
     textual = from_text or column.type is ColumnType.TEXT
-    blank = f"(nullif(trim({value}), '') is null)" if textual else f"({value} is null)"
+    return f"(nullif(trim({value}), '') is null)" if textual else f"({value} is null)"
+
+
+def breaks_schema(column: Column) -> list[str]:
+    """Conditions (on the typed column and its blank flag) under which a row breaks the schema."""
+    typed, blank = f'"{column.name}"', blank_flag(column)
     conditions = []
     if column.required and column.default is None:
         conditions.append(blank)
     if column.type is not ColumnType.TEXT:
-        conditions.append(f"(not {blank} and {typed_value(column, value, from_text)} is null)")
+        conditions.append(f"(not {blank} and {typed} is null)")
     if column.minimum is not None:
-        conditions.append(f"coalesce({typed_value(column, value, from_text)} < {column.minimum}, false)")
+        conditions.append(f"coalesce({typed} < {column.minimum}, false)")
     return conditions
 
 
@@ -82,17 +91,25 @@ def batch_sql(path: Path, file_number: int, source: Source) -> str:
         )
     else:
         from_text = True
+        # Every column as text, named by the header: no dialect or type sniffing (it costs more than the read).
+        columns = "{" + ", ".join(f"{quoted(name)}: 'VARCHAR'" for name in present) + "}"
         reader = (
-            f"(select *, ordinality as _row from read_csv({quoted(str(path))}, header = true, all_varchar = true)"
-            " with ordinality)"
+            f"(select *, ordinality as _row from read_csv({quoted(str(path))}, header = true, auto_detect = false,"
+            f" delim = ',', quote = '\"', escape = '\"', columns = {columns}) with ordinality)"
         )
 
     def value(column: Column) -> str:
         return f'"{column.name}"' if column.name in present else "cast(null as varchar)"
 
-    typed = ", ".join(f'{typed_value(c, value(c), from_text)} as "{c.name}"' for c in source.columns)
-    breaks = [condition for c in source.columns for condition in breaks_schema(c, value(c), from_text)]
-    return f"select {typed}, {file_number} as _file, _row from {reader} where not ({' or '.join(breaks) or 'false'})"
+    typed = ", ".join(
+        f'{typed_value(c, value(c), from_text)} as "{c.name}", {blank_value(c, value(c), from_text)} as {blank_flag(c)}'
+        for c in source.columns
+    )
+    breaks = " or ".join(condition for c in source.columns for condition in breaks_schema(c)) or "false"
+    names = ", ".join(f'"{c.name}"' for c in source.columns)
+    return (
+        f"select {names}, {file_number} as _file, _row from (select {typed}, _row from {reader}) where not ({breaks})"
+    )
 
 
 def source_sql(files: list[Path], source: Source) -> str:
