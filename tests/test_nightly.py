@@ -153,8 +153,30 @@ def test_failing_gate_keeps_the_last_night_and_nights_build_history(
             "select count(*) from (select member_id, as_of_date from marts.fct_member_levels group by all"
             " having count(*) > 1)"
         ).fetchone()[0]
+        history = connection.execute(
+            "select member_id, as_of_date, level from marts.fct_member_levels order by member_id, as_of_date"
+        ).fetchall()
+        changes = set(
+            connection.execute(
+                "select member_id, as_of_date, previous_level, level, direction from marts.fct_level_changes"
+            ).fetchall()
+        )
+        packs = dict(connection.execute("select member_id, due_on from marts.rpt_welcome_packs").fetchall())
     finally:
         connection.close()
+    # Level changes and welcome packs, derived independently from the recorded history.
+    ladder = ["Red", "Silver", "Gold", "Platinum"]
+    expected_changes, expected_packs, previous = set(), {}, {}
+    for member_id, night, level in history:
+        before = previous.get(member_id)
+        if before is not None and before != level:
+            direction = "up" if ladder.index(level) > ladder.index(before) else "down"
+            expected_changes.add((member_id, night, before, level, direction))
+        if level != "Red":
+            expected_packs.setdefault(member_id, night)
+        previous[member_id] = level
+    assert changes == expected_changes
+    assert packs == expected_packs and packs
     assert [str(night) for night, _ in nights] == ["2026-11-18", "2026-11-19", NIGHT, NEXT_NIGHT]
     assert nights[-1][1] == members
     assert repeated == 0
