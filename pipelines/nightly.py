@@ -110,13 +110,17 @@ def nightly_flow(
     """Ingest, dbt build, quality gate, publish, reports — for one run date."""
     from pipelines.ingest import ingest_all
 
-    settings = Settings().with_overrides(
-        as_of=as_of,
-        inbox=Path(inbox) if inbox else None,
-        catalog=Path(catalog) if catalog else None,
-        warehouse=Path(warehouse) if warehouse else None,
-        reports=Path(reports) if reports else None,
-        lock_wait_seconds=lock_wait_seconds,
+    settings = (
+        Settings()
+        .with_overrides(
+            as_of=as_of,
+            inbox=Path(inbox) if inbox else None,
+            catalog=Path(catalog) if catalog else None,
+            warehouse=Path(warehouse) if warehouse else None,
+            reports=Path(reports) if reports else None,
+            lock_wait_seconds=lock_wait_seconds,
+        )
+        .resolved()
     )
     logger = get_run_logger()
     check_inputs(settings)

@@ -58,6 +58,7 @@ def run_quality_gate(
     database: Path, as_of: date, data_docs_dir: Path, expectations_dir: Path = EXPECTATIONS_DIR
 ) -> GateResult:
     """Validate every suite on `database` for night `as_of`; store the results; build Data Docs."""
+    database, data_docs_dir = database.resolve(), data_docs_dir.resolve()  # GX's site store wants absolute paths
     if not database.is_file():
         raise CpsError(f"quality gate: warehouse not found: {database}")
     suites = load_suites(as_of, expectations_dir)

@@ -44,6 +44,11 @@ class Settings(BaseSettings):
         given = {key: value for key, value in overrides.items() if value is not None}
         return self.model_copy(update=given)
 
+    def resolved(self) -> Settings:
+        """The same settings with absolute paths (steps may run from other folders, e.g. GX's stores)."""
+        paths = {name: getattr(self, name).resolve() for name in ("inbox", "catalog", "warehouse", "reports")}
+        return self.model_copy(update=paths)
+
     @property
     def build_dir(self) -> Path:
         """Where a night is built aside before it is published (same file name, see publish)."""
