@@ -79,9 +79,11 @@ def run_cli(
     timeout: float = 600,
     dbt_node_tasks: bool = False,
     api_url: str | None = None,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pipelines.cli", *args],
+        cwd=cwd,
         env=cli_environment(prefect_home, dbt_node_tasks, api_url),
         capture_output=True,
         text=True,
