@@ -15,11 +15,12 @@ from typing import Any, TypeVar
 
 from prefect import flow, get_run_logger, task
 
+from pipelines.dbt_tasks import run_dbt_as_prefect_tasks
 from pipelines.errors import CpsError, QualityGateFailed
 from pipelines.publish import prepare_build_copy, publish_build, warehouse_lock
 from pipelines.settings import Settings
 from pipelines.summary import NightSummary, read_published_figures
-from pipelines.transform import DbtInvocation, run_dbt, run_dbt_as_prefect_tasks
+from pipelines.transform import DbtInvocation, run_dbt
 
 T = TypeVar("T")
 

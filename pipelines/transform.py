@@ -63,8 +63,9 @@ def failed_nodes(result: Any) -> list[str]:
     for node_result in getattr(result.result, "results", None) or []:
         status = str(getattr(node_result, "status", "")).lower()
         if status in {"error", "fail", "runtimeerror"}:
-            message = (getattr(node_result, "message", "") or "").splitlines()
-            failures.append(f"{node_result.node.name}: {message[0] if message else status}")
+            # The first line says which node; the second, for database errors, says why.
+            lines = [line.strip() for line in (getattr(node_result, "message", "") or "").splitlines() if line.strip()]
+            failures.append(f"{node_result.node.name}: {' | '.join(lines[:2]) if lines else status}")
     return failures
 
 
@@ -100,26 +101,6 @@ def run_dbt(invocation: DbtInvocation, command: Sequence[str] = ("build",)) -> A
     try:
         with dbt_environment(invocation.database):
             result = dbtRunner().invoke(invocation.cli_args(command))
-    finally:
-        release_dbt_database()
-    raise_for_failure(result, command)
-    return result
-
-
-def run_dbt_as_prefect_tasks(invocation: DbtInvocation, command: Sequence[str] = ("build",)) -> Any:
-    """Like run_dbt, inside a flow: every dbt model, seed and test shows as its own Prefect task."""
-    from prefect_dbt import PrefectDbtRunner, PrefectDbtSettings
-
-    invocation.artifacts_dir.mkdir(parents=True, exist_ok=True)
-    settings = PrefectDbtSettings(
-        project_dir=DBT_PROJECT_DIR,
-        profiles_dir=DBT_PROJECT_DIR,
-        target_path=invocation.artifacts_dir / "target",
-    )
-    runner = PrefectDbtRunner(settings=settings, raise_on_failure=False, disable_assets=True)
-    try:
-        with dbt_environment(invocation.database):
-            result = runner.invoke(invocation.cli_args(command))
     finally:
         release_dbt_database()
     raise_for_failure(result, command)
