@@ -71,9 +71,11 @@ def main(argv: list[str] | None = None) -> None:
     steps: dict[str, float] = {}
     if args.implementation == "platform":
         from pipelines.bench_platform import platform_settings, published_member_levels, run_platform_night
+        from pipelines.prefect_api import prepare_nightly_process
 
         settings = platform_settings(inputs, args.size_dir)
         started = time.perf_counter()
+        prepare_nightly_process()  # as `cps nightly` does; timed, it is part of the night
         steps = run_platform_night(settings)
         seconds = time.perf_counter() - started
         table = published_member_levels(settings)

@@ -13,6 +13,7 @@ import typer
 
 from pipelines.environment import apply_offline_environment
 from pipelines.errors import CpsError
+from pipelines.prefect_api import prepare_nightly_process
 from pipelines.settings import Settings
 
 app = typer.Typer(
@@ -83,6 +84,7 @@ def nightly(
         reports=reports,
         lock_wait_seconds=wait,
     )
+    prepare_nightly_process()
     from pipelines.nightly import run_nightly
 
     summary = run_nightly(settings)
@@ -112,6 +114,7 @@ def demo(
 ) -> None:
     """Generate a demo inbox and run `cps nightly` on it with the default paths."""
     settings = load_settings()
+    prepare_nightly_process()
     from pipelines.generate import generate_inbox
     from pipelines.nightly import run_nightly
 
