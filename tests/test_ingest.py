@@ -9,8 +9,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -566,6 +568,22 @@ def test_same_content_under_another_name_is_skipped(tmp_path: Path, database: Pa
     assert load(database, MEMBERS, first).status == "loaded"
     skipped = load(database, MEMBERS, copy)
     assert (skipped.status, skipped.error) == ("skipped", "same content already loaded as file 1")
+
+
+def test_a_file_unchanged_since_it_was_loaded_is_skipped_and_a_rewritten_one_is_read_again(
+    tmp_path: Path, database: Path
+) -> None:
+    path = write_csv(tmp_path / "members.csv", [member("M1", country="DE")])
+    assert load(database, MEMBERS, path).status == "loaded"
+
+    again = load(database, MEMBERS, path)
+    assert (again.status, again.error) == ("skipped", "already loaded as file 1")  # found without hashing
+
+    write_csv(path, [member("M1", country="FR")])  # same size, new content, newer modification time
+    os.utime(path, (time.time() + 5, time.time() + 5))
+    rewritten = load(database, MEMBERS, path)
+    assert (rewritten.status, rewritten.rows_loaded) == ("loaded", 1)
+    assert query(database, "select country from raw.members order by _file_id") == [("DE",), ("FR",)]
 
 
 KILL_MID_FILE = """
