@@ -123,10 +123,11 @@ def prepare_nightly_process() -> None:
     their ~15 s overlap the server's start-up instead of adding to the night's steps.
     """
     api = start_temporary_api()
+    # Prefect first: it sets up its logging on import, before the others can touch the root logger.
+    import pipelines.nightly  # noqa: F401, I001
+
     import dbt.cli.main  # noqa: F401
     import great_expectations  # noqa: F401
-
-    import pipelines.nightly  # noqa: F401
 
     if api is not None:
         api.wait_until_ready()

@@ -88,6 +88,8 @@ create table fixture.registrations as
         timestamp '2024-02-01 10:00:00' as updated_at
     from range(1, 61) as r(i);
 create view staging.stg_registrations as select * from fixture.registrations;
+create schema if not exists intermediate;
+create view intermediate.int_registration_status as select * from fixture.registrations;
 
 create table fixture.service_jobs as
     select
