@@ -7,6 +7,8 @@ before, loaded or rejected, is skipped.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -142,6 +144,18 @@ def reconciliation_gaps(connection: duckdb.DuckDBPyConnection) -> list[str]:
     ]
 
 
+@contextmanager
+def _transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Commit what the block wrote, or roll it all back if it raised (a kill rolls back too)."""
+    connection.execute("begin transaction")
+    try:
+        yield
+    except BaseException:
+        connection.execute("rollback")
+        raise
+    connection.execute("commit")
+
+
 def _next_file_id(connection: duckdb.DuckDBPyConnection) -> int:
     return int(connection.execute("select coalesce(max(file_id), 0) + 1 from raw.file_ledger").fetchone()[0])
 
@@ -227,18 +241,13 @@ def load_file(connection: duckdb.DuckDBPyConnection, source: Source, path: Path,
     missing = [name for name in source.required_columns if name not in columns]
     if missing:
         raise UnreadableFile(f"missing required columns: {', '.join(missing)}")
-    connection.execute("begin transaction")
-    try:
+    with _transaction(connection):
         file_id = _next_file_id(connection)
         rows_read, rows_quarantined = _load_rows(connection, source, path, columns, file_id)
         result = FileResult(
             source.name, path.name, "loaded", rows_read, rows_read - rows_quarantined, rows_quarantined, None, file_id
         )
         _record_ledger(connection, path, sha256, result)
-        connection.execute("commit")
-    except BaseException:
-        connection.execute("rollback")
-        raise
     return result
 
 
@@ -246,14 +255,9 @@ def reject_file(
     connection: duckdb.DuckDBPyConnection, source: Source, path: Path, sha256: str, error: str
 ) -> FileResult:
     """Set a file aside: its ledger row says why; this content is not loaded, nor tried again."""
-    connection.execute("begin transaction")
-    try:
+    with _transaction(connection):
         result = FileResult(source.name, path.name, "rejected", error=error, file_id=_next_file_id(connection))
         _record_ledger(connection, path, sha256, result)
-        connection.execute("commit")
-    except BaseException:
-        connection.execute("rollback")
-        raise
     return result
 
 

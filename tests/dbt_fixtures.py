@@ -7,49 +7,22 @@ and `_row_number` (row within the file). Rows are given as dicts; a missing colu
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pipelines.sources import ALL_SOURCES, DUCKDB_TYPES, SOURCES_BY_NAME, Source
+from pipelines.ingest_load import LEDGER_COLUMNS, QUARANTINE_COLUMNS, raw_table_columns
+from pipelines.sources import ALL_SOURCES, SOURCES_BY_NAME
+from pipelines.transform import DbtInvocation, run_dbt
 from pipelines.warehouse import connect
-
-LINEAGE_COLUMNS = {"_file_id": "BIGINT", "_row_number": "BIGINT"}
-
-FILE_LEDGER_COLUMNS = {
-    "file_id": "BIGINT",
-    "source": "VARCHAR",
-    "file_name": "VARCHAR",
-    "file_path": "VARCHAR",
-    "sha256": "VARCHAR",
-    "size_bytes": "BIGINT",
-    "loaded_at": "TIMESTAMP",
-    "status": "VARCHAR",
-    "rows_read": "BIGINT",
-    "rows_loaded": "BIGINT",
-    "rows_quarantined": "BIGINT",
-    "error": "VARCHAR",
-}
-QUARANTINE_COLUMNS = {
-    "file_id": "BIGINT",
-    "source": "VARCHAR",
-    "file_name": "VARCHAR",
-    "row_number": "BIGINT",
-    "reason": "VARCHAR",
-    "record": "VARCHAR",
-}
 
 Row = Mapping[str, Any]
 
 
-def raw_columns(source: Source) -> dict[str, str]:
-    columns = {column.name: DUCKDB_TYPES[column.type] for column in source.columns}
-    return {**columns, **LINEAGE_COLUMNS}
-
-
 def create_raw_schema(database: Path) -> None:
     """Empty raw tables (if missing) for every source, the file ledger and the quarantine."""
-    tables = {source.name: raw_columns(source) for source in ALL_SOURCES}
-    tables["file_ledger"] = FILE_LEDGER_COLUMNS
+    tables = {source.name: raw_table_columns(source) for source in ALL_SOURCES}
+    tables["file_ledger"] = LEDGER_COLUMNS
     tables["quarantine"] = QUARANTINE_COLUMNS
     connection = connect(database)
     try:
@@ -71,7 +44,7 @@ def load_file(database: Path, source_name: str, rows: Iterable[Row], file_id: in
     A row may carry its own `_row_number`; otherwise rows are numbered 1.. in the order given.
     """
     source = SOURCES_BY_NAME[source_name]
-    columns = raw_columns(source)
+    columns = raw_table_columns(source)
     create_raw_schema(database)
     connection = connect(database)
     try:
@@ -133,3 +106,18 @@ def registration(registration_id: str, member_id: str, sku: str, **overrides: An
         "updated_at": "2024-01-02 10:00:00",
         **overrides,
     }
+
+
+WITHOUT_UNIT_TESTS = ("build", "--exclude-resource-type", "unit_test")
+
+
+def build_night(database: Path, night: date, artifacts: Path, command: tuple[str, ...] = WITHOUT_UNIT_TESTS) -> None:
+    run_dbt(DbtInvocation(database=database, as_of=night, artifacts_dir=artifacts), command)
+
+
+def query(database: Path, sql: str) -> list[tuple[Any, ...]]:
+    connection = connect(database, read_only=True)
+    try:
+        return connection.execute(sql).fetchall()
+    finally:
+        connection.close()

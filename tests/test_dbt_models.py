@@ -8,9 +8,16 @@ from typing import Any
 
 import pytest
 
-from pipelines.transform import DbtInvocation, run_dbt
-from pipelines.warehouse import connect
-from tests.dbt_fixtures import create_raw_schema, load_file, member, product, registration
+from tests.dbt_fixtures import (
+    WITHOUT_UNIT_TESTS,
+    build_night,
+    create_raw_schema,
+    load_file,
+    member,
+    product,
+    query,
+    registration,
+)
 
 NIGHT_1 = date(2024, 6, 1)
 NIGHT_2 = date(2024, 6, 2)
@@ -40,8 +47,6 @@ PUBLISHED_COLUMNS = {
         "as_of_date",
     ],
 }  # fmt: skip
-
-WITHOUT_UNIT_TESTS = ("build", "--exclude-resource-type", "unit_test")
 
 
 def write_inbox(database: Path) -> None:
@@ -85,18 +90,6 @@ def warehouse(tmp_path: Path) -> Path:
     database = tmp_path / "cps.duckdb"
     write_inbox(database)
     return database
-
-
-def build_night(database: Path, night: date, artifacts: Path, command: tuple[str, ...] = WITHOUT_UNIT_TESTS) -> None:
-    run_dbt(DbtInvocation(database=database, as_of=night, artifacts_dir=artifacts), command)
-
-
-def query(database: Path, sql: str) -> list[tuple[Any, ...]]:
-    connection = connect(database, read_only=True)
-    try:
-        return connection.execute(sql).fetchall()
-    finally:
-        connection.close()
 
 
 def test_build_with_unit_tests_publishes_the_marts_and_docs_generate(warehouse: Path, tmp_path: Path) -> None:

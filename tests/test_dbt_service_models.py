@@ -13,14 +13,19 @@ from typing import Any
 
 import pytest
 
-from pipelines.transform import DbtInvocation, run_dbt
-from pipelines.warehouse import connect
-from tests.dbt_fixtures import create_raw_schema, load_file, member, product, registration
+from tests.dbt_fixtures import (
+    build_night,
+    create_raw_schema,
+    load_file,
+    member,
+    product,
+    query,
+    registration,
+)
 
 NIGHT_1 = date(2024, 6, 7)  # a Friday
 NIGHT_2 = date(2024, 6, 10)  # the Monday after
 
-WITHOUT_UNIT_TESTS = ("build", "--exclude-resource-type", "unit_test")
 
 SERVICE_JOB_COLUMNS = [
     "job_id", "member_id", "product_sku", "centre_id", "level", "fast_track", "target_days", "turnaround_days",
@@ -146,18 +151,6 @@ def warehouse(tmp_path: Path) -> Path:
     database = tmp_path / "cps.duckdb"
     write_inbox(database)
     return database
-
-
-def build_night(database: Path, night: date, artifacts: Path) -> None:
-    run_dbt(DbtInvocation(database=database, as_of=night, artifacts_dir=artifacts), WITHOUT_UNIT_TESTS)
-
-
-def query(database: Path, sql: str) -> list[tuple[Any, ...]]:
-    connection = connect(database, read_only=True)
-    try:
-        return connection.execute(sql).fetchall()
-    finally:
-        connection.close()
 
 
 def columns_of(database: Path, table: str) -> list[str]:
