@@ -11,10 +11,10 @@ from typing import Annotated
 
 import typer
 
-from pipelines.environment import apply_offline_environment
-from pipelines.errors import CpsError
-from pipelines.prefect_api import prepare_nightly_process
-from pipelines.settings import Settings
+from pipelines.core.environment import apply_offline_environment
+from pipelines.core.errors import CpsError
+from pipelines.core.settings import Settings
+from pipelines.flows.prefect_api import prepare_nightly_process
 
 app = typer.Typer(
     help="CPS membership platform: nightly points, levels, invitations and repair SLA.",
@@ -85,7 +85,7 @@ def nightly(
         lock_wait_seconds=wait,
     )
     prepare_nightly_process()
-    from pipelines.nightly import run_nightly
+    from pipelines.flows.nightly import run_nightly
 
     summary = run_nightly(settings)
     typer.echo(summary.render())
@@ -101,7 +101,7 @@ def generate(
 ) -> None:
     """Write a realistic synthetic inbox (members, registrations, service jobs) for the catalogue."""
     settings = load_settings(as_of=parse_as_of(as_of), catalog=catalog)
-    from pipelines.generate import generate_inbox
+    from tools.synthetic.generate import generate_inbox
 
     result = generate_inbox(out=out, members=members, seed=seed, as_of=settings.as_of, catalog_dir=settings.catalog)
     typer.echo(result.render())
@@ -115,8 +115,8 @@ def demo(
     """Generate a demo inbox and run `cps nightly` on it with the default paths."""
     settings = load_settings()
     prepare_nightly_process()
-    from pipelines.generate import generate_inbox
-    from pipelines.nightly import run_nightly
+    from pipelines.flows.nightly import run_nightly
+    from tools.synthetic.generate import generate_inbox
 
     if not any(settings.inbox.glob("*/*")):
         result = generate_inbox(
@@ -141,7 +141,7 @@ def explain(
 ) -> None:
     """Print a member's points product by product, and what would reach the next level."""
     settings = load_settings(warehouse=warehouse)
-    from pipelines.explain import explain_member
+    from pipelines.publishing.explain import explain_member
 
     typer.echo(explain_member(settings, member_id, parse_as_of(as_of)))
 
@@ -155,7 +155,7 @@ def serve(
 ) -> None:
     """Register the nightly deployment on a Prefect server with a cron schedule, and serve it."""
     settings = load_settings(schedule_cron=cron, schedule_timezone=timezone)
-    from pipelines.serve import serve_nightly
+    from pipelines.flows.serve import serve_nightly
 
     serve_nightly(settings)
 
@@ -172,7 +172,7 @@ def bench(
 ) -> None:
     """Measure the nightly run against pandas, polars and one hand-written DuckDB query."""
     load_settings()
-    from pipelines.bench import run_benchmarks
+    from tools.bench.run import run_benchmarks
 
     member_counts = [int(size) for size in sizes.split(",") if size.strip()]
     typer.echo(run_benchmarks(member_counts, workdir=workdir, output=output))
@@ -186,7 +186,7 @@ def main() -> None:
         code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     except CpsError as error:
         print(f"cps: {error}", file=sys.stderr)
-        code = 1
+        code = error.exit_code
     # Run the exit handlers (they stop Prefect's embedded server), then leave without the
     # interpreter's final clean-up: DuckDB 2.0's bindings print pages of harmless
     # "nanobind: leaked ..." lines at shutdown, which would bury the one-line result.

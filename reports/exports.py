@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.policy import policy
+from pipelines.core.policy import policy
 from reports.marts import MartsReader
 
 # A spreadsheet treats a cell starting with one of these as a formula (or a field separator).

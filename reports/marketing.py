@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.policy import policy
+from pipelines.core.policy import policy
 from reports import charts
 from reports.datasets import DataFolder
 from reports.exports import MarketingExport, completion_export, invitation_export, write_safe_csv

@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from pipelines.warehouse import connect
+from pipelines.core.warehouse import connect
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipelines.policy import policy
+from pipelines.core.policy import policy
 from reports import charts
 from reports.datasets import DataFolder
 from reports.marts import MartsReader
@@ -112,7 +112,7 @@ def points_lost(marts: MartsReader) -> pd.DataFrame:
                 as lost_to_service_end
         from aged group by category order by points_lost desc, category
         """,
-        [str(values["decay_per_year"]), int(values["decay_grace_years"]), str(values["floor_share"])],
+        [str(values["decay_per_year"]), int(values["grace_years"]), str(values["floor_share"])],
     )
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.environment import apply_offline_environment
+from pipelines.core.environment import apply_offline_environment
 
 _SESSION_HOME = Path(os.environ.get("CPS_TEST_HOME", "/tmp")) / f"cps-tests-{os.getpid()}"
 os.environ["PREFECT_HOME"] = str(_SESSION_HOME / "prefect")

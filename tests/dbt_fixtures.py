@@ -1,6 +1,6 @@
 """Raw tables for dbt tests, written straight into a DuckDB file with the ingestion's column contract.
 
-Every raw table has exactly its source's columns (pipelines.sources), typed, plus `_file_id` (load order)
+Every raw table has exactly its source's columns (pipelines.core.sources), typed, plus `_file_id` (load order)
 and `_row_number` (row within the file). Rows are given as dicts; a missing column is NULL.
 """
 
@@ -11,10 +11,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pipelines.ingest_load import LEDGER_COLUMNS, QUARANTINE_COLUMNS, raw_table_columns
-from pipelines.sources import ALL_SOURCES, SOURCES_BY_NAME
-from pipelines.transform import DbtInvocation, run_dbt
-from pipelines.warehouse import connect
+from pipelines.core.sources import ALL_SOURCES, SOURCES_BY_NAME
+from pipelines.core.warehouse import connect
+from pipelines.ingestion.load import LEDGER_COLUMNS, QUARANTINE_COLUMNS, raw_table_columns
+from pipelines.transformation.dbt_runner import DbtInvocation, run_dbt
 
 Row = Mapping[str, Any]
 

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.warehouse import connect
+from pipelines.core.warehouse import connect
 
 # Tables whose content legitimately differs between two runs of the same night (run timestamps).
 VOLATILE_COLUMNS = {"run_at", "loaded_at", "validated_at", "generated_at"}

@@ -9,13 +9,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines import bench_duckdb, bench_pandas, bench_polars
-from pipelines.bench import compare, merge_into_markdown, run_benchmarks
-from pipelines.bench_inputs import BenchInputs
-from pipelines.bench_measure import Measurement
-from pipelines.bench_touch import second_night_inbox
-from pipelines.generate import generate_inbox
-from pipelines.sources import MEMBERS, PRODUCTS, REGISTRATIONS
+from pipelines.core.sources import MEMBERS, PRODUCTS, REGISTRATIONS
+from tools.bench import duckdb_reference as bench_duckdb
+from tools.bench import pandas_reference as bench_pandas
+from tools.bench import polars_reference as bench_polars
+from tools.bench.inputs import BenchInputs
+from tools.bench.measure import Measurement
+from tools.bench.run import compare, merge_into_markdown, run_benchmarks
+from tools.bench.touch import second_night_inbox
+from tools.synthetic.generate import generate_inbox
 
 D = date(2026, 11, 23)
 AFTER_D = "2026-11-24T00:00:00Z"  # the first instant after day D
@@ -226,7 +228,7 @@ def test_compare_counts_every_member_that_differs_or_is_missing(tmp_path: Path) 
 
 
 def test_results_replace_their_size_and_keep_the_other_sections(tmp_path: Path, catalog_dir: Path) -> None:
-    from pipelines.bench import SizeResult
+    from tools.bench.run import SizeResult
 
     markdown = tmp_path / "BENCHMARKS.md"
     markdown.write_text("# Benchmarks\n\n## Benchmark\n\nNotes by hand.\n\n## Later\n\nkept\n", encoding="utf-8")

@@ -9,9 +9,9 @@ from uuid import UUID
 import pytest
 from prefect import flow
 
-from pipelines.dbt_tasks import run_dbt_as_prefect_tasks
-from pipelines.errors import CpsError
-from pipelines.transform import DbtInvocation
+from pipelines.core.errors import CpsError
+from pipelines.transformation.dbt_runner import DbtInvocation
+from pipelines.transformation.dbt_tasks import run_dbt_as_prefect_tasks
 from tests.dbt_fixtures import create_raw_schema
 
 NIGHT = date(2026, 11, 23)

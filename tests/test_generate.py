@@ -14,13 +14,13 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from pipelines import generate as generate_module
 from pipelines.cli import app
-from pipelines.errors import CpsError
-from pipelines.generate import generate_inbox
-from pipelines.generate_registrations import UNKNOWN_SKUS
-from pipelines.settings import PROJECT_ROOT
-from pipelines.sources import INBOX_SOURCES, MEMBERS, REGISTRATIONS, SERVICE_JOBS
+from pipelines.core.errors import CpsError
+from pipelines.core.settings import PROJECT_ROOT
+from pipelines.core.sources import INBOX_SOURCES, MEMBERS, REGISTRATIONS, SERVICE_JOBS
+from tools.synthetic import generate as generate_module
+from tools.synthetic.generate import generate_inbox
+from tools.synthetic.registrations import UNKNOWN_SKUS
 
 AS_OF = date(2026, 11, 23)
 END_OF_AS_OF = "2026-11-23T23:59:59Z"

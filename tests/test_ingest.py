@@ -22,11 +22,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.errors import CpsError
-from pipelines.ingest import IngestSummary, ingest_all, ingest_source, open_warehouse, reconcile
-from pipelines.ingest_load import create_raw_tables, ingest_file
-from pipelines.settings import PROJECT_ROOT
-from pipelines.sources import ALL_SOURCES, MEMBERS, PRODUCTS, REGISTRATIONS, SERVICE_JOBS, SOURCES_BY_NAME, Source
+from pipelines.core.errors import CpsError
+from pipelines.core.settings import PROJECT_ROOT
+from pipelines.core.sources import ALL_SOURCES, MEMBERS, PRODUCTS, REGISTRATIONS, SERVICE_JOBS, SOURCES_BY_NAME, Source
+from pipelines.ingestion.ingest import IngestSummary, ingest_all, ingest_source, open_warehouse, reconcile
+from pipelines.ingestion.load import create_raw_tables, ingest_file
 
 TINY_PRODUCTS = [
     {
@@ -589,9 +589,9 @@ def test_a_file_unchanged_since_it_was_loaded_is_skipped_and_a_rewritten_one_is_
 KILL_MID_FILE = """
 import os, signal, sys
 from pathlib import Path
-import pipelines.ingest_load as loader
-from pipelines.ingest import open_warehouse
-from pipelines.sources import ALL_SOURCES, MEMBERS
+import pipelines.ingestion.load as loader
+from pipelines.ingestion.ingest import open_warehouse
+from pipelines.core.sources import ALL_SOURCES, MEMBERS
 
 database, first, second = (Path(argument) for argument in sys.argv[1:])
 connection = open_warehouse(database)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.settings import PROJECT_ROOT
-from pipelines.warehouse import connect
+from pipelines.core.settings import PROJECT_ROOT
+from pipelines.core.warehouse import connect
 from tests.nightly_helpers import kill_when, night_paths, run_cli, start_cli, table_fingerprints
 
 NIGHT = "2026-11-20"
@@ -33,7 +33,7 @@ CONTRACT_TABLES = (
 
 @pytest.fixture(scope="module")
 def inbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from pipelines.generate import generate_inbox
+    from tools.synthetic.generate import generate_inbox
 
     out = tmp_path_factory.mktemp("inbox")
     generate_inbox(out=out, members=200, seed=11, as_of=date.fromisoformat(NIGHT), catalog_dir=PROJECT_ROOT / "catalog")

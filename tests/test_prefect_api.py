@@ -10,16 +10,16 @@ from pathlib import Path
 import psutil
 import pytest
 
-from pipelines.prefect_api import start_temporary_api
+from pipelines.flows.prefect_api import start_temporary_api
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 RUN_A_FLOW = """
 import os, sys
-from pipelines.environment import apply_offline_environment
+from pipelines.core.environment import apply_offline_environment
 from pathlib import Path
 apply_offline_environment(Path(sys.argv[1]))
-from pipelines.prefect_api import start_temporary_api
+from pipelines.flows.prefect_api import start_temporary_api
 api = start_temporary_api()
 print("server-pid", api.process.pid, flush=True)
 from prefect import flow

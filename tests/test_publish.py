@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.errors import CpsError
-from pipelines.publish import check_readable, prepare_build_copy, publish_build, warehouse_lock
-from pipelines.warehouse import connect
+from pipelines.core.errors import CpsError
+from pipelines.core.warehouse import connect
+from pipelines.publishing.publish import check_readable, prepare_build_copy, publish_build, warehouse_lock
 
 
 def write_night(path: Path, night: str) -> None:

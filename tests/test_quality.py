@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.errors import CpsError
-from pipelines.quality import GateResult, run_quality_gate
-from pipelines.quality_docs import remote_assets
-from pipelines.quality_suites import Severity, load_suites
-from pipelines.settings import DBT_PROJECT_DIR
-from pipelines.warehouse import connect
+from pipelines.core.errors import CpsError
+from pipelines.core.settings import DBT_PROJECT_DIR
+from pipelines.core.warehouse import connect
+from pipelines.quality.docs import remote_assets
+from pipelines.quality.gate import GateResult, run_quality_gate
+from pipelines.quality.suites import Severity, load_suites
 
 AS_OF = date(2024, 6, 30)
 ISO_SEED = DBT_PROJECT_DIR / "seeds" / "iso_3166_1_alpha_2.csv"

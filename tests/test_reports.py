@@ -14,8 +14,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipelines.settings import DBT_PROJECT_DIR
-from pipelines.transform import DbtInvocation, run_dbt
+from pipelines.core.settings import DBT_PROJECT_DIR
+from pipelines.transformation.dbt_runner import DbtInvocation, run_dbt
 from reports.exports import neutralise_cell
 from reports.render import render_reports
 from tests.dbt_fixtures import create_raw_schema, load_file, member, product, registration

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from pipelines.settings import PROJECT_ROOT
+from pipelines.core.settings import PROJECT_ROOT
 from tests.nightly_helpers import cli_environment
 from tests.prefect_server import stop
 
@@ -18,7 +18,7 @@ NIGHT = "2026-11-20"
 
 
 def test_deployment_on_a_real_prefect_api_runs_to_completion(prefect_api: str, tmp_path: Path) -> None:
-    from pipelines.generate import generate_inbox
+    from tools.synthetic.generate import generate_inbox
 
     inbox = tmp_path / "inbox"
     generate_inbox(

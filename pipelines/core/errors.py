@@ -1,0 +1,36 @@
+"""Errors an operator can act on: printed as one line, never as a traceback.
+
+Each kind carries the exit code `cps` ends with, so that a scheduler can tell them apart:
+0 published, 1 a step failed, 2 wrong usage, 3 a check of error severity failed,
+65 input rejected, 75 the warehouse is busy (try again later).
+"""
+
+
+class CpsError(Exception):
+    """A failure with a one-line reason for the operator; a step failed (exit 1)."""
+
+    exit_code = 1
+
+
+class UsageError(CpsError):
+    """Wrong usage: a bad option, a bad or future date, a missing folder; found before any work starts."""
+
+    exit_code = 2
+
+
+class QualityGateFailed(CpsError):
+    """A check of error severity failed (dbt test or Great Expectations); the previous night stays published."""
+
+    exit_code = 3
+
+
+class InputRejected(CpsError):
+    """An input file or the catalogue was rejected at ingestion; nothing of the night is published."""
+
+    exit_code = 65
+
+
+class WarehouseBusy(CpsError):
+    """Another run holds the warehouse lock; try again later."""
+
+    exit_code = 75

@@ -1,0 +1,64 @@
+"""One typed settings object for paths and options: flags, then CPS_* variables, then defaults."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+
+
+def utc_today() -> date:
+    return datetime.now(UTC).date()
+
+
+class Settings(BaseSettings):
+    """Where the platform reads and writes, and for which night."""
+
+    model_config = SettingsConfigDict(env_prefix="CPS_", extra="ignore")
+
+    inbox: Path = Field(default=Path("data/inbox"), description="Inbox with one folder per source")
+    catalog: Path = Field(
+        default=PROJECT_ROOT / "catalog",
+        description="Folder holding products.csv and service_centres.csv",
+    )
+    warehouse: Path = Field(default=Path("data/warehouse/cps.duckdb"), description="Published DuckDB warehouse")
+    reports: Path = Field(default=Path("data/reports"), description="Reports output folder")
+    as_of: date = Field(default_factory=utc_today, description="Run date D (UTC)")
+    prefect_home: Path = Field(default=Path("data/prefect"), description="Prefect's local home")
+    schedule_cron: str = Field(default="0 2 * * *", description="Nightly schedule for cps serve")
+    schedule_timezone: str = Field(default="Europe/London", description="Time zone of the cron")
+    dbt_node_tasks: bool = Field(
+        default=True,
+        description="Show every dbt model and test as its own Prefect task (costs a little time per node)",
+    )
+    lock_wait_seconds: float = Field(default=0.0, description="How long a nightly run waits for another run's lock")
+
+    def with_overrides(self, **overrides: object) -> Settings:
+        """A copy with the command-line flags that were given (None means 'not given')."""
+        given = {key: value for key, value in overrides.items() if value is not None}
+        return self.model_copy(update=given)
+
+    def resolved(self) -> Settings:
+        """The same settings with absolute paths (steps may run from other folders, e.g. GX's stores)."""
+        paths = {name: getattr(self, name).resolve() for name in ("inbox", "catalog", "warehouse", "reports")}
+        return self.model_copy(update=paths)
+
+    @property
+    def build_dir(self) -> Path:
+        """Where a night is built aside before it is published (same file name, see publish)."""
+        return self.warehouse.parent / ".build"
+
+    @property
+    def dbt_artifacts_dir(self) -> Path:
+        """dbt's target and logs; kept between nights so dbt can re-use its parse (runs are locked)."""
+        return self.warehouse.parent / ".dbt"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.warehouse.with_name(self.warehouse.name + ".lock")

@@ -1,0 +1,133 @@
+"""A temporary Prefect API for a run on a machine without a Prefect server.
+
+Prefect would start the same server by itself when the first flow starts, then wait for it: about
+18 s on this project's machine (the server imports and migrates its database), during which the run
+does nothing. Started here, before the run imports Prefect, dbt and Great Expectations, the server
+comes up on one core while those imports take the other; and the run's own process never imports
+Prefect's server code (7 s), as it finds PREFECT_API_URL set.
+
+When PREFECT_API_URL is already set (a real server, a test harness), nothing is started.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelines.core.errors import CpsError
+
+READY_TIMEOUT_SECONDS = 120.0
+PORT_IN_USE_EXIT_CODE = 3  # uvicorn's exit code when the port was taken between probe and start
+SERVER_ENVIRONMENT = {
+    # As Prefect sets them for its own temporary server: no UI, ephemeral mode.
+    "PREFECT_UI_ENABLED": "0",
+    "PREFECT__SERVER_EPHEMERAL": "1",
+    "PREFECT__SERVER_FINAL": "1",
+}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def prefect_package_parent() -> Path:
+    spec = importlib.util.find_spec("prefect")
+    if spec is None or spec.origin is None:
+        raise CpsError("Prefect is not installed in this environment (run scripts/setup)")
+    return Path(spec.origin).parent.parent
+
+
+@dataclass
+class TemporaryPrefectApi:
+    """A Prefect API server process owned by this run; stopped when the run's process exits."""
+
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    @classmethod
+    def start(cls) -> TemporaryPrefectApi:
+        port = free_port()
+        command = [
+            sys.executable, "-m", "uvicorn",
+            "--app-dir", str(prefect_package_parent()),
+            "--factory", "prefect.server.api.server:create_app",
+            "--host", "127.0.0.1", "--port", str(port),
+            "--log-level", "error", "--lifespan", "on",
+        ]  # fmt: skip
+        process = subprocess.Popen(command, env={**os.environ, **SERVER_ENVIRONMENT})
+        api = cls(port=port, process=process)
+        atexit.register(api.stop)
+        return api
+
+    def is_ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/health", timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    def wait_until_ready(self, timeout_seconds: float = READY_TIMEOUT_SECONDS) -> None:
+        deadline = time.monotonic() + timeout_seconds
+        while time.monotonic() < deadline:
+            if self.is_ready():
+                return
+            if self.process.poll() is not None:
+                reason = "its port was taken" if self.process.returncode == PORT_IN_USE_EXIT_CODE else "see above"
+                raise CpsError(
+                    f"the temporary Prefect server stopped at start-up ({reason}, exit code "
+                    f"{self.process.returncode}); run again, or set PREFECT_API_URL to a running Prefect server"
+                )
+            time.sleep(0.1)
+        raise CpsError(f"the temporary Prefect server did not answer within {timeout_seconds:.0f} s")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_temporary_api() -> TemporaryPrefectApi | None:
+    """Start a temporary API and point this process (and its children) at it, unless one is configured.
+
+    Call before Prefect is imported: Prefect reads PREFECT_API_URL when it loads its settings.
+    """
+    if os.environ.get("PREFECT_API_URL"):
+        return None
+    api = TemporaryPrefectApi.start()
+    os.environ["PREFECT_API_URL"] = api.url
+    return api
+
+
+def prepare_nightly_process() -> None:
+    """For a process about to run the nightly flow: the API starts while the run's libraries load.
+
+    The imports are the ones the night needs anyway (Prefect, dbt, Great Expectations); done here,
+    their ~15 s overlap the server's start-up instead of adding to the night's steps.
+    """
+    api = start_temporary_api()
+    # Prefect first: it sets up its logging on import, before the others can touch the root logger.
+    import pipelines.flows.nightly  # noqa: F401, I001
+
+    import dbt.cli.main  # noqa: F401
+    import great_expectations  # noqa: F401
+
+    if api is not None:
+        api.wait_until_ready()

@@ -1,0 +1,178 @@
+"""Ingestion flows: the catalogue and the inbox into the warehouse's raw tables.
+
+One flow per source (`ingest_source`) and `ingest_all`, which runs the catalogue (products, service
+centres) and then members, registrations and service jobs. Each file is its own Prefect task, so
+progress shows file by file. Every step opens its own DuckDB connection and closes it before it
+returns (the nightly run renames the database file afterwards).
+
+What happens to a file (decided here, tested in tests/test_ingest.py):
+- content (sha256) this source saw before, loaded or rejected: skipped, whatever the file's name;
+- a header row and no data rows: a valid file of 0 rows (loaded); blank lines are not rows;
+- an empty file (0 bytes), a file that is not UTF-8, not CSV or not Parquet, a line with the wrong number
+  of fields, or a header without every required column (names must match exactly): rejected as a whole,
+  with the reason in raw.file_ledger.error, and the other files go on. Fixing it means sending a new file;
+- columns the source does not know are ignored (they stay in the quarantined record);
+- a row that breaks the schema goes to raw.quarantine with its reasons; the rest of the file loads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from pipelines.core.errors import CpsError
+from pipelines.core.sources import ALL_SOURCES, INBOX_SOURCES, REFERENCE_SOURCES, SOURCES_BY_NAME
+from pipelines.core.warehouse import connect
+from pipelines.ingestion.files import source_files
+from pipelines.ingestion.load import FileResult, create_raw_tables, ingest_file, reconciliation_gaps
+
+__all__ = ["FileResult", "IngestSummary", "ingest_all", "ingest_source", "reconcile"]
+
+
+@dataclass
+class IngestSummary:
+    """Per-file results of an ingestion, and their totals."""
+
+    files: list[FileResult] = field(default_factory=list)
+
+    def _count(self, status: str) -> int:
+        return sum(1 for result in self.files if result.status == status)
+
+    @property
+    def files_loaded(self) -> int:
+        return self._count("loaded")
+
+    @property
+    def files_skipped(self) -> int:
+        return self._count("skipped")
+
+    @property
+    def files_rejected(self) -> int:
+        return self._count("rejected")
+
+    @property
+    def rows_read(self) -> int:
+        return sum(result.rows_read for result in self.files)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(result.rows_loaded for result in self.files)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(result.rows_quarantined for result in self.files)
+
+    def for_source(self, source_name: str) -> IngestSummary:
+        return IngestSummary([result for result in self.files if result.source == source_name])
+
+    def render(self) -> str:
+        """A few lines: per source, files loaded/skipped/rejected and rows read/loaded/quarantined."""
+        lines = []
+        for source in ALL_SOURCES:
+            part = self.for_source(source.name)
+            if part.files:
+                lines.append(
+                    f"{source.name}: files {part.files_loaded} loaded, {part.files_skipped} already loaded, "
+                    f"{part.files_rejected} rejected; rows {part.rows_read:,} read, {part.rows_loaded:,} loaded, "
+                    f"{part.rows_quarantined:,} quarantined"
+                )
+        lines.extend(f"rejected {r.source}/{r.file_name}: {r.error}" for r in self.files if r.status == "rejected")
+        return "\n".join(lines) or "no files"
+
+
+def open_warehouse(database: Path) -> duckdb.DuckDBPyConnection:
+    """A connection for ingestion; DuckDB's progress bar would clutter the operator's terminal."""
+    connection = connect(database)
+    connection.execute("set enable_progress_bar = false")
+    return connection
+
+
+def prepare_raw(database: Path) -> None:
+    """Create the raw tables, ledger, quarantine and reconciliation view if they are not there yet."""
+    connection = open_warehouse(database)
+    try:
+        create_raw_tables(connection, ALL_SOURCES)
+    finally:
+        connection.close()
+
+
+def reconcile(database: Path) -> int:
+    """Prove that every file's rows are either loaded or quarantined; raise CpsError if not.
+
+    Returns the number of files checked.
+    """
+    connection = open_warehouse(database)
+    try:
+        gaps = reconciliation_gaps(connection)
+        files = int(connection.execute("select count(*) from raw.reconciliation").fetchone()[0])
+    finally:
+        connection.close()
+    if gaps:
+        raise CpsError(f"ingestion does not reconcile for {len(gaps)} file(s): {'; '.join(gaps[:3])}")
+    return files
+
+
+@task(name="load-file", task_run_name="load {source_name}/{path.name}", cache_policy=NO_CACHE)
+def load_file_task(source_name: str, path: Path, database: Path) -> FileResult:
+    connection = open_warehouse(database)
+    try:
+        result = ingest_file(connection, SOURCES_BY_NAME[source_name], path)
+    finally:
+        connection.close()
+    logger = get_run_logger()
+    if result.status == "rejected":
+        logger.warning("rejected %s/%s: %s", source_name, path.name, result.error)
+    elif result.status == "skipped":
+        logger.info("skipped %s/%s: %s", source_name, path.name, result.error)
+    else:
+        logger.info(
+            "loaded %s/%s as file %s: %s rows read, %s loaded, %s quarantined",
+            source_name,
+            path.name,
+            result.file_id,
+            f"{result.rows_read:,}",
+            f"{result.rows_loaded:,}",
+            f"{result.rows_quarantined:,}",
+        )
+    return result
+
+
+@flow(name="ingest-source", flow_run_name="ingest {source_name}")
+def ingest_source(source_name: str, folder: Path, database: Path) -> list[FileResult]:
+    """Load one source's new files, in file-name order, into raw.<source_name>.
+
+    `folder` is the inbox (files in `<inbox>/<source_name>/`) for members, registrations and service
+    jobs, and the catalogue folder (`<catalog>/<source_name>.csv`) for products and service centres.
+    """
+    if source_name not in SOURCES_BY_NAME:
+        raise CpsError(f"unknown source: {source_name}")
+    files = source_files(SOURCES_BY_NAME[source_name], folder)
+    prepare_raw(database)
+    results = [load_file_task(source_name, path, database) for path in files]
+    part = IngestSummary(results)
+    get_run_logger().info(part.render() if results else f"{source_name}: no files")
+    return results
+
+
+@flow(name="ingest-all")
+def ingest_all(inbox: Path, catalog: Path, database: Path) -> IngestSummary:
+    """The catalogue first (products, service centres), then members, registrations and service jobs.
+
+    Missing folders are reported before anything is loaded. Ends by reconciling every file's rows.
+    """
+    for source in REFERENCE_SOURCES:
+        source_files(source, catalog)
+    for source in INBOX_SOURCES:
+        source_files(source, inbox)
+    summary = IngestSummary()
+    for source in REFERENCE_SOURCES:
+        summary.files.extend(ingest_source(source.name, catalog, database))
+    for source in INBOX_SOURCES:
+        summary.files.extend(ingest_source(source.name, inbox, database))
+    files_checked = reconcile(database)
+    get_run_logger().info("%s\nreconciled: %s files", summary.render(), files_checked)
+    return summary

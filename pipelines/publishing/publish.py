@@ -1,0 +1,103 @@
+"""Safe publishing: a night is built in a copy of the warehouse and swapped in with one rename.
+
+Analysts read the published file (read-only) while a run works on its own copy, so they keep
+the last good night until the very moment the new one is complete. A crash or kill at any point
+leaves the published file untouched; the next run throws the half-built copy away and starts again.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from pipelines.core.errors import CpsError, WarehouseBusy
+from pipelines.core.warehouse import connect
+
+
+@contextmanager
+def warehouse_lock(lock_file: Path, wait_seconds: float = 0.0) -> Iterator[None]:
+    """Only one run writes a warehouse at a time; a second one waits up to wait_seconds, then stops."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("a+", encoding="utf-8") as handle:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    handle.seek(0)
+                    holder = handle.read().strip() or "another process"
+                    raise WarehouseBusy(
+                        f"another nightly run is using this warehouse ({holder}); "
+                        "try again when it ends, or pass --wait SECONDS"
+                    ) from None
+                time.sleep(0.5)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}, started {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def check_readable(warehouse: Path) -> None:
+    """Fail with one line if the published warehouse exists but is not a readable DuckDB file."""
+    if not warehouse.exists():
+        return
+    try:
+        connection = connect(warehouse, read_only=True)
+        connection.execute("select 1").fetchall()
+        connection.close()
+    except duckdb.Error as error:
+        first_line = str(error).splitlines()[0]
+        raise CpsError(f"cannot read the warehouse {warehouse}: {first_line}") from None
+
+
+def prepare_build_copy(warehouse: Path, build_dir: Path) -> Path:
+    """A fresh working copy of the published warehouse (or an empty one on the first night).
+
+    Whatever an interrupted run left in build_dir is discarded first: that is the recovery.
+    The copy keeps the published file's name so that DuckDB's catalog name, which dbt writes
+    into view definitions, is the same in both.
+    """
+    check_readable(warehouse)
+    if build_dir.exists():
+        shutil.rmtree(build_dir)
+    build_dir.mkdir(parents=True)
+    build_path = build_dir / warehouse.name
+    if warehouse.exists():
+        shutil.copyfile(warehouse, build_path)
+    return build_path
+
+
+def publish_build(build_path: Path, warehouse: Path) -> None:
+    """Make the built night the published one, in a single atomic rename."""
+    connection = connect(build_path)
+    connection.execute("CHECKPOINT")
+    connection.close()
+    wal = build_path.with_name(build_path.name + ".wal")
+    if wal.exists():
+        raise CpsError(f"the built warehouse still has a write-ahead log ({wal}); not publishing")
+    with build_path.open("rb") as handle:
+        os.fsync(handle.fileno())
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(build_path, warehouse)
+    directory = os.open(warehouse.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+    shutil.rmtree(build_path.parent, ignore_errors=True)

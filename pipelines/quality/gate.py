@@ -1,0 +1,83 @@
+"""The night's quality gate: validate the expectation suites on the warehouse, store results, build Data Docs.
+
+Critical expectations that fail (or cannot be evaluated) fail the gate: the nightly flow then does not
+publish. Warnings are stored and reported. Failed expectations never raise; only real errors (suites
+unreadable, warehouse missing, results not writable) raise CpsError.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from pipelines.core.errors import CpsError
+from pipelines.core.settings import EXPECTATIONS_DIR
+from pipelines.quality.docs import build_data_docs
+from pipelines.quality.gx import duckdb_datasource, new_context, validate_suites
+from pipelines.quality.results import ExpectationOutcome, is_critical, outcomes_of, store_outcomes
+from pipelines.quality.suites import load_suites
+
+DATASOURCE_NAME = "cps_warehouse"
+
+
+@dataclass
+class GateResult:
+    as_of: date
+    outcomes: list[ExpectationOutcome]
+    data_docs_index: Path | None = None
+    critical_failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_outcomes(cls, as_of: date, outcomes: list[ExpectationOutcome], index: Path | None) -> GateResult:
+        # An expectation that could not be evaluated fails the gate whatever its severity: no result is
+        # not a passed check.
+        critical = [o.reason() for o in outcomes if o.failed and (is_critical(o) or not o.evaluated)]
+        warnings = [o.reason() for o in outcomes if o.failed and not is_critical(o) and o.evaluated]
+        return cls(as_of, outcomes, index, critical, warnings)
+
+    @property
+    def passed(self) -> bool:
+        return not self.critical_failures
+
+    def render(self) -> str:
+        verdict = "passed" if self.passed else "FAILED"
+        lines = [
+            f"quality gate {verdict} for {self.as_of}: {len(self.outcomes)} expectations, "
+            f"{len(self.critical_failures)} critical failures, {len(self.warnings)} warnings"
+        ]
+        lines += [f"  critical: {reason}" for reason in self.critical_failures]
+        lines += [f"  warning: {reason}" for reason in self.warnings]
+        if self.data_docs_index is not None:
+            lines.append(f"  data docs: {self.data_docs_index}")
+        return "\n".join(lines)
+
+
+def run_quality_gate(
+    database: Path, as_of: date, data_docs_dir: Path, expectations_dir: Path = EXPECTATIONS_DIR
+) -> GateResult:
+    """Validate every suite on `database` for night `as_of`; store the results; build Data Docs."""
+    database, data_docs_dir = database.resolve(), data_docs_dir.resolve()  # GX's site store wants absolute paths
+    if not database.is_file():
+        raise CpsError(f"quality gate: warehouse not found: {database}")
+    suites = load_suites(as_of, expectations_dir)
+    run_at = datetime.now(UTC).replace(tzinfo=None)
+    context = new_context()
+    try:
+        with duckdb_datasource(context, DATASOURCE_NAME, database) as datasource:
+            validations = validate_suites(context, datasource, suites)
+    except CpsError:
+        raise
+    except Exception as error:
+        raise CpsError(f"quality gate: Great Expectations could not run on {database}: {error}") from error
+    outcomes = outcomes_of(validations)
+    try:
+        store_outcomes(database, as_of, run_at, outcomes)
+    except Exception as error:
+        raise CpsError(f"quality gate: cannot store validation results in {database}: {error}") from error
+    try:
+        index = build_data_docs(context, data_docs_dir, as_of, run_at, outcomes)
+    except OSError as error:
+        raise CpsError(f"quality gate: cannot write Data Docs to {data_docs_dir}: {error}") from error
+    return GateResult.from_outcomes(as_of, outcomes, index)

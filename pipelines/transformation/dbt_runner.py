@@ -1,0 +1,107 @@
+"""Running the dbt project against one DuckDB file for one run date."""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pipelines.core.errors import CpsError
+from pipelines.core.settings import DBT_PROJECT_DIR
+
+
+@dataclass(frozen=True)
+class DbtInvocation:
+    """What dbt needs to know: which file to build, as of which night, where artifacts go."""
+
+    database: Path
+    as_of: date
+    artifacts_dir: Path
+    extra_vars: dict[str, Any] = field(default_factory=dict)
+
+    def cli_args(self, command: Sequence[str]) -> list[str]:
+        dbt_vars = {"as_of_date": self.as_of.isoformat(), **self.extra_vars}
+        return [
+            *command,
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(self.artifacts_dir / "target"),
+            "--log-path",
+            str(self.artifacts_dir / "logs"),
+            "--vars",
+            json.dumps(dbt_vars),
+        ]
+
+
+@contextmanager
+def dbt_environment(database: Path) -> Iterator[None]:
+    """Point the profile at `database` for the duration of one dbt invocation."""
+    previous = os.environ.get("CPS_DBT_DATABASE")
+    os.environ["CPS_DBT_DATABASE"] = str(database.resolve())
+    os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("CPS_DBT_DATABASE", None)
+        else:
+            os.environ["CPS_DBT_DATABASE"] = previous
+
+
+def failed_nodes(result: Any) -> list[str]:
+    """Names and messages of the dbt nodes that errored or failed."""
+    failures: list[str] = []
+    for node_result in getattr(result.result, "results", None) or []:
+        status = str(getattr(node_result, "status", "")).lower()
+        if status in {"error", "fail", "runtimeerror"}:
+            # The first line says which node; the second, for database errors, says why.
+            lines = [line.strip() for line in (getattr(node_result, "message", "") or "").splitlines() if line.strip()]
+            failures.append(f"{node_result.node.name}: {' | '.join(lines[:2]) if lines else status}")
+    return failures
+
+
+def release_dbt_database() -> None:
+    """Close the DuckDB file that dbt-duckdb keeps open in-process after a command.
+
+    Without this the file stays locked by this process (other processes cannot open it,
+    and it cannot be safely renamed into place by the publishing step).
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        environment = DuckDBConnectionManager._ENV
+        DuckDBConnectionManager._ENV = None
+    if environment is not None:
+        environment.close()
+    gc.collect()
+
+
+def raise_for_failure(result: Any, command: Sequence[str]) -> None:
+    if not result.success:
+        failures = failed_nodes(result)
+        detail = "; ".join(failures[:3]) if failures else str(result.exception)
+        more = f" (+{len(failures) - 3} more)" if len(failures) > 3 else ""
+        raise CpsError(f"dbt {' '.join(command)} failed: {detail}{more}")
+
+
+def run_dbt(invocation: DbtInvocation, command: Sequence[str] = ("build",)) -> Any:
+    """Run one dbt command in-process; raise CpsError with the failing nodes if it fails."""
+    from dbt.cli.main import dbtRunner
+
+    invocation.artifacts_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with dbt_environment(invocation.database):
+            result = dbtRunner().invoke(invocation.cli_args(command))
+    finally:
+        release_dbt_database()
+    raise_for_failure(result, command)
+    return result
