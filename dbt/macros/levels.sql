@@ -37,3 +37,13 @@
         else {{ policy_integer('level_silver_points') }} - {{ points }}
     end
 {%- endmacro %}
+
+{# A product's points: base points times a factor, half-way values rounded up, at least 1 when base > 0. #}
+{% macro points_from_factor(base_points, factor) -%}
+    case
+        when {{ base_points }} > 0
+            -- round half up, exactly: floor(x + 0.5) on a DECIMAL
+            then greatest(1, floor({{ base_points }}::decimal(18, 0) * {{ factor }} + 0.5))
+        else 0
+    end::integer
+{%- endmacro %}

@@ -38,6 +38,9 @@ decayed as (
 factored as (
     select
         *,
+        -- decay alone (as if neither superseded nor out of service): splits a product's loss into
+        -- what age takes and what a successor or the end of service takes on top
+        greatest(1 - decay_share, {{ policy_decimal('floor_share') }})::decimal(18, 6) as age_only_factor,
         greatest(
             case
                 when is_service_ended then {{ policy_decimal('floor_share') }}
@@ -65,11 +68,7 @@ select
     is_superseded,
     is_service_ended,
     points_factor,
-    case
-        when base_points > 0
-            -- round half up, exactly: floor(x + 0.5) on a DECIMAL
-            then greatest(1, floor(base_points::decimal(18, 0) * points_factor + 0.5))
-        else 0
-    end::integer as effective_points,
+    {{ points_from_factor('base_points', 'points_factor') }} as effective_points,
+    {{ points_from_factor('base_points', 'age_only_factor') }} as age_only_points,
     as_of_date
 from factored

@@ -37,7 +37,9 @@ with_status as (
             when completed_date is not null then 'breached'
             when working_days_elapsed <= target_days then 'open'
             else 'open_breached'
-        end as status
+        end as status,
+        -- a late Fast Track job of a Gold or Platinum member owes the member a backup loan
+        fast_track and coalesce(level in ('Gold', 'Platinum'), false) as loan_eligible
     from targeted
 )
 
@@ -63,6 +65,7 @@ select
     turnaround_days::integer as turnaround_days,
     working_days_elapsed::integer as working_days_elapsed,
     status,
-    fast_track and level in ('Gold', 'Platinum') and status in ('breached', 'open_breached') as loan_owed,
+    loan_eligible,
+    loan_eligible and status in ('breached', 'open_breached') as loan_owed,
     {{ as_of_date() }} as as_of_date
 from with_status
