@@ -142,12 +142,12 @@ OVERVIEW = PageSpec(
             "Incomplete, invalid and duplicate-serial registrations need the member's action (the blue dot).",
             "agg_registrations_by_status",
             (
-                Column("status", "Status"),
+                Column("status_label", "Status"),
                 Column("registrations", "Registrations", "int"),
                 Column("share", "Share", "pct"),
                 Column("needs_action", "Needs action", "bool"),
             ),
-            ChartSpec("donut", "status", (("registrations", "registrations"),), colour_by=("status", STATUS_COLOURS)),
+            ChartSpec("donut", "status_label", (("registrations", "registrations"),), colour_by=("status", STATUS_COLOURS)),
             data_description="Registrations per status",
         ),
         SectionSpec(
@@ -157,7 +157,7 @@ OVERVIEW = PageSpec(
             "agg_action_reasons",
             (
                 Column("reason_label", "Reason"),
-                Column("status", "Status"),
+                Column("status_label", "Status"),
                 Column("registrations", "Registrations", "int"),
             ),
             ChartSpec("hbars", "reason_label", (("registrations", "registrations"),), value_title="registrations"),

@@ -53,3 +53,16 @@
     {%- endfor %}
     ], lambda step: step is not null)
 {%- endmacro %}
+
+{# A registration status in plain words, for reports. #}
+{% macro status_label(status) -%}
+    case {{ status }}
+        when 'counted' then 'Counted'
+        when 'incomplete' then 'Incomplete'
+        when 'invalid' then 'Invalid'
+        when 'duplicate_serial' then 'Duplicate serial number'
+        when 'unknown_product' then 'Unknown product'
+        when 'removed' then 'Removed'
+        else {{ status }}
+    end
+{%- endmacro %}

@@ -11,6 +11,7 @@ with reasons as (
 
 select
     status,
+    {{ status_label('status') }} as status_label,
     reason,
     {{ reason_label('reason') }} as reason_label,
     count(*)::bigint as registrations,

@@ -13,6 +13,7 @@ counts as (
 
 select
     c.status,
+    {{ status_label('c.status') }} as status_label,
     coalesce(s.sort_order, 99)::integer as sort_order,
     c.registrations,
     round(c.registrations / sum(c.registrations) over (), 4)::double as share,
