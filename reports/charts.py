@@ -26,6 +26,7 @@ SMALL_SAMPLE = "#c9d1da"
 TARGET = "#1f2933"
 ACCENT = "#44546a"
 PALETTE = ("#44546a", "#c8102e", "#d4a72c", "#2e8540", "#4a90c2", "#8e44ad", "#9aa5b1")
+DAY_MS = 86_400_000  # a day on a Plotly date axis
 FONT = "Segoe UI, Helvetica Neue, Arial, sans-serif"
 
 
@@ -224,7 +225,8 @@ def lines(
             connectgaps=False,
             hovertemplate="%{x}: %{y:" + (".1%" if percent else ",") + "}<extra>" + html.escape(name) + "</extra>",
         )
-    figure.update_xaxes(type="date", tickformat="%d %b")
+    # one tick a night up to ten nights, then every few nights: never the same day twice
+    figure.update_xaxes(type="date", tickformat="%d %b", dtick=DAY_MS * max(1, len(nights) // 10))
     axis = {"title": value_title, "tickformat": ".0%" if percent else ",", "rangemode": "tozero"}
     if percent:
         axis["range"] = [0, 1.05]

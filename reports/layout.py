@@ -153,8 +153,10 @@ def pivoted(
 ) -> tuple[pd.DataFrame, list[Column]]:
     """Long rows (night, series, value) as one row per night and one column per series."""
     row, series, value = pivot
+    if "series_order" in frame.columns:
+        frame = frame.sort_values(["series_order", row], kind="stable")
     wide = frame.pivot_table(index=row, columns=series, values=value, aggfunc="first", sort=False, dropna=False)
-    wide = wide.reindex(columns=list(dict.fromkeys(frame[series]))).reset_index()
+    wide = wide.reindex(columns=list(dict.fromkeys(frame[series]))).sort_index().reset_index()
     wide.columns.name = None
     return wide, columns + [Column(str(name), str(name), kind) for name in wide.columns if name != row]
 

@@ -147,7 +147,9 @@ OVERVIEW = PageSpec(
                 Column("share", "Share", "pct"),
                 Column("needs_action", "Needs action", "bool"),
             ),
-            ChartSpec("donut", "status_label", (("registrations", "registrations"),), colour_by=("status", STATUS_COLOURS)),
+            ChartSpec(
+                "donut", "status_label", (("registrations", "registrations"),), colour_by=("status", STATUS_COLOURS)
+            ),
             data_description="Registrations per status",
         ),
         SectionSpec(

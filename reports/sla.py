@@ -53,11 +53,15 @@ SLA = PageSpec(
             "Fast Track met rate",
             "fast_track_met_rate",
             "pct",
-            "{fast_track_decided:,} decided Fast Track jobs; target {met_rate_target:.0%}",
+            "Fast Track jobs with a known outcome: {fast_track_decided:,}; target {met_rate_target:.0%}",
             emphasis=True,
         ),
         FigureSpec(
-            "standard_met_rate", "Standard met rate", "standard_met_rate", "pct", "{standard_decided:,} decided jobs"
+            "standard_met_rate",
+            "Standard met rate",
+            "standard_met_rate",
+            "pct",
+            "standard jobs with a known outcome: {standard_decided:,}",
         ),
         FigureSpec("met_rate", "All jobs met rate", "met_rate", "pct", "{decided:,} jobs with a known outcome"),
         FigureSpec("jobs", "Jobs", "jobs", detail="{fast_track_jobs:,} Fast Track"),

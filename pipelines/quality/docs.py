@@ -86,6 +86,8 @@ OFFLINE_JS = """
 })(window.jQuery);
 """
 _NEWSLETTER_FOOTER = re.compile(r"<footer>.*?</footer>", re.I | re.S)
+# GX links a favicon one folder too shallow from its validation pages; the pages need none.
+_FAVICON = re.compile(r"<link\b[^>]*\brel\s*=\s*[\"']?shortcut icon[^>]*>", re.I)
 
 
 def build_data_docs(
@@ -163,7 +165,7 @@ def make_offline(page: Path, site: Path) -> None:
     for pattern in (_REMOTE_SCRIPT, _REMOTE_LINK, _REMOTE_IMAGE):
         text = pattern.sub("", text)
     text = _REMOTE_CSS_URL.sub("none", text)
-    text = _NEWSLETTER_FOOTER.sub("", text)
+    text = _FAVICON.sub("", _NEWSLETTER_FOOTER.sub("", text))
 
     def local(relative: str) -> str:
         return html.escape(os.path.relpath(site / relative, page.parent))

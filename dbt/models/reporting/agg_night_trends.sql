@@ -56,6 +56,10 @@ select
     as_of_date,
     chart,
     series,
+    -- the ladder's order for levels, else the order the series are listed here
+    coalesce({{ level_rank('series') }}, case series
+        when 'validated points' then 0 when 'gained since previous night' then 1 when 'lost to decay' then 2
+        when 'Fast Track' then 0 when 'Standard' then 1 else 0 end)::integer as series_order,
     case when chart = 'sla_met_rate' then round(value, 4) else round(value, 0) end::double as value
 from (
     select * from levels
