@@ -103,13 +103,18 @@ def bars(
     value_axis = {"title": value_title, "tickformat": ",", "rangemode": "tozero"}
     if _largest_bar(series, stacked) < 10:
         value_axis["dtick"] = 1  # small counts: whole numbers only, not 0.5 steps
+    _category_axes(figure, horizontal, value_axis)
+    return to_div(_styled(figure, title, category_height(len(labels), horizontal)), chart_id)
+
+
+def _category_axes(figure: go.Figure, horizontal: bool, value_axis: dict[str, object]) -> None:
+    """Categories in their given order (the first on top when horizontal), values on the other axis."""
     if horizontal:
         figure.update_yaxes(autorange="reversed", type="category")
         figure.update_xaxes(**value_axis)
     else:
         figure.update_xaxes(type="category")
         figure.update_yaxes(**value_axis)
-    return to_div(_styled(figure, title, category_height(len(labels), horizontal)), chart_id)
 
 
 def _largest_bar(series: dict[str, Sequence[float]], stacked: bool) -> float:
@@ -165,12 +170,7 @@ def rate_bars(
         showlegend=False,
     )
     rate_axis = {"tickformat": ".0%", "range": [0, 1.15], "tickvals": [0, 0.25, 0.5, 0.75, 1], "title": "met rate"}
-    if horizontal:
-        figure.update_yaxes(autorange="reversed", type="category")
-        figure.update_xaxes(**rate_axis)
-    else:
-        figure.update_xaxes(type="category")
-        figure.update_yaxes(**rate_axis)
+    _category_axes(figure, horizontal, rate_axis)
     _target_line(figure, target, f"target {target:.0%}", horizontal)
     return to_div(_styled(figure, title, category_height(len(labels), horizontal)), chart_id)
 

@@ -23,13 +23,13 @@ from reports.views import Column, Figure, Link, Page, Section, TableView, format
 class FigureSpec:
     """A headline figure: a column of the page's figures model; detail is a template over that row."""
 
-    key: str
+    key: str  # also the column of the figures model, unless column says otherwise
     label: str
-    column: str
     kind: str = "int"
     detail: str = ""
     suffix: str = ""
     emphasis: bool = False
+    column: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ def build_page(spec: PageSpec, context: PageContext) -> Page:
         values.update(context.marts.row(spec.figures_model))
     page = Page(spec.file_name, spec.title, fill(spec.intro, values))
     page.figures = [
-        Figure(f.key, f.label, format_value(values[f.column], f.kind) + f.suffix, fill(f.detail, values), f.emphasis)
+        Figure(f, format_value(values[f.column or f.key], f.kind) + f.suffix, fill(f.detail, values))
         for f in spec.figures
     ]
     page.sections = [build_section(section, context, values) for section in spec.sections]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from reports.charts import ACCENT, LEVEL_COLOURS
 from reports.exports import MarketingList
 from reports.layout import ChartSpec, FigureSpec, PageSpec, SectionSpec
-from reports.views import Column
+from reports.views import columns
 
 CONSENT_WARNING = (
     "{count} row(s) of the published list had no marketing consent (or no member record) tonight and were left out "
@@ -40,11 +40,10 @@ MARKETING = PageSpec(
     "start a formula begins with a quote).",
     figures_model="agg_marketing_figures",
     figures=(
-        FigureSpec("invitations", "Invitations", "invitations", detail="first-time invitations tonight"),
+        FigureSpec("invitations", "Invitations", detail="first-time invitations tonight"),
         FigureSpec(
             "completion_campaign",
             "Completion campaign",
-            "completion_campaign",
             detail="members who would reach {invitation_points:,} points by completing registrations",
         ),
     ),
@@ -55,12 +54,12 @@ MARKETING = PageSpec(
             "Members invited for the first time tonight (validated points at or above {invitation_points:,}, "
             "marketing consent, never on an earlier night's list).",
             "agg_invitations_by_country",
-            (
-                Column("country", "Country"),
-                Column("invitations", "Invitations", "int"),
-                Column("silver", "Silver", "int"),
-                Column("gold", "Gold", "int"),
-                Column("platinum", "Platinum", "int"),
+            columns(
+                "country:Country",
+                "invitations:Invitations:int",
+                "silver:Silver:int",
+                "gold:Gold:int",
+                "platinum:Platinum:int",
             ),
             ChartSpec(
                 "bars",
@@ -82,11 +81,7 @@ MARKETING = PageSpec(
             "Members with consent below {invitation_points:,} validated points whose pending points (incomplete or "
             "invalid registrations) would take them over the threshold.",
             "agg_completion_by_points_needed",
-            (
-                Column("points_needed_band", "Points needed"),
-                Column("members", "Members", "int"),
-                Column("pending_points", "Pending points", "int"),
-            ),
+            columns("points_needed_band:Points needed", "members:Members:int", "pending_points:Pending points:int"),
             ChartSpec(
                 "bars", "points_needed_band", (("members", "members"),), {"members": ACCENT}, value_title="members"
             ),

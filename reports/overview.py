@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from reports.charts import ACCENT, DIRECTION_COLOURS, LEVEL_COLOURS, STATUS_COLOURS
 from reports.layout import ChartSpec, FigureSpec, PageSpec, SectionSpec
-from reports.views import Column
+from reports.views import Column, columns
 
 LEVEL_SERIES = (("red", "Red"), ("silver", "Silver"), ("gold", "Gold"), ("platinum", "Platinum"))
 
@@ -14,25 +14,22 @@ OVERVIEW = PageSpec(
     intro="Members, points and registrations as published for the night of {as_of:%d %B %Y}.",
     figures_model="agg_overview_figures",
     figures=(
-        FigureSpec("members", "Members", "members", detail="{members_silver_or_above:,} Silver or above"),
-        FigureSpec("validated_points", "Validated points", "validated_points", detail="{pending_points:,} pending"),
+        FigureSpec("members", "Members", detail="{members_silver_or_above:,} Silver or above"),
+        FigureSpec("validated_points", "Validated points", detail="{pending_points:,} pending"),
         FigureSpec(
             "level_ups",
             "Level changes tonight",
-            "level_ups",
             detail="up; {level_downs:,} down, {welcome_packs_due:,} welcome packs due",
         ),
         FigureSpec(
-            "needing_action",
-            "Needing action",
             "needing_action_share",
+            "Needing action",
             "pct",
             "{registrations_needing_action:,} of {registrations_in_kitbags:,} registrations in kitbags",
         ),
         FigureSpec(
-            "points_lost",
-            "Points lost to age and successors",
             "points_lost_share",
+            "Points lost to age and successors",
             "pct",
             "{points_lost:,} of {base_points:,} base points",
         ),
@@ -43,13 +40,13 @@ OVERVIEW = PageSpec(
             "Members by level",
             "Each member's level comes from validated points (counted registrations only).",
             "agg_members_by_level",
-            (
-                Column("level", "Level"),
-                Column("members", "Members", "int"),
-                Column("share_of_members", "Share", "pct"),
-                Column("validated_points", "Validated points", "int"),
-                Column("average_points", "Average", "decimal"),
-                Column("pending_points", "Pending points", "int"),
+            columns(
+                "level:Level",
+                "members:Members:int",
+                "share_of_members:Share:pct",
+                "validated_points:Validated points:int",
+                "average_points:Average:decimal",
+                "pending_points:Pending points:int",
             ),
             ChartSpec(
                 "bars", "level", (("members", "members"),), colour_by=("level", LEVEL_COLOURS), value_title="members"
@@ -90,12 +87,7 @@ OVERVIEW = PageSpec(
             "Level changes tonight",
             "Members whose level differs from their previous recorded night (a member's first night is not a change).",
             "agg_level_changes",
-            (
-                Column("previous_level", "From"),
-                Column("level", "To"),
-                Column("direction", "Direction"),
-                Column("members", "Members", "int"),
-            ),
+            columns("previous_level:From", "level:To", "direction:Direction", "members:Members:int"),
             ChartSpec(
                 "hbars",
                 "change",
@@ -113,15 +105,15 @@ OVERVIEW = PageSpec(
             "takes; supersession and end of service are what a successor or the end of Canon's service takes on top "
             "of that.",
             "agg_points_lost",
-            (
-                Column("category", "Category"),
-                Column("counted_registrations", "Counted registrations", "int"),
-                Column("base_points", "Base points", "int"),
-                Column("effective_points", "Points tonight", "int"),
-                Column("lost_to_decay", "Lost to decay", "int"),
-                Column("lost_to_supersession", "To supersession", "int"),
-                Column("lost_to_service_end", "To end of service", "int"),
-                Column("points_lost", "Total lost", "int"),
+            columns(
+                "category:Category",
+                "counted_registrations:Counted registrations:int",
+                "base_points:Base points:int",
+                "effective_points:Points tonight:int",
+                "lost_to_decay:Lost to decay:int",
+                "lost_to_supersession:To supersession:int",
+                "lost_to_service_end:To end of service:int",
+                "points_lost:Total lost:int",
             ),
             ChartSpec(
                 "hbars",
@@ -141,11 +133,11 @@ OVERVIEW = PageSpec(
             "Registrations by status",
             "Incomplete, invalid and duplicate-serial registrations need the member's action (the blue dot).",
             "agg_registrations_by_status",
-            (
-                Column("status_label", "Status"),
-                Column("registrations", "Registrations", "int"),
-                Column("share", "Share", "pct"),
-                Column("needs_action", "Needs action", "bool"),
+            columns(
+                "status_label:Status",
+                "registrations:Registrations:int",
+                "share:Share:pct",
+                "needs_action:Needs action:bool",
             ),
             ChartSpec(
                 "donut", "status_label", (("registrations", "registrations"),), colour_by=("status", STATUS_COLOURS)
@@ -157,11 +149,7 @@ OVERVIEW = PageSpec(
             "Why registrations need action",
             "A registration can have several reasons, so the counts add up to more than the registrations.",
             "agg_action_reasons",
-            (
-                Column("reason_label", "Reason"),
-                Column("status_label", "Status"),
-                Column("registrations", "Registrations", "int"),
-            ),
+            columns("reason_label:Reason", "status_label:Status", "registrations:Registrations:int"),
             ChartSpec("hbars", "reason_label", (("registrations", "registrations"),), value_title="registrations"),
             empty="Nothing needs action",
             data_description="Registrations needing action per reason",

@@ -28,7 +28,7 @@ PAGES = (OVERVIEW, SLA, MARKETING, TRENDS)
 HEADLINE = (
     ("overview.html", "members"),
     ("overview.html", "validated_points"),
-    ("overview.html", "needing_action"),
+    ("overview.html", "needing_action_share"),
     ("sla.html", "fast_track_met_rate"),
     ("sla.html", "standard_met_rate"),
     ("sla.html", "loans_owed"),

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from reports.layout import ChartSpec, FigureSpec, PageSpec, SectionSpec
-from reports.views import Column
+from reports.views import Column, columns
 
-SUMMARY_COLUMNS = (
-    Column("jobs", "Jobs", "int"),
-    Column("fast_track_jobs", "Fast Track", "int"),
-    Column("met", "Met", "int"),
-    Column("breached", "Breached", "int"),
-    Column("open_breached", "Open, late", "int"),
-    Column("open", "Open", "int"),
-    Column("met_rate", "Met rate", "pct"),
-    Column("median_turnaround", "Median turnaround (days)", "decimal"),
-    Column("average_target", "Average target (days)", "decimal"),
-    Column("loans_owed", "Loans owed", "int"),
-    Column("small_sample", "Small sample", "bool"),
+SUMMARY_COLUMNS = columns(
+    "jobs:Jobs:int",
+    "fast_track_jobs:Fast Track:int",
+    "met:Met:int",
+    "breached:Breached:int",
+    "open_breached:Open, late:int",
+    "open:Open:int",
+    "met_rate:Met rate:pct",
+    "median_turnaround:Median turnaround (days):decimal",
+    "average_target:Average target (days):decimal",
+    "loans_owed:Loans owed:int",
+    "small_sample:Small sample:bool",
 )
 RATE_NOTE = (
     "Met rate = met ÷ (met + breached + open and already late); open jobs still within target wait until their "
@@ -51,7 +51,6 @@ SLA = PageSpec(
         FigureSpec(
             "fast_track_met_rate",
             "Fast Track met rate",
-            "fast_track_met_rate",
             "pct",
             "Fast Track jobs with a known outcome: {fast_track_decided:,}; target {met_rate_target:.0%}",
             emphasis=True,
@@ -59,16 +58,15 @@ SLA = PageSpec(
         FigureSpec(
             "standard_met_rate",
             "Standard met rate",
-            "standard_met_rate",
             "pct",
             "standard jobs with a known outcome: {standard_decided:,}",
         ),
-        FigureSpec("met_rate", "All jobs met rate", "met_rate", "pct", "{decided:,} jobs with a known outcome"),
-        FigureSpec("jobs", "Jobs", "jobs", detail="{fast_track_jobs:,} Fast Track"),
-        FigureSpec("median_turnaround", "Median turnaround", "median_turnaround", "decimal", "completed jobs", " days"),
-        FigureSpec("breaches", "Breaches", "breaches", detail="{open_breached:,} still open"),
-        FigureSpec("loans_owed", "Backup loans owed", "loans_owed", detail="Gold and Platinum Fast Track"),
-        FigureSpec("about_to_breach", "About to breach", "about_to_breach", detail="open jobs, see the list below"),
+        FigureSpec("met_rate", "All jobs met rate", "pct", "{decided:,} jobs with a known outcome"),
+        FigureSpec("jobs", "Jobs", detail="{fast_track_jobs:,} Fast Track"),
+        FigureSpec("median_turnaround", "Median turnaround", "decimal", "completed jobs", " days"),
+        FigureSpec("breaches", "Breaches", detail="{open_breached:,} still open"),
+        FigureSpec("loans_owed", "Backup loans owed", detail="Gold and Platinum Fast Track"),
+        FigureSpec("about_to_breach", "About to breach", detail="open jobs, see the list below"),
     ),
     sections=(
         breakdown("sla_by_service", "service", "Service", "Fast Track and standard jobs", ""),
@@ -78,11 +76,11 @@ SLA = PageSpec(
             "Median working days of completed jobs per level (bars) and the average target of the level's jobs "
             "(black line): Platinum, Gold and Silver Fast Track targets are shorter than the standard one.",
             "agg_sla_breakdown",
-            (
-                Column("category", "Level"),
-                Column("median_turnaround", "Median turnaround (days)", "decimal"),
-                Column("average_target", "Average target (days)", "decimal"),
-                Column("jobs", "Jobs", "int"),
+            columns(
+                "category:Level",
+                "median_turnaround:Median turnaround (days):decimal",
+                "average_target:Average target (days):decimal",
+                "jobs:Jobs:int",
             ),
             ChartSpec("turnaround", "category"),
             where={"dimension": "level"},
@@ -120,19 +118,19 @@ SLA = PageSpec(
             "days left (target minus working days so far, counted up to and including {as_of:%A %d %B}). 'Loan if "
             "late' marks Gold and Platinum Fast Track jobs, which owe the member a backup loan once late.",
             "agg_sla_about_to_breach",
-            (
-                Column("job_id", "Job"),
-                Column("centre", "Centre"),
-                Column("country", "Country"),
-                Column("product_sku", "Product"),
-                Column("member_id", "Member"),
-                Column("level", "Level"),
-                Column("fast_track", "Fast Track", "bool"),
-                Column("received_date", "Received", "date"),
-                Column("target_days", "Target", "int"),
-                Column("working_days_elapsed", "Days so far", "int"),
-                Column("working_days_left", "Days left", "int"),
-                Column("loan_if_late", "Loan if late", "bool"),
+            columns(
+                "job_id:Job",
+                "centre:Centre",
+                "country:Country",
+                "product_sku:Product",
+                "member_id:Member",
+                "level:Level",
+                "fast_track:Fast Track:bool",
+                "received_date:Received:date",
+                "target_days:Target:int",
+                "working_days_elapsed:Days so far:int",
+                "working_days_left:Days left:int",
+                "loan_if_late:Loan if late:bool",
             ),
             max_rows=200,
             data_description="Open jobs about to breach",

@@ -10,6 +10,11 @@ from typing import Any
 import pandas as pd
 
 
+def columns(*described: str) -> tuple[Column, ...]:
+    """Table columns written as 'name:Label' or 'name:Label:kind' (kind: int, decimal, pct, bool, date)."""
+    return tuple(Column(*text.split(":", 2)) for text in described)
+
+
 def is_missing(value: Any) -> bool:
     if value is None or value is pd.NA or value is pd.NaT:
         return True
@@ -92,13 +97,11 @@ class Section:
 
 @dataclass(frozen=True)
 class Figure:
-    """A headline number at the top of a page."""
+    """A headline number at the top of a page: what it is (its spec: key, label, emphasis) and tonight's value."""
 
-    key: str
-    label: str
+    spec: Any
     value: str
-    detail: str = ""
-    emphasis: bool = False
+    detail: str
 
 
 @dataclass
@@ -110,4 +113,4 @@ class Page:
     sections: list[Section] = field(default_factory=list)
 
     def figure(self, key: str) -> Figure:
-        return next(f for f in self.figures if f.key == key)
+        return next(f for f in self.figures if f.spec.key == key)
