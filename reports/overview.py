@@ -17,9 +17,9 @@ OVERVIEW = PageSpec(
         FigureSpec("members", "Members", detail="{members_silver_or_above:,} Silver or above"),
         FigureSpec("validated_points", "Validated points", detail="{pending_points:,} pending"),
         FigureSpec(
-            "level_ups",
+            "level_changes",
             "Level changes tonight",
-            detail="up; {level_downs:,} down, {welcome_packs_due:,} welcome packs due",
+            detail="▲ {level_ups:,} up, ▼ {level_downs:,} down; {welcome_packs_due:,} welcome packs due",
         ),
         FigureSpec(
             "needing_action_share",

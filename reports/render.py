@@ -63,6 +63,11 @@ def _data_docs_link(night_dir: Path) -> str | None:
     return index.relative_to(night_dir).as_posix() if index.is_file() else None
 
 
+def render_landing(reports_dir: Path) -> Path:
+    """The landing page of all nights (and latest.html) from the night folders present in reports_dir."""
+    return write_landing_page(reports_dir, template_environment(), datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
+
+
 def render_reports(database: Path, as_of: date, reports_dir: Path) -> Path:
     """Writes the night's pages, lists (CSV and Excel) and the data of every chart; returns the night folder."""
     night_dir = reports_dir / as_of.isoformat()

@@ -39,6 +39,7 @@ losses as (
 select
     members.*,
     changes.*,
+    level_ups + level_downs as level_changes,
     welcome.*,
     registrations.*,
     round(registrations_needing_action / nullif(registrations_in_kitbags, 0), 4)::double as needing_action_share,
