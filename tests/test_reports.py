@@ -184,6 +184,28 @@ def test_trends_come_from_the_ledgers(built: BuiltNights) -> None:
     assert "trend_sla_met_rate" in (built.night / "trends.html").read_text(encoding="utf-8")
 
 
+def test_rerunning_a_night_replaces_only_its_own_metrics(built: BuiltNights, tmp_path: Path) -> None:
+    """The night-metrics ledger: a run replaces its own night's rows and leaves every other night as recorded."""
+    from pipelines.transformation.dbt_runner import DbtInvocation, run_dbt
+
+    copy = tmp_path / "cps.duckdb"
+    shutil.copyfile(built.warehouse, copy)
+    connection = duckdb.connect(str(copy))
+    # stand-ins for figures recorded on each night, which a later run must not recompute
+    connection.execute("update reporting.fct_night_metrics set value = -1 where as_of_date = ?", [EARLIER])
+    connection.execute("update reporting.fct_night_metrics set value = -2 where as_of_date = ?", [NIGHT])
+    connection.close()
+    run_dbt(DbtInvocation(copy, NIGHT, tmp_path / "dbt"), ("run", "--select", "fct_night_metrics", "--quiet"))
+    connection = duckdb.connect(str(copy), read_only=True)
+    rows = connection.execute("select as_of_date, metric, value from reporting.fct_night_metrics").df()
+    connection.close()
+    earlier, tonight = rows[rows["as_of_date"].dt.date == EARLIER], rows[rows["as_of_date"].dt.date == NIGHT]
+    assert len(earlier) > 0 and (earlier["value"] == -1).all()
+    assert len(tonight) == len(earlier) and not (tonight["value"] == -2).any()
+    recorded = built.query("select metric, value from reporting.fct_night_metrics where as_of_date = ?", [NIGHT])
+    assert tonight.set_index("metric")["value"].sort_index().equals(recorded.set_index("metric")["value"].sort_index())
+
+
 # ------------------------------------------------------------------ lists fit for spreadsheets
 
 
