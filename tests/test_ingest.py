@@ -28,6 +28,10 @@ from pipelines.core.sources import ALL_SOURCES, MEMBERS, PRODUCTS, REGISTRATIONS
 from pipelines.ingestion.ingest import IngestSummary, ingest_all, ingest_source, open_warehouse, reconcile
 from pipelines.ingestion.load import create_raw_tables, ingest_file
 
+# These tests are about single rows in tiny files: the share of quarantined rows that rejects a whole
+# file is tested in tests/test_faults_inputs.py.
+NO_SHARE_LIMIT = 1.0
+
 TINY_PRODUCTS = [
     {
         "product_sku": "EOS-R5",
@@ -199,7 +203,7 @@ def load(database: Path, source: Source, path: Path) -> object:
     connection = open_warehouse(database)
     try:
         create_raw_tables(connection, ALL_SOURCES)
-        return ingest_file(connection, source, path)
+        return ingest_file(connection, source, path, NO_SHARE_LIMIT)
     finally:
         connection.close()
 
@@ -231,7 +235,7 @@ def test_ingest_all_loads_every_source_a_rerun_nothing_and_a_new_file_after_the_
     before = folder_state(inbox)
     catalogue_before = folder_state(catalog)
 
-    summary = ingest_all(inbox=inbox, catalog=catalog, database=database)
+    summary = ingest_all(inbox=inbox, catalog=catalog, database=database, max_quarantined_share=NO_SHARE_LIMIT)
 
     assert isinstance(summary, IngestSummary)
     assert (summary.files_loaded, summary.files_skipped, summary.files_rejected) == (7, 0, 0)
@@ -255,7 +259,7 @@ def test_ingest_all_loads_every_source_a_rerun_nothing_and_a_new_file_after_the_
     assert query(database, "select count(*) from raw.service_jobs") == [(2,)]
     assert reconcile(database) == 7
 
-    again = ingest_all(inbox=inbox, catalog=catalog, database=database)
+    again = ingest_all(inbox=inbox, catalog=catalog, database=database, max_quarantined_share=NO_SHARE_LIMIT)
 
     assert (again.files_loaded, again.files_skipped, again.files_rejected) == (0, 7, 0)
     assert (again.rows_read, again.rows_loaded, again.rows_quarantined) == (0, 0, 0)
@@ -267,7 +271,7 @@ def test_ingest_all_loads_every_source_a_rerun_nothing_and_a_new_file_after_the_
     assert_closed(database)
 
     write_csv(inbox / "members" / "2026-11-03_members.csv", [member("M2", "2026-11-03T10:00:00Z", country="FR")])
-    newer = ingest_all(inbox=inbox, catalog=catalog, database=database)
+    newer = ingest_all(inbox=inbox, catalog=catalog, database=database, max_quarantined_share=NO_SHARE_LIMIT)
 
     assert (newer.files_loaded, newer.files_skipped) == (1, 7)
     assert query(database, "select member_id, country, _file_id from raw.members where country = 'FR'") == [
@@ -328,6 +332,7 @@ def test_unreadable_files_are_rejected_and_the_others_still_load(
         "08_semicolons.csv": "rejected",
         "09_ragged.csv": "rejected",
         "10_good.csv": "loaded",
+        "notes.txt": "ignored",
     }
     errors = dict(query(database, "select file_name, error from raw.file_ledger where status = 'rejected'"))
     assert "not utf-8" in errors["02_latin1.csv"].lower()
@@ -335,15 +340,18 @@ def test_unreadable_files_are_rejected_and_the_others_still_load(
     assert errors["05_empty.csv"].startswith("empty file")
     assert "Parquet" in errors["07_not_parquet.parquet"]
     assert errors["08_semicolons.csv"].startswith("missing required columns: member_id, email")
+    assert "binary" in errors["03_binary.csv"]
+    assert "break the schema" in errors["09_ragged.csv"], "its one row is malformed: 100% quarantined"
     assert all(error for error in errors.values())
+    assert query(database, "select rows_read from raw.file_ledger where status = 'rejected'") == [(None,)] * 7
     assert query(database, "select member_id from raw.members order by member_id") == [("M1",), ("M10",)]
     assert query(database, "select rows_read from raw.file_ledger where file_name = '06_header_only.csv'") == [(0,)]
 
     again = ingest_source("members", tmp_path / "inbox", database)
 
-    assert {result.status for result in again} == {"skipped"}
+    assert {result.status for result in again if result.file_name != "notes.txt"} == {"skipped"}
     assert "already rejected" in next(r.error for r in again if r.file_name == "05_empty.csv")
-    assert reconcile(database) == 10
+    assert reconcile(database) == 12, "10 files read or rejected, and notes.txt listed as ignored on both runs"
 
 
 def test_catalogue_files_load_through_the_ledger_too(prefect_harness: None, catalog: Path, database: Path) -> None:
@@ -383,7 +391,7 @@ def test_missing_folders_are_operator_errors(prefect_harness: None, inbox: Path,
     (inbox / "service_jobs" / "2026-11-02_jobs.csv").unlink()
     (inbox / "service_jobs").rmdir()
     with pytest.raises(CpsError, match="inbox folder for service_jobs not found"):
-        ingest_all(inbox=inbox, catalog=catalog, database=database)
+        ingest_all(inbox=inbox, catalog=catalog, database=database, max_quarantined_share=NO_SHARE_LIMIT)
     with pytest.raises(CpsError, match="catalogue file not found"):
         ingest_all(inbox=inbox, catalog=tmp_path / "no-catalog", database=database)
     assert not database.exists(), "nothing is loaded when a folder is missing"

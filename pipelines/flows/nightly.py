@@ -107,6 +107,7 @@ def nightly_flow(
     warehouse: str | None = None,
     reports: str | None = None,
     lock_wait_seconds: float = 0.0,
+    accept_rejected: bool = False,
 ) -> NightSummary:
     """Ingest, dbt build, quality gate, publish, reports — for one run date."""
     from pipelines.ingestion.ingest import ingest_all
@@ -120,6 +121,7 @@ def nightly_flow(
             warehouse=Path(warehouse) if warehouse else None,
             reports=Path(reports) if reports else None,
             lock_wait_seconds=lock_wait_seconds,
+            accept_rejected=accept_rejected,
         )
         .resolved()
     )
@@ -132,7 +134,14 @@ def nightly_flow(
     with warehouse_lock(settings.lock_file, settings.lock_wait_seconds):
         build_path = timer.run("prepare", lambda: prepare_step(settings.warehouse, settings.build_dir))
         ingest_summary = timer.run(
-            "ingest", lambda: ingest_all(inbox=settings.inbox, catalog=settings.catalog, database=build_path)
+            "ingest",
+            lambda: ingest_all(
+                inbox=settings.inbox,
+                catalog=settings.catalog,
+                database=build_path,
+                as_of=night,
+                accept_rejected=settings.accept_rejected,
+            ),
         )
         logger.info("ingested: %s", ingest_summary.render())
         timer.run(
@@ -173,4 +182,5 @@ def run_nightly(settings: Settings) -> NightSummary:
         warehouse=str(settings.warehouse),
         reports=str(settings.reports),
         lock_wait_seconds=settings.lock_wait_seconds,
+        accept_rejected=settings.accept_rejected,
     )

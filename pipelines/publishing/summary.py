@@ -78,7 +78,10 @@ class NightSummary:
             f"Night {self.as_of} published to {self.warehouse}",
             f"  rows in: {ingest.rows_read:,} read, {ingest.rows_loaded:,} loaded, "
             f"{ingest.rows_quarantined:,} quarantined; files {ingest.files_loaded} loaded, "
-            f"{ingest.files_skipped} already loaded, {ingest.files_rejected} rejected",
+            f"{ingest.files_skipped} already loaded, {ingest.files_rejected} rejected (rows unknown), "
+            f"{ingest.files_ignored} ignored",
+            *(f"  REJECTED (accepted) {r.source}/{r.file_name}: {r.error}" for r in ingest.rejected),
+            *(f"  WARNING ignored {r.source}/{r.file_name}: {r.error}" for r in ingest.files if r.status == "ignored"),
             f"  members by level: {levels}",
             f"  registrations: {statuses}",
             f"  level changes tonight: {figures.level_changes_up:,} up, {figures.level_changes_down:,} down; "
