@@ -250,9 +250,10 @@ def test_ingest_all_loads_every_source_a_rerun_nothing_and_a_new_file_after_the_
         ("service_jobs", "2026-11-02_jobs.csv"),
     ]
     assert [r.source for r in summary.files][:2] == ["products", "service_centres"]
-    assert "members: files 2 loaded, 0 already loaded, 0 rejected; rows 5 read, 4 loaded, 1 quarantined" in (
-        summary.render()
-    )
+    assert (
+        "members: files 2 loaded, 0 already loaded, 0 rejected, 0 ignored; rows of the files read: "
+        "5 read, 4 loaded, 1 quarantined"
+    ) in summary.render()
     counts = dict(query(database, "select source, count(*) from raw.file_ledger group by source"))
     assert counts == {"products": 1, "service_centres": 1, "members": 2, "registrations": 2, "service_jobs": 1}
     assert query(database, "select count(*) from raw.registrations") == [(3,)]

@@ -121,7 +121,7 @@ def test_failing_gate_keeps_the_last_night_and_nights_build_history(
         assert result.returncode == 0, result.stdout + result.stderr
     before = table_fingerprints(paths.warehouse)
 
-    # A catalogue whose successor link points nowhere breaks a critical expectation.
+    # A catalogue whose successor link points nowhere is stopped at ingestion (exit 65: input rejected).
     broken_catalog = tmp_path / "broken_catalog"
     shutil.copytree(PROJECT_ROOT / "catalog", broken_catalog)
     products = (broken_catalog / "products.csv").read_text(encoding="utf-8").splitlines()
@@ -135,8 +135,8 @@ def test_failing_gate_keeps_the_last_night_and_nights_build_history(
     failed = run_cli(
         [*paths.cli_args(NEXT_NIGHT), "--catalog", str(broken_catalog)], paths.prefect_home, api_url=prefect_api
     )
-    assert failed.returncode != 0
-    assert "quality gate failed" in failed.stderr
+    assert failed.returncode == 65
+    assert "bad catalogue row in products.csv" in failed.stderr and "NO-SUCH-SKU" in failed.stderr
     assert "Traceback" not in failed.stderr
     assert len(failed.stderr.strip().splitlines()[-1]) < 600
     assert published_night(paths.warehouse) == date.fromisoformat(NIGHT)

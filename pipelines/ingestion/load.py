@@ -79,6 +79,7 @@ MALFORMED_ROW_REASONS = {
 # Working table of the file being loaded (connection-local, dropped at the end of the load).
 FILE_TABLE = "_cps_file"
 REASON = "_cps_reason"
+REJECTED_LINES = "_cps_rejected_lines"
 TYPED_PREFIX = "_cps_typed_"
 RECORD = "_cps_record"
 # Longest value kept in a quarantined row's record (the full value is in the file).
@@ -136,6 +137,7 @@ def create_raw_tables(connection: duckdb.DuckDBPyConnection, sources: tuple[Sour
     connection.execute(reconciliation_view_sql(sources))
     connection.execute(
         "create or replace view raw.rejected_files as select as_of_date, source, file_name, file_path, sha256, "
+        "rows_read, "
         "error, loaded_at as seen_at, file_id from raw.file_ledger where status = 'rejected'"
     )
     connection.execute(
@@ -250,11 +252,11 @@ def _renumber_after_rejects(connection: duckdb.DuckDBPyConnection) -> int:
     r - i rows that were read (i = its rank among the rejects), so the k-th read row is row
     k + (number of rejects with r - i < k). Rejects are few (else the file is rejected anyway).
     """
-    rejects = int(connection.execute(f"select count(*) from {REJECT_ERRORS}").fetchone()[0])
+    rejects = int(connection.execute(f"select count(*) from {REJECTED_LINES}").fetchone()[0])
     if rejects:
         connection.execute(
             f"update {FILE_TABLE} set {ROW_NUMBER} = {ROW_NUMBER} + (select count(*) from "
-            f"(select line - 1 - row_number() over (order by line) as read_before from {REJECT_ERRORS}) "
+            f"(select line - 1 - row_number() over (order by line) as read_before from {REJECTED_LINES}) "
             f"where read_before < {FILE_TABLE}.{ROW_NUMBER})"
         )
     return rejects
@@ -327,6 +329,11 @@ def _load_rows(
     set_aside = 0
     if csv_file:
         _check_csv_rejects(connection, path)
+        # DuckDB may note several errors for one line (one per extra field): one quarantined row per line.
+        connection.execute(
+            f"create or replace temp table {REJECTED_LINES} as select line, min(error_type) as error_type, "
+            f"any_value(csv_line) as csv_line from {REJECT_ERRORS} group by line"
+        )
         set_aside = _renumber_after_rejects(connection)
         if set_aside:
             reasons = " ".join(
@@ -335,9 +342,10 @@ def _load_rows(
             connection.execute(
                 f"insert into raw.quarantine select {file_id}, {sql_text(source.name)}, {sql_text(path.name)}, "
                 f"line - 1, case error_type {reasons} end, "
-                f"cast(to_json({{'line': left(csv_line, {MAX_RECORD_VALUE})}}) as varchar) from {REJECT_ERRORS}"
+                f"cast(to_json({{'line': left(csv_line, {MAX_RECORD_VALUE})}}) as varchar) from {REJECTED_LINES}"
             )
         clear_rejects(connection)
+        connection.execute(f"drop table {REJECTED_LINES}")
     names = ", ".join(sql_name(column.name) for column in source.columns)
     typed = ", ".join(typed_sql[column.name] for column in source.columns)
     connection.execute(
