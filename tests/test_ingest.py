@@ -26,7 +26,7 @@ from pipelines.core.errors import CpsError
 from pipelines.core.settings import PROJECT_ROOT
 from pipelines.core.sources import ALL_SOURCES, MEMBERS, PRODUCTS, REGISTRATIONS, SERVICE_JOBS, SOURCES_BY_NAME, Source
 from pipelines.ingestion.ingest import IngestSummary, ingest_all, ingest_source, open_warehouse, reconcile
-from pipelines.ingestion.load import create_raw_tables, ingest_file
+from pipelines.ingestion.load import CatalogueRowError, create_raw_tables, ingest_file
 
 # These tests are about single rows in tiny files: the share of quarantined rows that rejects a whole
 # file is tested in tests/test_faults_inputs.py.
@@ -371,14 +371,15 @@ def test_catalogue_files_load_through_the_ledger_too(prefect_harness: None, cata
 
 def test_a_changed_catalogue_is_a_new_load(prefect_harness: None, tmp_path: Path, database: Path) -> None:
     folder = tmp_path / "catalog"
-    write_csv(folder / "products.csv", TINY_PRODUCTS)
+    successor = {**TINY_PRODUCTS[0], "product_sku": "EOS-R5M2", "superseded_by": "", "superseded_on": ""}
+    write_csv(folder / "products.csv", [*TINY_PRODUCTS, successor])
     ingest_source("products", folder, database)
-    write_csv(folder / "products.csv", [*TINY_PRODUCTS, {**TINY_PRODUCTS[0], "product_sku": "EOS-R5M2"}])
+    write_csv(folder / "products.csv", [*TINY_PRODUCTS, successor, {**successor, "product_sku": "EOS-R6"}])
 
     (result,) = ingest_source("products", folder, database)
 
-    assert (result.status, result.rows_loaded) == ("loaded", 3)
-    assert query(database, "select _file_id, count(*) from raw.products group by 1 order by 1") == [(1, 2), (2, 3)]
+    assert (result.status, result.rows_loaded) == ("loaded", 4)
+    assert query(database, "select _file_id, count(*) from raw.products group by 1 order by 1") == [(1, 3), (2, 4)]
     assert query(database, "select product_name from raw.products where product_sku = 'C70'") == [
         ("Canon EOS C70, cinema",),
         ("Canon EOS C70, cinema",),
@@ -485,29 +486,25 @@ def test_registration_types_and_the_second_hand_default(tmp_path: Path, database
 def test_enum_and_integer_checks(tmp_path: Path, database: Path) -> None:
     jobs = [service_job("J1"), service_job("J2", service_type="cleaning"), service_job("J3", service_type="Repair")]
     load(database, SERVICE_JOBS, write_csv(tmp_path / "jobs.csv", jobs))
-    products = [
-        TINY_PRODUCTS[0],
-        {**TINY_PRODUCTS[0], "product_sku": "P2", "base_points": "-1"},
-        {**TINY_PRODUCTS[0], "product_sku": "P3", "base_points": "1.5"},
-        {**TINY_PRODUCTS[0], "product_sku": "P4", "base_points": "1e3"},
-        {**TINY_PRODUCTS[0], "product_sku": "P5", "category": "drone"},
-        {**TINY_PRODUCTS[0], "product_sku": "P6", "base_points": " 0 "},
-    ]
-    load(database, PRODUCTS, write_csv(tmp_path / "products.csv", products))
-
     reasons = query(database, "select source, row_number, reason from raw.quarantine order by file_id, row_number")
     assert reasons == [
         ("service_jobs", 2, "bad_enum:service_type"),
         ("service_jobs", 3, "bad_enum:service_type"),  # enum values are lowercase, as the rules write them
-        ("products", 2, "below_minimum:base_points"),
-        ("products", 3, "bad_integer:base_points"),
-        ("products", 4, "bad_integer:base_points"),
-        ("products", 5, "bad_enum:category"),
     ]
-    assert query(database, "select product_sku, base_points from raw.products order by 1") == [
-        ("EOS-R5", 300),
-        ("P6", 0),
-    ]
+    # A catalogue row is never quarantined: it fails the load naming the product and line.
+    plain = {**TINY_PRODUCTS[0], "superseded_by": "", "superseded_on": ""}
+    for changes, reason in [
+        ({"base_points": "-1"}, "below_minimum:base_points"),
+        ({"base_points": "1.5"}, "bad_integer:base_points"),
+        ({"base_points": "1e3"}, "bad_integer:base_points"),
+        ({"category": "drone"}, "bad_enum:category"),
+    ]:
+        path = write_csv(tmp_path / "products.csv", [plain, {**plain, "product_sku": "P2", **changes}])
+        with pytest.raises(CatalogueRowError) as failure:
+            load(database, PRODUCTS, path)
+        assert (failure.value.key, failure.value.line, failure.value.reason) == ("P2", 3, reason)
+    load(database, PRODUCTS, write_csv(tmp_path / "products.csv", [{**plain, "base_points": " 0 "}]))
+    assert query(database, "select product_sku, base_points from raw.products order by 1") == [("EOS-R5", 0)]
 
 
 def test_quarantined_record_is_the_row_as_read_with_extra_columns(tmp_path: Path, database: Path) -> None:
@@ -605,10 +602,10 @@ from pipelines.core.sources import ALL_SOURCES, MEMBERS
 database, first, second = (Path(argument) for argument in sys.argv[1:])
 connection = open_warehouse(database)
 loader.create_raw_tables(connection, ALL_SOURCES)
-loader.ingest_file(connection, MEMBERS, first)
+loader.ingest_file(connection, MEMBERS, first, 1.0)
 # Killed after the second file's rows are written, before its ledger row and the commit.
 loader._record_ledger = lambda *arguments: os.kill(os.getpid(), signal.SIGKILL)
-loader.ingest_file(connection, MEMBERS, second)
+loader.ingest_file(connection, MEMBERS, second, 1.0)
 """
 
 
