@@ -254,3 +254,14 @@ def test_platform_agrees_with_the_references_on_both_nights(
     assert "Night 2: platform agrees" in report
     written = (tmp_path / "BENCHMARKS.md").read_text(encoding="utf-8")
     assert "### 200 members" in written and "· dbt build" in written and "platform: whole night" in written
+
+
+def test_the_ingestion_floor_reads_every_inbox_file_and_is_reported(generated_inbox: Path) -> None:
+    from tools.bench.ingest_floor import ingest_floor_seconds
+    from tools.bench.run import SizeResult, render_ingest_floor
+
+    seconds = ingest_floor_seconds(generated_inbox)
+
+    assert seconds > 0
+    line = render_ingest_floor(SizeResult(members=200, as_of=D, ingest_floor_seconds=2.25))
+    assert line == "Ingestion floor (inbox read and typed by DuckDB alone, no checks): 2.2 s."
