@@ -15,6 +15,7 @@ import gzip
 import hashlib
 import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
 
@@ -100,7 +101,8 @@ def is_gzip(path: Path) -> bool:
     return path.name.lower().endswith(".gz")
 
 
-def _open_text_bytes(path: Path):  # noqa: ANN202 - a binary file object, plain or gzip
+def _open_text_bytes(path: Path) -> BinaryIO:
+    """The file's bytes, decompressed for a .gz file."""
     return gzip.open(path, "rb") if is_gzip(path) else path.open("rb")
 
 
