@@ -29,7 +29,7 @@ LENS_POINTS = 100
 BODY_POINTS = SILVER_POINTS + 100  # with the lens: Silver, still below Gold
 assert level_ladder()[2].min_points > LENS_POINTS + BODY_POINTS, "the test needs Gold above lens + body"
 
-# Section 7 of the rules: the published tables these models own and the columns they must have.
+# The published tables these models own and the columns analysts rely on (their contracts in the models' yml).
 PUBLISHED_COLUMNS = {
     "dim_products": [
         "product_sku", "product_name", "category", "is_video", "fast_track", "launch_date", "base_points",

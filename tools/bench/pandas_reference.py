@@ -133,7 +133,7 @@ def registration_points(registrations: pd.DataFrame, products: pd.DataFrame, inp
     )
     passing = ~removed & ~unknown_product & ~incomplete & ~invalid
 
-    # Rule 5: of the passing registrations sharing a product and serial, the earliest registered holds it.
+    # Duplicate serials: of the passing registrations sharing a product and serial, the earliest registered holds it.
     candidates = r.loc[passing, ["product_sku", "registered_at", "registration_id"]].assign(
         serial_key=serial[passing].str.upper()
     )

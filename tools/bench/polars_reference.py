@@ -148,7 +148,7 @@ def registration_points(registrations: pl.LazyFrame, products: pl.LazyFrame, inp
         passing=~removed & ~unknown_product & ~incomplete & ~invalid,
         serial_key=serial.str.to_uppercase(),
     )
-    # Rule 5: of the passing registrations sharing a product and serial, the earliest registered holds it.
+    # Duplicate serials: of the passing registrations sharing a product and serial, the earliest registered holds it.
     ranked = (
         checked.filter("passing")
         .sort("registered_at", "registration_id")
