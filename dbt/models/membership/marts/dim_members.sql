@@ -1,13 +1,7 @@
 -- Every member as of D with points, level, tiers and what the next level needs.
 with members as (
     select
-        m.member_id,
-        m.email,
-        m.country,
-        m.language,
-        m.marketing_opt_in,
-        m.joined_at,
-        m.legacy_cps_number,
+        m.*,
         coalesce(p.validated_points, 0)::bigint as validated_points,
         coalesce(p.pending_points, 0)::bigint as pending_points,
         coalesce(p.counted_products, 0)::integer as counted_products,

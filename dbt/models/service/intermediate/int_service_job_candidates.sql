@@ -10,8 +10,9 @@ with jobs as (
     from {{ ref('stg_service_jobs') }}
 ),
 
+-- the night's members (dim_members has exactly these; staging keeps the data walking forward)
 known_members as (
-    select member_id from {{ ref('dim_members') }}
+    select member_id from {{ ref('stg_members') }}
 ),
 
 history as (
