@@ -90,7 +90,8 @@ R28,M99,CAM,P00006,2025-05-01,IT,Shop,false,{REG},,{REG}
 """
 )
 
-# Every member's expected points and level as of D, worked out by hand from the rules (dbt docs point_decay, registration_status):
+# Every member's expected points and level as of D, worked out by hand from the rules
+# (dbt docs point_decay, registration_status):
 # M1: R01 300 + R02 26 + R03 50 + R04 1 + R06 300 (R05 duplicates R01's serial, trimmed, any case) = 677
 # M2: R07 duplicate of R01; R08 removed on D; R09 unknown product; R10 incomplete; R11 bad country;
 #     R12 bad serial; R13 bought > 30 days before launch; R14 counts ('gb' is fine); R15 removed in the
