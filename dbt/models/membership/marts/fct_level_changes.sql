@@ -42,16 +42,14 @@ compared as (
 )
 
 select
-    c.member_id,
-    c.as_of_date,
-    c.previous_level,
-    c.level,
-    -- up or down the ladder (int_level_ladder orders the levels)
-    case when now_rung.level_rank > before_rung.level_rank then 'up' else 'down' end as direction
-from compared as c
-left join {{ ref('int_level_ladder') }} as now_rung on c.level = now_rung.level
-left join {{ ref('int_level_ladder') }} as before_rung on c.previous_level = before_rung.level
-where c.previous_level <> c.level
+    member_id,
+    as_of_date,
+    previous_level,
+    level,
+    case when {{ level_rank('level') }} > {{ level_rank('previous_level') }} then 'up' else 'down' end as direction
+from compared
+where previous_level is not null
+    and previous_level <> level
 {% if is_incremental() %}
-    and c.as_of_date >= {{ as_of_date() }}
+    and as_of_date >= {{ as_of_date() }}
 {% endif %}
