@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import astuple
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -129,6 +130,11 @@ def test_build_with_unit_tests_publishes_the_marts_and_docs_generate(warehouse: 
     actions = query(warehouse, "select registration_id, explanation from marts.rpt_action_required order by 1")
     assert actions[0] == ("R3", actions[0][1]) and "already registered" in actions[0][1]
     assert actions[1] == ("R4", "Add the retailer you bought it from")
+
+    # Python's ladder (pipelines.core.policy) is the one dbt built.
+    assert query(warehouse, "select * from intermediate.int_level_ladder order by level_rank") == [
+        astuple(rung) for rung in level_ladder()
+    ]
 
     build_night(warehouse, NIGHT_1, tmp_path / "dbt", ("docs", "generate"))
     assert (tmp_path / "dbt" / "target" / "catalog.json").is_file()
