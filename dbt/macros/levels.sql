@@ -1,14 +1,19 @@
 {#
   Questions about a level, answered by the level ladder (int_level_ladder, built from the policy vars),
   for models that hold a level name rather than points. The ladder is the only list of levels.
+  The ladder is read once into a map (an uncorrelated subquery), then looked up with the caller's
+  expression, which stays in the caller's scope (an unqualified `level` is the caller's column).
 #}
+{% macro ladder_lookup(column, level) -%}
+    (select map_from_entries(list((rung.level, rung.{{ column }}))) from {{ ref('int_level_ladder') }} as rung)[{{ level }}]
+{%- endmacro %}
 
 {# Position of a level on the ladder (0 at the bottom), to tell an upgrade from a downgrade. #}
 {% macro level_rank(level) -%}
-    (select rung.level_rank from {{ ref('int_level_ladder') }} as rung where rung.level = {{ level }})
+    {{ ladder_lookup('level_rank', level) }}
 {%- endmacro %}
 
 {# True for a paid tier (Silver and above): Fast Track, a welcome pack, a place in eligible_tiers. #}
 {% macro is_paid_tier(level) -%}
-    coalesce((select rung.is_paid_tier from {{ ref('int_level_ladder') }} as rung where rung.level = {{ level }}), false)
+    coalesce({{ ladder_lookup('is_paid_tier', level) }}, false)
 {%- endmacro %}
