@@ -1,11 +1,12 @@
 """Are the published marts the same at two git revisions? Builds one night at each, on the same inputs.
 
     uv run python scripts/compare_marts.py [--base 6f5c5b1] [--head HEAD] [--members 300] [--seed 7]
-                                           [--as-of 2026-11-20] [--workdir DIR] [--keep]
+                                           [--as-of 2026-10-20,2026-11-20] [--workdir DIR] [--keep]
 
 Each revision is checked out in a temporary git worktree and runs its own `cps nightly` (with this
 environment's Python and packages, the revision's own code, dbt project and catalogue) on one inbox,
-generated once by the base revision with a fixed seed and run date. Then every marts table of both
+generated once by the base revision with a fixed seed as of the last night; with several nights (in
+order), the history, level changes and welcome packs cover them all. Then every marts table of both
 warehouses is read ordered by its key and hashed (sha256 of its rows), over the columns both
 revisions publish; columns only one revision has are listed, not compared. Exit 0 when every table
 both revisions publish is equal, 1 otherwise.
@@ -100,7 +101,9 @@ def main() -> int:
     parser.add_argument("--head", default="HEAD", help="revision after (default: HEAD)")
     parser.add_argument("--members", type=int, default=300)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--as-of", default="2026-11-20", help="the night to build (YYYY-MM-DD)")
+    parser.add_argument(
+        "--as-of", default="2026-10-20,2026-11-20", help="the nights to build, in order (YYYY-MM-DD, comma-separated)"
+    )
     parser.add_argument("--workdir", type=Path, default=None, help="where to build (default: a temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the worktrees and warehouses")
     args = parser.parse_args()
@@ -108,17 +111,19 @@ def main() -> int:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="compare-marts-"))
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / "compare.log"
+    nights = [night.strip() for night in args.as_of.split(",") if night.strip()]
     revisions = {"base": args.base, "head": args.head}
     trees = {name: checkout(revision, workdir / f"tree-{name}") for name, revision in revisions.items()}
     try:
         inbox = workdir / "inbox"
         run(cps("generate", "--members", str(args.members), "--seed", str(args.seed),
-                "--as-of", args.as_of, "--out", str(inbox)), trees["base"], log)  # fmt: skip
+                "--as-of", nights[-1], "--out", str(inbox)), trees["base"], log)  # fmt: skip
         warehouses = {}
         for name, tree in trees.items():
             warehouses[name] = workdir / f"{name}.duckdb"
             paths = ["--inbox", str(inbox), "--catalog", str(tree / "catalog"), "--warehouse", str(warehouses[name])]
-            run(cps("nightly", "--as-of", args.as_of, *paths, "--reports", str(workdir / f"reports-{name}")), tree, log)
+            for night in nights:
+                run(cps("nightly", "--as-of", night, *paths, "--reports", str(workdir / f"reports-{name}")), tree, log)
         return compare(warehouses, revisions, args)
     finally:
         if not args.keep:
@@ -131,7 +136,7 @@ def compare(warehouses: dict[str, Path], revisions: dict[str, str], args: argpar
     try:
         columns = {name: marts_columns(connection) for name, connection in connections.items()}
         print(f"marts of {revisions['base']} (base) and {revisions['head']} (head): {args.members} members, "
-              f"seed {args.seed}, night {args.as_of}")  # fmt: skip
+              f"seed {args.seed}, nights {args.as_of}")  # fmt: skip
         all_equal = True
         for table in sorted(set(columns["base"]) | set(columns["head"])):
             if table not in columns["base"] or table not in columns["head"]:
