@@ -1,4 +1,4 @@
-"""The `cps` command line: the operators' contract (RULES.md section 8)."""
+"""The `cps` command line: the operators' contract (commands, options and exit codes: docs/ARCHITECTURE.md)."""
 
 from __future__ import annotations
 

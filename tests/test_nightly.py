@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.core.policy import level_order
 from pipelines.core.settings import PROJECT_ROOT
 from pipelines.core.warehouse import connect
 from tests.nightly_helpers import kill_when, night_paths, run_cli, start_cli, table_fingerprints
@@ -168,14 +169,14 @@ def test_failing_gate_keeps_the_last_night_and_nights_build_history(
     finally:
         connection.close()
     # Level changes and welcome packs, derived independently from the recorded history.
-    ladder = ["Red", "Silver", "Gold", "Platinum"]
+    ladder = list(level_order())  # lowest first, from int_level_ladder
     expected_changes, expected_packs, previous = set(), {}, {}
     for member_id, night, level in history:
         before = previous.get(member_id)
         if before is not None and before != level:
             direction = "up" if ladder.index(level) > ladder.index(before) else "down"
             expected_changes.add((member_id, night, before, level, direction))
-        if level != "Red":
+        if level != ladder[0]:
             expected_packs.setdefault(member_id, night)
         previous[member_id] = level
     assert changes == expected_changes

@@ -1,4 +1,4 @@
-"""The schema of every source (RULES.md section 1): one definition used by ingestion and checks."""
+"""The schema of every source (columns, types, required values): one definition used by ingestion and checks."""
 
 from __future__ import annotations
 

@@ -100,31 +100,18 @@ def check_inputs(settings: Settings) -> None:
 
 
 @flow(name="cps-nightly", log_prints=True)
-def nightly_flow(
-    as_of: date | None = None,
-    inbox: str | None = None,
-    catalog: str | None = None,
-    warehouse: str | None = None,
-    reports: str | None = None,
-    lock_wait_seconds: float = 0.0,
-    accept_rejected: bool = False,
-) -> NightSummary:
-    """Ingest, dbt build, quality gate, publish, reports — for one run date."""
+def nightly_flow(settings: Settings | None = None, as_of: date | None = None) -> NightSummary:
+    """Ingest, dbt build, quality gate, publish, reports — for one run date.
+
+    `settings` is the typed Settings object itself (Prefect validates it as a pydantic model); without
+    it, the CPS_* variables and defaults. `as_of` picks another night than the settings' one (a run
+    triggered by hand on a deployment, whose stored settings leave the date to the day of the run).
+    """
     from pipelines.ingestion.ingest import ingest_all
 
-    settings = (
-        Settings()
-        .with_overrides(
-            as_of=as_of,
-            inbox=Path(inbox) if inbox else None,
-            catalog=Path(catalog) if catalog else None,
-            warehouse=Path(warehouse) if warehouse else None,
-            reports=Path(reports) if reports else None,
-            lock_wait_seconds=lock_wait_seconds,
-            accept_rejected=accept_rejected,
-        )
-        .resolved()
-    )
+    settings = (settings or Settings()).resolved()
+    if as_of is not None:
+        settings = settings.with_overrides(as_of=as_of)
     logger = get_run_logger()
     check_inputs(settings)
     night = settings.as_of
@@ -175,12 +162,4 @@ def run_nightly(settings: Settings) -> NightSummary:
     """Run the nightly flow for the settings' paths and date (the `cps nightly` command)."""
     check_inputs(settings)
     show_progress()
-    return nightly_flow(
-        as_of=settings.as_of,
-        inbox=str(settings.inbox),
-        catalog=str(settings.catalog),
-        warehouse=str(settings.warehouse),
-        reports=str(settings.reports),
-        lock_wait_seconds=settings.lock_wait_seconds,
-        accept_rejected=settings.accept_rejected,
-    )
+    return nightly_flow(settings=settings.resolved())
