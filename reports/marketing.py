@@ -1,4 +1,4 @@
-"""The marketing page and its lists, described as data (models of dbt/models/reporting).
+"""The marketing page and its lists, described as data (models of dbt/models/reporting/marts).
 
 A new list is one more MarketingList in MARKETING_LISTS (its export model, a title and a description);
 a new block on the page is one more SectionSpec.

@@ -1,4 +1,4 @@
-"""The membership overview page, described as data (models of dbt/models/reporting)."""
+"""The membership overview page, described as data (models of dbt/models/reporting/marts)."""
 
 from __future__ import annotations
 

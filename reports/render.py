@@ -1,6 +1,6 @@
 """Renders one night's reports from a built warehouse into reports_dir/<as_of>/, and the nights' landing page.
 
-Every figure comes from a model of dbt/models/reporting, read by column name; this module only lays out.
+Every figure comes from a model of dbt/models/reporting/marts, read by column name; this module only lays out.
 """
 
 from __future__ import annotations

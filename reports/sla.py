@@ -1,4 +1,4 @@
-"""The repair SLA page, described as data (models of dbt/models/reporting)."""
+"""The repair SLA page, described as data (models of dbt/models/reporting/marts)."""
 
 from __future__ import annotations
 
