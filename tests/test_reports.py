@@ -69,11 +69,11 @@ def built(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> It
     generate_inbox(inbox, members=250, seed=11, as_of=NIGHT, catalog_dir=Settings().catalog)
     add_member_with_markup_email(inbox)
     warehouse, reports = root / "warehouse" / "cps.duckdb", root / "reports"
-    paths = {"inbox": str(inbox), "warehouse": str(warehouse), "reports": str(reports)}
-    nightly_flow(as_of=EARLIER, **paths)
+    settings = Settings().with_overrides(inbox=inbox, warehouse=warehouse, reports=reports)
+    nightly_flow(settings=settings, as_of=EARLIER)
     earlier = reports / EARLIER.isoformat()
     earlier_lists = {p.name: p.read_bytes() for p in earlier.iterdir() if p.suffix in (".csv", ".xlsx")}
-    nightly_flow(as_of=NIGHT, **paths)
+    nightly_flow(settings=settings, as_of=NIGHT)
     yield BuiltNights(warehouse, reports, earlier_lists)
 
 

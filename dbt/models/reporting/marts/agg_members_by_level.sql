@@ -1,7 +1,7 @@
 -- Members and points per level tonight, every level of the ladder present (0 members included).
 with ladder as (
-    select level, sort_order::integer as sort_order
-    from unnest(['Red', 'Silver', 'Gold', 'Platinum']) with ordinality as t(level, sort_order)
+    select level, level_rank::integer as sort_order
+    from {{ ref('int_level_ladder') }}
 ),
 
 members as (

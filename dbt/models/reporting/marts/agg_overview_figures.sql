@@ -2,7 +2,7 @@
 with members as (
     select
         count(*)::bigint as members,
-        count(*) filter (where level <> 'Red')::bigint as members_silver_or_above,
+        count(*) filter (where {{ is_paid_tier('level') }})::bigint as members_silver_or_above,
         coalesce(sum(validated_points), 0)::bigint as validated_points,
         coalesce(sum(pending_points), 0)::bigint as pending_points
     from {{ ref('dim_members') }}
