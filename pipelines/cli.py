@@ -13,7 +13,7 @@ import typer
 
 from pipelines.core.environment import apply_offline_environment
 from pipelines.core.errors import CpsError
-from pipelines.core.settings import Settings
+from pipelines.core.settings import Settings, check_inputs
 from pipelines.flows.prefect_api import prepare_nightly_process
 
 app = typer.Typer(
@@ -84,6 +84,7 @@ def nightly(
         reports=reports,
         lock_wait_seconds=wait,
     )
+    check_inputs(settings)  # a typo in a path: one line at once, before any server or import starts
     prepare_nightly_process()
     from pipelines.flows.nightly import run_nightly
 

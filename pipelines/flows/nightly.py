@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 
 from prefect import flow, get_run_logger, task
 
-from pipelines.core.errors import CpsError, QualityGateFailed
-from pipelines.core.settings import Settings
+from pipelines.core.errors import QualityGateFailed
+from pipelines.core.settings import Settings, check_inputs
 from pipelines.publishing.publish import prepare_build_copy, publish_build, warehouse_lock
 from pipelines.publishing.summary import NightSummary, read_published_figures
 from pipelines.transformation.dbt_runner import DbtInvocation, run_dbt
@@ -89,14 +89,6 @@ def dbt_build_step(database: Path, as_of: date, artifacts_dir: Path, node_tasks:
         run_dbt_as_prefect_tasks(invocation, command)
     else:
         run_dbt(invocation, (*command, "--quiet"))
-
-
-def check_inputs(settings: Settings) -> None:
-    if not settings.inbox.is_dir():
-        raise CpsError(f"inbox folder not found: {settings.inbox} (set --inbox or CPS_INBOX)")
-    for name in ("products.csv", "service_centres.csv"):
-        if not (settings.catalog / name).is_file():
-            raise CpsError(f"catalogue file not found: {settings.catalog / name} (set --catalog or CPS_CATALOG)")
 
 
 @flow(name="cps-nightly", log_prints=True)
