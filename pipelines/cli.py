@@ -15,6 +15,7 @@ from pipelines.core.environment import apply_offline_environment
 from pipelines.core.errors import CpsError
 from pipelines.core.settings import Settings, check_inputs
 from pipelines.flows.prefect_api import prepare_nightly_process
+from pipelines.publishing.publish import check_readable
 
 app = typer.Typer(
     help="CPS membership platform: nightly points, levels, invitations and repair SLA.",
@@ -84,7 +85,9 @@ def nightly(
         reports=reports,
         lock_wait_seconds=wait,
     )
-    check_inputs(settings)  # a typo in a path: one line at once, before any server or import starts
+    # A typo in a path or an unreadable warehouse: one line at once, before any server or import starts.
+    check_inputs(settings)
+    check_readable(settings.warehouse)
     prepare_nightly_process()
     from pipelines.flows.nightly import run_nightly
 
