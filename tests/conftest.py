@@ -54,6 +54,10 @@ def prefect_harness(prefect_api: str) -> Iterator[None]:
         global_settings = prefect.context._temporary_global_settings_context(prefect.context.get_settings_context())
         with global_settings:
             yield
+            # Send the last run logs while the server still runs (it stops right after this fixture).
+            from prefect.logging.handlers import APILogWorker
+
+            APILogWorker.drain_all(timeout=5)
 
 
 @pytest.fixture(scope="session")
