@@ -149,9 +149,6 @@ def run_night(settings: Settings) -> NightSummary:
     file; the first copy, the current night, only gains the backfilled night's ledger rows.
     Reports are rendered into a staging folder and published together with the warehouse.
     """
-    from pipelines.ingestion.ingest import ingest_all
-
-    logger = get_run_logger()
     night = settings.as_of
     timer = StepTimer()
 
@@ -163,58 +160,70 @@ def run_night(settings: Settings) -> NightSummary:
         if staging_root.exists():
             shutil.rmtree(staging_root)
         staging_root.mkdir(parents=True)  # a read-only reports folder fails here, before any work
-        build_path = timer.run("prepare", lambda: prepare_step(settings.warehouse, settings.build_dir))
-        ingest_summary = timer.run(
-            "ingest", lambda: ingest_all(inbox=settings.inbox, catalog=settings.catalog, database=build_path)
-        )
-        logger.info("ingested: %s", ingest_summary.render())
-        night_path = build_path
-        if kind is NightKind.BACKFILL:
-            night_path = settings.build_dir / "backfill" / build_path.name  # same name: same DuckDB catalog
-            night_path.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(build_path, night_path)
-        timer.run(
-            "dbt build",
-            lambda: dbt_build_step(night_path, night, settings.dbt_artifacts_dir, settings.dbt_node_tasks, current),
-        )
-        gate = timer.run(
-            "quality gate", lambda: quality_step(night_path, night, staging_root / night.isoformat() / "quality")
-        )
-        if not gate.passed:
-            raise QualityGateFailed(
-                f"quality gate failed for {night}: {'; '.join(gate.critical_failures[:3])}"
-                + (f" (+{len(gate.critical_failures) - 3} more)" if len(gate.critical_failures) > 3 else "")
-                + "; nothing was published, the previous night stays"
-            )
-        staged_archive: Path | None = None
-        if kind is NightKind.BACKFILL:
-            gained = add_backfilled_ledger_rows(build_path, night_path, night)
-            logger.info("backfill %s: the current night's ledgers gained %s", night, gained)
-            staged_archive = write_archive(night_path, settings.build_dir / "archive" / f"{night.isoformat()}.duckdb")
-        record_night(build_path, night, kind, settings.catalog)
-        staged_reports = timer.run(
-            "reports",
-            lambda: reports_step(night_path, night, staging_root, build_path if kind is NightKind.BACKFILL else None),
-        )
-
-        def publish() -> Path:
-            published = settings.warehouse
-            if staged_archive is not None:
-                published = publish_archive(staged_archive, settings.warehouse, night)
-            publish_step(build_path, settings.warehouse)
-            publish_reports(staged_reports, settings.reports / night.isoformat())
+        try:
+            return build_and_publish(settings, night, current, kind, staging_root, timer)
+        finally:
             shutil.rmtree(staging_root, ignore_errors=True)
-            return published
 
-        published = timer.run("publish", publish)
-        reference = max(night, current) if current else night
-        retention = apply_retention(settings.warehouse, settings.reports, reference, int(policy()["retention_days"]))
-        if retention.archives or retention.exports:
-            logger.info(
-                "retention: deleted %d archived night(s) and %d exported list(s)",
-                len(retention.archives),
-                len(retention.exports),
-            )
+
+def build_and_publish(
+    settings: Settings, night: date, current: date | None, kind: NightKind, staging_root: Path, timer: StepTimer
+) -> NightSummary:
+    from pipelines.ingestion.ingest import ingest_all
+
+    logger = get_run_logger()
+    build_path = timer.run("prepare", lambda: prepare_step(settings.warehouse, settings.build_dir))
+    ingest_summary = timer.run(
+        "ingest", lambda: ingest_all(inbox=settings.inbox, catalog=settings.catalog, database=build_path)
+    )
+    logger.info("ingested: %s", ingest_summary.render())
+    night_path = build_path
+    if kind is NightKind.BACKFILL:
+        night_path = settings.build_dir / "backfill" / build_path.name  # same name: same DuckDB catalog
+        night_path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(build_path, night_path)
+    timer.run(
+        "dbt build",
+        lambda: dbt_build_step(night_path, night, settings.dbt_artifacts_dir, settings.dbt_node_tasks, current),
+    )
+    gate = timer.run(
+        "quality gate", lambda: quality_step(night_path, night, staging_root / night.isoformat() / "quality")
+    )
+    if not gate.passed:
+        raise QualityGateFailed(
+            f"quality gate failed for {night}: {'; '.join(gate.critical_failures[:3])}"
+            + (f" (+{len(gate.critical_failures) - 3} more)" if len(gate.critical_failures) > 3 else "")
+            + "; nothing was published, the previous night stays"
+        )
+    staged_archive: Path | None = None
+    if kind is NightKind.BACKFILL:
+        gained = add_backfilled_ledger_rows(build_path, night_path, night)
+        logger.info("backfill %s: the current night's ledgers gained %s", night, gained)
+        staged_archive = write_archive(night_path, settings.build_dir / "archive" / f"{night.isoformat()}.duckdb")
+    record_night(build_path, night, kind, settings.catalog)
+    staged_reports = timer.run(
+        "reports",
+        lambda: reports_step(night_path, night, staging_root, build_path if kind is NightKind.BACKFILL else None),
+    )
+
+    def publish() -> Path:
+        published = settings.warehouse
+        if staged_archive is not None:
+            published = publish_archive(staged_archive, settings.warehouse, night)
+        publish_step(build_path, settings.warehouse)
+        publish_reports(staged_reports, settings.reports / night.isoformat())
+        shutil.rmtree(staging_root, ignore_errors=True)
+        return published
+
+    published = timer.run("publish", publish)
+    reference = max(night, current) if current else night
+    retention = apply_retention(settings.warehouse, settings.reports, reference, int(policy()["retention_days"]))
+    if retention.archives or retention.exports:
+        logger.info(
+            "retention: deleted %d archived night(s) and %d exported list(s)",
+            len(retention.archives),
+            len(retention.exports),
+        )
 
     summary = NightSummary(
         as_of=night,

@@ -82,7 +82,7 @@ class NightSummary:
                 f"the current night {self.current_night} is unchanged but for its level history and invitation lists"
             )
         else:
-            headline = f"Night {self.as_of} ({self.kind}) published to {self.warehouse}"
+            headline = f"Night {self.as_of} published to {self.warehouse} ({self.kind})"
         lines = [
             headline,
             f"  rows in: {ingest.rows_read:,} read, {ingest.rows_loaded:,} loaded, "
