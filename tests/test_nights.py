@@ -42,11 +42,12 @@ WITHDRAWS_CONSENT = "MNIGHTS02"
 
 def write_crafted_members(inbox: Path) -> None:
     """Two members whose invitation depends on the night: what the backfill's list must get right."""
+    joined = "2026-01-01T00:00:00Z"
     members = pd.DataFrame(
         [
-            [LATE_QUALIFIER, "late@example.com", "DE", "de", "true", "2026-01-01T00:00:00Z", "", "2026-01-01T00:00:00Z"],
-            [WITHDRAWS_CONSENT, "wd@example.com", "FR", "fr", "true", "2026-01-01T00:00:00Z", "", "2026-01-01T00:00:00Z"],
-            [WITHDRAWS_CONSENT, "wd@example.com", "FR", "fr", "false", "2026-01-01T00:00:00Z", "", "2026-11-21T09:00:00Z"],
+            [LATE_QUALIFIER, "late@example.com", "DE", "de", "true", joined, "", joined],
+            [WITHDRAWS_CONSENT, "wd@example.com", "FR", "fr", "true", joined, "", joined],
+            [WITHDRAWS_CONSENT, "wd@example.com", "FR", "fr", "false", joined, "", "2026-11-21T09:00:00Z"],
         ],
         columns=[
             "member_id",

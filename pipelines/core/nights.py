@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.core.errors import UsageError
+from pipelines.core.errors import CpsError, UsageError
 from pipelines.core.settings import Settings, utc_today
 from pipelines.core.warehouse import connect
 
@@ -72,7 +72,11 @@ def current_night(warehouse: Path) -> date | None:
     """The night the published warehouse shows (None before the first night)."""
     if not warehouse.exists():
         return None
-    connection = connect(warehouse, read_only=True)
+    try:
+        connection = connect(warehouse, read_only=True)
+    except duckdb.Error as error:
+        first_line = str(error).splitlines()[0]
+        raise CpsError(f"cannot read the warehouse {warehouse}: {first_line}") from None
     try:
         if not _table_exists(connection, "marts", "dim_members"):
             return None
