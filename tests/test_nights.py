@@ -285,24 +285,37 @@ def test_rebuilding_published_nights_and_rerunning_the_current_one_change_nothin
     assert table_fingerprints(site.warehouse) == backfilled.after
     assert archive_path(site.warehouse, FIRST).exists()
 
-    run_night(site, CURRENT)  # a re-run of the current night
-    assert table_fingerprints(site.warehouse) == backfilled.after
+    # A re-run of the current night replaces only the current night's rows. Its level changes now
+    # compare with the backfilled night (the member's previous recorded night since the backfill),
+    # so the late qualifier, Silver on GAP already, has no change on CURRENT any more.
+    changes_before = all_rows(site.warehouse, "fct_level_changes")
+    run_night(site, CURRENT)
+    rerun = table_fingerprints(site.warehouse)
+    assert {table for table in rerun if rerun[table] != backfilled.after[table]} <= {"fct_level_changes"}
+    changes_after = all_rows(site.warehouse, "fct_level_changes")
+    assert {row for row in changes_before if row[1] != CURRENT} == {row for row in changes_after if row[1] != CURRENT}
+    assert (LATE_QUALIFIER, CURRENT) in {row[:2] for row in changes_before}
+    assert (LATE_QUALIFIER, CURRENT) not in {row[:2] for row in changes_after}
+    previous_night = dict(
+        query(
+            site.warehouse,
+            "select member_id, arg_max(level, as_of_date) from marts.fct_member_levels"
+            " where as_of_date < ? group by all",
+            [CURRENT],
+        )
+    )
+    tonight = dict(query(site.warehouse, "select member_id, level from marts.dim_members"))
+    expected = {
+        (member, CURRENT, previous_night[member], level)
+        for member, level in tonight.items()
+        if member in previous_night and previous_night[member] != level
+    }
+    assert {row[:4] for row in changes_after if row[1] == CURRENT} == expected
 
     listing = describe_nights(site.warehouse)
     assert f"current  {CURRENT}" in listing
     assert f"archived {GAP}" in listing and f"archived {FIRST}" in listing
     assert "products.csv=" in listing and "policy sha256" in listing and "not recorded" not in listing
-
-
-def test_a_future_night_needs_allow_future(backfilled: Backfilled, tmp_path: Path) -> None:
-    site = Site(tmp_path, backfilled.site.inbox)
-    shutil.copytree(backfilled.site.warehouse.parent, site.warehouse.parent)
-    future = utc_today() + timedelta(days=30)
-    with pytest.raises(UsageError):
-        run_night(site, future)
-    summary = run_night(site, future, allow_future=True)
-    assert f"Night {future} published" in summary.render()  # type: ignore[attr-defined]
-    assert query(site.warehouse, "select distinct as_of_date from marts.dim_members") == [(future,)]
 
 
 @contextmanager
@@ -324,14 +337,18 @@ def read_only_folder(folder: Path) -> Iterator[None]:
         folder.chmod(0o755)
 
 
-def test_a_read_only_reports_folder_fails_in_one_line_and_publishes_nothing(
+def test_a_future_night_needs_allow_future_and_a_read_only_reports_folder_publishes_nothing(
     backfilled: Backfilled, tmp_path: Path
 ) -> None:
     site = Site(tmp_path, backfilled.site.inbox)
     shutil.copytree(backfilled.site.warehouse.parent, site.warehouse.parent)
     before = table_fingerprints(site.warehouse)
+    future = utc_today() + timedelta(days=30)
+    with pytest.raises(UsageError, match="--allow-future"):
+        run_night(site, future)
+    # With --allow-future the date passes (the run then stops at the read-only reports folder).
     with read_only_folder(site.reports), pytest.raises(CpsError) as failure:
-        run_night(site, CURRENT + timedelta(days=1))
+        run_night(site, future, allow_future=True)
     assert failure.value.exit_code == 1
     assert str(site.reports) in str(failure.value) and "\n" not in str(failure.value)
     assert table_fingerprints(site.warehouse) == before
