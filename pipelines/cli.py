@@ -91,8 +91,14 @@ def nightly(
         lock_wait_seconds=wait,
     )
     from pipelines.core.nights import check_usage
+    from pipelines.publishing.publish import check_folders_and_lock
 
-    check_usage(settings.resolved(), allow_future)  # wrong usage is found before Prefect starts
+    # Wrong usage, unwritable folders and a held lock are found before Prefect starts (seconds, not ~20 s).
+    resolved = settings.resolved()
+    check_usage(resolved, allow_future)
+    check_folders_and_lock(
+        resolved.lock_file, (resolved.warehouse.parent, resolved.reports), resolved.lock_wait_seconds
+    )
     prepare_nightly_process()
     from pipelines.flows.nightly import run_nightly
 

@@ -398,19 +398,34 @@ def test_cps_nights_lists_the_nights(backfilled: Backfilled, tmp_path: Path) -> 
     assert f"current  {CURRENT}" in result.stdout and f"archived {GAP}" in result.stdout
 
 
-def test_a_read_only_warehouse_folder_exits_1_naming_the_path(inbox: Path, tmp_path: Path, prefect_api: str) -> None:
+def test_a_read_only_warehouse_folder_exits_1_naming_the_path(inbox: Path, tmp_path: Path) -> None:
     site = Site(tmp_path, inbox)
+    started = time.monotonic()
     with read_only_folder(site.warehouse.parent):
-        result = run_cli(nightly_args(site, CURRENT), tmp_path / "prefect", timeout=300, api_url=prefect_api)
+        result = run_cli(nightly_args(site, CURRENT), tmp_path / "prefect", timeout=300)
     assert result.returncode == 1, result.stdout + result.stderr
     assert str(site.warehouse.parent) in one_line(result)
     assert not site.warehouse.exists()
+    assert time.monotonic() - started < 15  # found before Prefect starts
 
 
-def test_a_held_lock_exits_75(inbox: Path, tmp_path: Path, prefect_api: str) -> None:
+def test_a_held_lock_exits_75(inbox: Path, tmp_path: Path) -> None:
     site = Site(tmp_path, inbox)
+    started = time.monotonic()
     with warehouse_lock(site.warehouse.with_name("cps.duckdb.lock")):
-        result = run_cli(nightly_args(site, CURRENT), tmp_path / "prefect", timeout=300, api_url=prefect_api)
+        result = run_cli(nightly_args(site, CURRENT), tmp_path / "prefect", timeout=300)
     assert result.returncode == 75, result.stdout + result.stderr
     assert "another nightly run" in one_line(result)
     assert not site.warehouse.exists()
+    assert time.monotonic() - started < 15
+
+
+def test_a_read_only_warehouse_folder_inside_the_run_is_one_line_too(
+    prefect_harness: None, inbox: Path, tmp_path: Path
+) -> None:
+    """The flow itself (a served deployment has no CLI in front): the lock file cannot be created."""
+    site = Site(tmp_path, inbox)
+    with read_only_folder(site.warehouse.parent), pytest.raises(CpsError) as failure:
+        run_night(site, CURRENT)
+    assert failure.value.exit_code == 1
+    assert str(site.warehouse.parent) in str(failure.value) and "\n" not in str(failure.value)

@@ -82,16 +82,18 @@ def add_backfilled_ledger_rows(current_build: Path, night_build: Path, night: da
     connection = connect(current_build)
     try:
         connection.execute(f"attach '{night_build}' as night_build (read_only)")
+        # marts.fct_member_levels is a view over the ledger intermediate.int_member_level_ledger.
         before = {
-            table: connection.execute(f"select count(*) from marts.{table}").fetchone()[0]
-            for table in ("fct_member_levels", "rpt_invitations")
+            table: connection.execute(f"select count(*) from {table}").fetchone()[0]
+            for table in ("intermediate.int_member_level_ledger", "marts.rpt_invitations")
         }
         connection.execute(
             """
-            insert into marts.fct_member_levels by name
-            select * from night_build.marts.fct_member_levels as b
+            insert into intermediate.int_member_level_ledger by name
+            select * from night_build.intermediate.int_member_level_ledger as b
             where b.as_of_date = ? and not exists (
-                select 1 from marts.fct_member_levels as h where h.member_id = b.member_id and h.as_of_date = ?
+                select 1 from intermediate.int_member_level_ledger as h
+                where h.member_id = b.member_id and h.as_of_date = ?
             )
             """,
             [night, night],
@@ -105,7 +107,7 @@ def add_backfilled_ledger_rows(current_build: Path, night_build: Path, night: da
             [night],
         )
         gained = {
-            table: connection.execute(f"select count(*) from marts.{table}").fetchone()[0] - count
+            table: connection.execute(f"select count(*) from {table}").fetchone()[0] - count
             for table, count in before.items()
         }
         connection.execute("detach night_build")
@@ -115,24 +117,27 @@ def add_backfilled_ledger_rows(current_build: Path, night_build: Path, night: da
 
 
 def write_archive(night_build: Path, staged_file: Path) -> Path:
-    """A fresh DuckDB file with the night's marts tables (tables, not views: it must open on its own)."""
+    """A fresh DuckDB file with the night's marts as tables (a published view reads other schemas).
+
+    The night's build is the main database of the connection, so that dbt's views, which name their
+    database, resolve in it; the archive file is attached beside it.
+    """
     staged_file.parent.mkdir(parents=True, exist_ok=True)
     staged_file.unlink(missing_ok=True)
-    connection = connect(staged_file)
+    connection = connect(night_build, read_only=True)
     try:
-        connection.execute(f"attach '{night_build}' as night_build (read_only)")
+        connection.execute(f"attach '{staged_file}' as night_archive")
         tables = [
             row[0]
             for row in connection.execute(
                 "select table_name from information_schema.tables"
-                " where table_catalog = 'night_build' and table_schema = 'marts' order by 1"
+                " where table_catalog = current_database() and table_schema = 'marts' order by 1"
             ).fetchall()
         ]
-        connection.execute("create schema marts")
+        connection.execute("create schema night_archive.marts")
         for table in tables:
-            connection.execute(f'create table marts."{table}" as select * from night_build.marts."{table}"')
-        connection.execute("detach night_build")
-        connection.execute("checkpoint")
+            connection.execute(f'create table night_archive.marts."{table}" as select * from marts."{table}"')
+        connection.execute("detach night_archive")
     finally:
         connection.close()
     return staged_file

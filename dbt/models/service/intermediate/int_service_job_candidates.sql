@@ -11,11 +11,11 @@ with jobs as (
 ),
 
 known_members as (
-    select member_id from {{ ref('dim_members') }}
+    select member_id from {{ ref('stg_members') }}
 ),
 
 history as (
-    select member_id, as_of_date, level from {{ ref('fct_member_levels') }}
+    select member_id, as_of_date, level from {{ ref('int_member_level_ledger') }}
 ),
 
 earliest_night as (
