@@ -124,7 +124,7 @@ def write_archive(night_build: Path, staged_file: Path) -> Path:
     """
     staged_file.parent.mkdir(parents=True, exist_ok=True)
     staged_file.unlink(missing_ok=True)
-    connection = connect(night_build, read_only=True)
+    connection = connect(night_build)  # the run's own copy; read-only would make the attached file read-only too
     try:
         connection.execute(f"attach '{staged_file}' as night_archive")
         tables = [

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
 import duckdb
 
@@ -22,9 +23,10 @@ from pipelines.core.errors import CpsError, WarehouseBusy
 from pipelines.core.warehouse import connect
 
 
-def _busy(handle: object) -> WarehouseBusy:
-    handle.seek(0)  # type: ignore[attr-defined]
-    holder = handle.read().strip() or "another process"  # type: ignore[attr-defined]
+def _busy(handle: TextIO) -> WarehouseBusy:
+    """The error for a held lock, naming the holder the lock file records."""
+    handle.seek(0)
+    holder = handle.read().strip() or "another process"
     return WarehouseBusy(
         f"another nightly run is using this warehouse ({holder}); try again when it ends, or pass --wait SECONDS"
     )
