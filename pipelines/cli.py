@@ -1,4 +1,4 @@
-"""The `cps` command line: the operators' contract (RULES.md section 8)."""
+"""The `cps` command line: the operators' contract (commands, options and exit codes: docs/ARCHITECTURE.md)."""
 
 from __future__ import annotations
 
@@ -70,6 +70,13 @@ def nightly(
         float | None,
         typer.Option("--wait", help="Seconds to wait if another run holds the warehouse (default 0: stop)."),
     ] = None,
+    accept_rejected: Annotated[
+        bool,
+        typer.Option(
+            "--accept-rejected",
+            help="Publish even though inbox files were rejected (exit 65 otherwise); the summary lists them.",
+        ),
+    ] = False,
     allow_future: Annotated[
         bool,
         typer.Option("--allow-future", help="Accept a run date later than tomorrow (UTC)."),
@@ -89,20 +96,22 @@ def nightly(
         warehouse=warehouse,
         reports=reports,
         lock_wait_seconds=wait,
+        accept_rejected=accept_rejected or None,
+        allow_future=allow_future or None,
     )
     from pipelines.core.nights import check_usage
     from pipelines.publishing.publish import check_folders_and_lock
 
     # Wrong usage, unwritable folders and a held lock are found before Prefect starts (seconds, not ~20 s).
     resolved = settings.resolved()
-    check_usage(resolved, allow_future)
+    check_usage(resolved, resolved.allow_future)
     check_folders_and_lock(
         resolved.lock_file, (resolved.warehouse.parent, resolved.reports), resolved.lock_wait_seconds
     )
     prepare_nightly_process()
     from pipelines.flows.nightly import run_nightly
 
-    summary = run_nightly(settings, allow_future=allow_future)
+    summary = run_nightly(settings)
     typer.echo(summary.render())
 
 

@@ -24,7 +24,7 @@ import pytest
 from pipelines.core.errors import CpsError, UsageError
 from pipelines.core.nights import NightKind, archive_path, check_run_date, classify
 from pipelines.core.policy import policy
-from pipelines.core.settings import PROJECT_ROOT, utc_today
+from pipelines.core.settings import PROJECT_ROOT, Settings, utc_today
 from pipelines.core.warehouse import connect
 from pipelines.publishing.nights import apply_retention, describe_nights
 from pipelines.publishing.publish import warehouse_lock
@@ -113,13 +113,10 @@ class Site:
 def run_night(site: Site, night: date, allow_future: bool = False) -> object:
     from pipelines.flows.nightly import nightly_flow
 
-    return nightly_flow(
-        as_of=night,
-        inbox=str(site.inbox),
-        warehouse=str(site.warehouse),
-        reports=str(site.reports),
-        allow_future=allow_future,
+    settings = Settings(
+        as_of=night, inbox=site.inbox, warehouse=site.warehouse, reports=site.reports, allow_future=allow_future
     )
+    return nightly_flow(settings=settings)
 
 
 def query(database: Path, sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:

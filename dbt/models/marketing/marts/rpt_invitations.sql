@@ -1,5 +1,5 @@
 {{ ledger_config() }}
--- Night D's invitation list (a ledger): members who reach the invitation threshold, have given
+-- Night D's invitation list (a ledger, doc invitation_rule): members who reach the invitation threshold, have given
 -- marketing consent, and are on no other night's list. Every night's list is kept (member x night),
 -- so "never invited twice" holds across nights; a re-run of the current night replaces its list
 -- (the pre-hook removed it), a backfill leaves out every member on any list, earlier or later.

@@ -5,7 +5,7 @@
 with history as (
     select member_id, as_of_date, level
     from {{ ref('fct_member_levels') }}
-    where level <> 'Red'
+    where {{ is_paid_tier('level') }}
 {% if is_incremental() %}
         and as_of_date = {{ as_of_date() }}
         and member_id not in (select member_id from {{ this }})

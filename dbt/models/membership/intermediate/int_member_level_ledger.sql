@@ -3,15 +3,25 @@
 -- layer so that any domain can read members' past levels (the Fast Track level at a job's received
 -- date) without reading a mart; marts.fct_member_levels publishes it. A new night appends its rows,
 -- a re-run of the current night replaces them, a backfill adds only members with no row for D.
-with tonight as (
+with members as (
     select
         m.member_id,
-        {{ as_of_date() }} as as_of_date,
-        {{ level_from_points('coalesce(p.validated_points, 0)') }} as level,
         coalesce(p.validated_points, 0)::bigint as validated_points,
         coalesce(p.pending_points, 0)::bigint as pending_points
     from {{ ref('stg_members') }} as m
     left join {{ ref('int_member_points') }} as p on m.member_id = p.member_id
+),
+
+-- the member's level is the highest rung of the ladder its validated points reach
+tonight as (
+    select
+        m.member_id,
+        {{ as_of_date() }} as as_of_date,
+        l.level,
+        m.validated_points,
+        m.pending_points
+    from members as m
+    asof inner join {{ ref('int_level_ladder') }} as l on m.validated_points >= l.min_points
 )
 
 {#- Once, when a warehouse whose history was published as a table gets this ledger: take it over. -#}
