@@ -27,8 +27,13 @@ class DbtInvocation:
     extra_vars: dict[str, Any] = field(default_factory=dict)
 
     def cli_args(self, command: Sequence[str]) -> list[str]:
-        """The run date is not among them: it goes through raw.run_context (see record_run_date)."""
-        dbt_vars = ["--vars", json.dumps(self.extra_vars)] if self.extra_vars else []
+        """Models read the run date from raw.run_context (see record_run_date). With other vars (the
+        nightly run's current_night), as_of_date goes along: the ledger macros compare the two in Jinja.
+        Those vars change every night, so dbt parses again; moving current_night into raw.run_context
+        too (and the comparison into SQL) would keep the parse."""
+        dbt_vars = (
+            ["--vars", json.dumps({"as_of_date": self.as_of.isoformat(), **self.extra_vars})] if self.extra_vars else []
+        )
         return [
             *command,
             "--project-dir",
