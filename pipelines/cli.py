@@ -15,6 +15,7 @@ from pipelines.core.environment import apply_offline_environment
 from pipelines.core.errors import CpsError, UsageError, file_system_problem
 from pipelines.core.settings import Settings
 from pipelines.flows.prefect_api import prepare_nightly_process
+from pipelines.publishing.publish import check_readable
 
 app = typer.Typer(
     help="CPS membership platform: nightly points, levels, invitations and repair SLA.",
@@ -104,6 +105,7 @@ def nightly(
 
     # Wrong usage, unwritable folders and a held lock are found before Prefect starts (seconds, not ~20 s).
     resolved = settings.resolved()
+    check_readable(resolved.warehouse)
     check_usage(resolved, resolved.allow_future)
     check_folders_and_lock(
         resolved.lock_file, (resolved.warehouse.parent, resolved.reports), resolved.lock_wait_seconds
