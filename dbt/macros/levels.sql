@@ -37,3 +37,13 @@
         else {{ policy_integer('level_silver_points') }} - {{ points }}
     end
 {%- endmacro %}
+
+{# Validated points a level needs (its threshold); 0 for Red. #}
+{% macro level_threshold(level) -%}
+    case {{ level }}
+        when 'Platinum' then {{ policy_integer('level_platinum_points') }}
+        when 'Gold' then {{ policy_integer('level_gold_points') }}
+        when 'Silver' then {{ policy_integer('level_silver_points') }}
+        else 0
+    end
+{%- endmacro %}

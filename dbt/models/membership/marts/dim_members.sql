@@ -14,6 +14,13 @@ with members as (
         coalesce(p.action_required_count, 0)::integer as action_required_count
     from {{ ref('stg_members') }} as m
     left join {{ ref('int_member_points') }} as p on m.member_id = p.member_id
+),
+
+-- the first change of the points forecast within the horizon, if any
+next_changes as (
+    select member_id, change_on as next_change_on, validated_points as points_after_next_change
+    from {{ ref('int_points_forecast') }}
+    qualify row_number() over (partition by member_id order by change_on) = 1
 )
 
 select
@@ -41,5 +48,8 @@ select
     ) as eligible_tiers,
     {{ next_level_from_points('validated_points') }} as next_level,
     ({{ points_to_next_level('validated_points') }})::bigint as points_to_next_level,
+    n.next_change_on,
+    n.points_after_next_change::bigint as points_after_next_change,
     {{ as_of_date() }} as as_of_date
 from members
+left join next_changes as n using (member_id)
