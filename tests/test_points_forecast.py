@@ -79,7 +79,8 @@ def test_forecast_equals_a_night_as_of_each_date(forecast_night: Path, tmp_path:
         row[0]
         for row in query(
             forecast_night,
-            "select change_on from marts.fct_points_forecast group by change_on order by count(*) desc, change_on limit 2",
+            "select change_on from marts.fct_points_forecast"
+            " group by change_on order by count(*) desc, change_on limit 2",
         )
     ]
     assert busiest, "the generated data should have changes within the horizon"
