@@ -147,6 +147,24 @@ def explain(
 
 
 @app.command()
+def forecast(
+    as_of: AsOf = None,
+    days: Annotated[
+        int | None,
+        typer.Option("--days", help="Days ahead for the weekly drops (default: at_risk_days of the policy)."),
+    ] = None,
+    warehouse: Warehouse = None,
+) -> None:
+    """Members at risk of a lower level, and the level drops per week, from the published night."""
+    settings = load_settings(warehouse=warehouse)
+    from rich.console import Console
+
+    from pipelines.publishing.forecast import forecast as print_forecast
+
+    print_forecast(settings, parse_as_of(as_of), days, Console())
+
+
+@app.command()
 def serve(
     cron: Annotated[str | None, typer.Option("--cron", help="Cron schedule (default 0 2 * * *).")] = None,
     timezone: Annotated[
