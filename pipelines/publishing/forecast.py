@@ -102,7 +102,9 @@ def render_forecast(view: ForecastView, console: Console) -> None:
     summary.add_row("total", "", f"{total:,}", f"{sum(row[3] for row in view.at_risk):,}")
     console.print(summary)
 
-    weekly = Table(title=f"Level drops per week, {view.night + timedelta(days=1)} to {view.night + timedelta(days=view.days)}")
+    weekly = Table(
+        title=f"Level drops per week, {view.night + timedelta(days=1)} to {view.night + timedelta(days=view.days)}"
+    )
     weekly.add_column("week of")
     weekly.add_column("members whose level drops", justify="right")
     weekly.add_column("points lost", justify="right")
