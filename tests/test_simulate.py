@@ -1,0 +1,95 @@
+"""`cps simulate`: the night under other policy values, built aside and compared with the published one."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from pipelines.core.errors import UsageError
+from pipelines.core.policy import policy
+from pipelines.core.settings import Settings
+from pipelines.publishing.simulate import parse_settings, simulate
+from tests.dbt_fixtures import build_night, load_file, member, product, registration
+
+NIGHT = date(2026, 11, 30)
+
+
+def points_product(sku: str, points: int) -> dict[str, object]:
+    # launched two years before the night, within the grace years: full points
+    return product(sku, base_points=points, launch_date="2024-06-01")
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A published warehouse whose members sit on both sides of the Silver threshold and a raised one."""
+    work = tmp_path_factory.mktemp("simulate")
+    warehouse = work / "warehouse" / "cps.duckdb"
+    silver = int(policy()["level_silver_points"])
+    raised = silver + 100
+    points = {
+        "BELOW": silver - 1,
+        "AT_SILVER": silver,
+        "BETWEEN": silver + 50,
+        "JUST_BELOW_RAISED": raised - 1,
+        "AT_RAISED": raised,
+        "GOLD": int(policy()["level_gold_points"]),
+        "NOKIT": 0,
+    }
+    load_file(warehouse, "products", [points_product(f"P{name}", value) for name, value in points.items() if value])
+    load_file(warehouse, "members", [member(name) for name in points])
+    load_file(
+        warehouse,
+        "registrations",
+        [
+            registration(f"R{name}", name, f"P{name}", purchase_date="2024-07-01", serial_number=f"SN{index:04d}")
+            for index, (name, value) in enumerate(points.items())
+            if value
+        ],
+    )
+    build_night(warehouse, NIGHT, work / "dbt")
+    return Settings().with_overrides(warehouse=warehouse, reports=work / "reports")
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_shipped_values_report_no_difference(published: Settings) -> None:
+    before = digest(published.warehouse)
+    shipped = int(policy()["level_silver_points"])
+    comparison = simulate(published, [f"level_silver_points={shipped}", "decay_per_year=0.15"], None)
+    assert not comparison.has_difference
+    assert {name: b for name, b, _ in comparison.measures}["members Silver"] == 4
+    assert all(now == simulated for now, simulated, _ in comparison.matrix)
+    assert digest(published.warehouse) == before
+
+
+def test_raised_silver_threshold_moves_exactly_the_members_between_the_thresholds(published: Settings) -> None:
+    before = digest(published.warehouse)
+    raised = int(policy()["level_silver_points"]) + 100
+    comparison = simulate(published, [f"level_silver_points={raised}"], NIGHT)
+    moved = {(now, simulated): members for now, simulated, members in comparison.matrix if now != simulated}
+    # AT_SILVER, BETWEEN and JUST_BELOW_RAISED: Silver tonight, below the raised threshold
+    assert moved == {("Silver", "Red"): 3}
+    measures = {name: (b, a) for name, b, a in comparison.measures}
+    assert measures["members Silver"] == (4, 1)
+    assert measures["members Red"] == (2, 5)
+    assert measures["welcome packs newly due"][1] == measures["welcome packs newly due"][0] - 3
+    assert digest(published.warehouse) == before
+
+
+def test_unknown_name_or_wrong_type_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="valid names: .*level_silver_points") as unknown:
+        parse_settings(["silver_points=600"])
+    assert unknown.value.exit_code == 2
+    with pytest.raises(UsageError, match="grace_years takes a whole number"):
+        parse_settings(["grace_years=2.5"])
+    with pytest.raises(UsageError, match="decay_per_year takes a decimal number"):
+        parse_settings(["decay_per_year=lots"])
+    assert parse_settings(["decay_per_year=0.2", "level_gold_points=1200"]) == {
+        "decay_per_year": 0.2,
+        "level_gold_points": 1200,
+    }
