@@ -42,6 +42,7 @@ class Source:
     key: str
     columns: tuple[Column, ...]
     reference: bool = False  # catalogue data kept in the repo, not in the inbox
+    optional: bool = False  # an inbox without this source's folder loads nothing for it (not an error)
 
     @property
     def column_names(self) -> list[str]:
@@ -103,6 +104,21 @@ SERVICE_JOBS = Source(
     ),
 )
 
+# Accounts of the old CPS programme, which members claim through members.legacy_cps_number.
+LEGACY_ACCOUNTS = Source(
+    name="legacy_accounts",
+    key="legacy_cps_number",
+    optional=True,
+    columns=(
+        Column("legacy_cps_number", required=True),
+        Column("email", required=True),
+        Column("old_level", T.ENUM, required=True, allowed=("Silver", "Gold", "Platinum", "Video")),
+        Column("member_since", T.DATE, required=True),
+        Column("marketing_opt_in", T.BOOLEAN, required=True),
+        Column("updated_at", T.TIMESTAMP, required=True),
+    ),
+)
+
 PRODUCT_CATEGORIES = (
     "camera",
     "lens",
@@ -149,7 +165,7 @@ SERVICE_CENTRES = Source(
     ),
 )
 
-INBOX_SOURCES: tuple[Source, ...] = (MEMBERS, REGISTRATIONS, SERVICE_JOBS)
+INBOX_SOURCES: tuple[Source, ...] = (MEMBERS, REGISTRATIONS, SERVICE_JOBS, LEGACY_ACCOUNTS)
 REFERENCE_SOURCES: tuple[Source, ...] = (PRODUCTS, SERVICE_CENTRES)
 ALL_SOURCES: tuple[Source, ...] = REFERENCE_SOURCES + INBOX_SOURCES
 SOURCES_BY_NAME: dict[str, Source] = {source.name: source for source in ALL_SOURCES}

@@ -38,6 +38,8 @@ def source_files(source: Source, folder: Path) -> list[Path]:
     sub_folder = folder / source.name
     if not folder.is_dir():
         raise CpsError(f"inbox folder not found: {folder}")
+    if not sub_folder.is_dir() and source.optional:
+        return []
     if not sub_folder.is_dir():
         raise CpsError(f"inbox folder for {source.name} not found: {sub_folder}")
     return sorted(
