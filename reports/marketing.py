@@ -143,6 +143,8 @@ def build_marketing(marts: MartsReader, data: DataFolder, exports: list[Marketin
         )
     )
     page.sections.append(level_at_risk_section(marts, data, at_risk))
+    if marts.exists("rpt_migration"):
+        page.sections.append(migration_section(marts, data, come_back))
     page.figures.append(
         Figure("Level at risk", format_value(len(at_risk.rows), "int"), "consenting members whose level would drop")
     )
@@ -211,4 +213,54 @@ def level_at_risk_section(marts: MartsReader, data: DataFolder, export: Marketin
             "level_at_risk_by_month", summary, "Members at risk of a lower level per month of the drop"
         ),
         warning=_consent_warning(export),
+    )
+
+
+def migration_section(marts: MartsReader, data: DataFolder, come_back: MarketingExport) -> Section:
+    """Old CPS accounts by old status and how the claiming member's level tonight compares."""
+    summary = marts.frame(
+        """
+        select old_level,
+               count(*) as accounts,
+               count(member_id) as migrated,
+               count(*) filter (where comparison = 'higher') as higher,
+               count(*) filter (where comparison = 'same') as same,
+               count(*) filter (where comparison = 'lower') as lower,
+               count(*) filter (where comparison = 'video') as video,
+               coalesce(sum(points_to_old_level) filter (where comparison = 'lower'), 0) as points_to_old_level
+        from marts.rpt_migration
+        group by old_level
+        order by case old_level when 'Silver' then 1 when 'Gold' then 2 when 'Platinum' then 3 else 4 end
+        """
+    )
+    return Section(
+        "Migration from the old CPS",
+        "Accounts of the old programme by their old status, and the level tonight of the member who claimed each "
+        "(higher, same or lower; the old separate video status has no place on the new ladder). Accounts not "
+        f"migrated yet whose owner consented are the come-back list: come_back.csv ({len(come_back.rows):,} "
+        "addresses: email, old_level, member_since).",
+        chart=charts.bars(
+            "chart-migration",
+            "Old accounts by old status",
+            summary["old_level"].tolist(),
+            {name: summary[name].tolist() for name in ("higher", "same", "lower", "video")},
+            {"higher": "#2e7d32", "same": "#90a4ae", "lower": charts.ACCENT, "video": "#6a1b9a"},
+            value_title="accounts",
+        )
+        if len(summary)
+        else charts.empty_chart("chart-migration", "Old accounts", "No old CPS accounts loaded"),
+        table=TableView.of(
+            summary,
+            [
+                Column("old_level", "Old status"),
+                Column("accounts", "Accounts", "int"),
+                Column("migrated", "Migrated", "int"),
+                Column("higher", "Higher now", "int"),
+                Column("same", "Same", "int"),
+                Column("lower", "Lower now", "int"),
+                Column("video", "Video (no equivalent)", "int"),
+                Column("points_to_old_level", "Points to old level (lower)", "int"),
+            ],
+        ),
+        data_file=data.save("migration_by_old_level", summary, "Old CPS accounts by old status and comparison"),
     )

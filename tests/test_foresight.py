@@ -1,4 +1,4 @@
-"""The points forecast's defining property, on generated data.
+"""Foresight on generated data: the points forecast's defining property, the at-risk list, migration.
 
 For several dates F in the horizon, the forecast's points and level of every member equal what a
 night as of F computes over the same inputs (an inbox generated as of D, so every record is
@@ -128,3 +128,69 @@ def test_dim_members_next_change_is_the_first_forecast_row(forecast_night: Path)
     )
     assert mismatched == []
     assert query(forecast_night, "select count(*) from marts.dim_members where next_change_on is not null")[0][0] > 0
+
+
+def test_level_at_risk_follows_the_forecast(forecast_night: Path) -> None:
+    """Listed exactly: members whose level as of D + at_risk_days is below tonight's (recovered drops are not)."""
+    at_risk_on = NIGHT + timedelta(days=int(policy()["at_risk_days"]))
+    expected = forecast_as_of(forecast_night, at_risk_on)
+    ranks = {"Red": 0, "Silver": 1, "Gold": 2, "Platinum": 3}
+    tonight = dict(query(forecast_night, "select member_id, level from marts.dim_members"))
+    lower = {member for member, (_, level) in expected.items() if ranks[level] < ranks[tonight[member]]}
+    listed = query(
+        forecast_night,
+        "select member_id, level_after, points_after, email is null, drop_on from marts.rpt_level_at_risk",
+    )
+    assert {row[0] for row in listed} == lower
+    consent = dict(query(forecast_night, "select member_id, marketing_opt_in from marts.dim_members"))
+    for member, level_after, points_after, no_email, drop_on in listed:
+        assert (level_after, points_after) == (expected[member][1], expected[member][0])
+        assert no_email == (not consent[member])
+        assert NIGHT < drop_on <= at_risk_on
+
+
+def test_legacy_accounts_are_loaded_and_reconciled(forecast_night: Path) -> None:
+    loaded = query(forecast_night, "select count(*) from raw.legacy_accounts")[0][0]
+    quarantined = query(forecast_night, "select count(*) from raw.quarantine where source = 'legacy_accounts'")[0][0]
+    ledger = query(
+        forecast_night,
+        "select count(*), sum(rows_loaded), sum(rows_quarantined) from raw.file_ledger"
+        " where source = 'legacy_accounts'",
+    )[0]
+    assert loaded > 0 and quarantined > 0  # the generator breaks one row on purpose
+    assert ledger[0] == 3 and (ledger[1], ledger[2]) == (loaded, quarantined)
+
+
+def test_migration_compares_every_old_account(forecast_night: Path) -> None:
+    comparisons = dict(
+        query(
+            forecast_night, "select coalesce(comparison, 'not migrated'), count(*) from marts.rpt_migration group by 1"
+        )
+    )
+    assert {"not migrated", "video", "lower"} <= set(comparisons)
+    accounts = query(forecast_night, "select count(*) from staging.stg_legacy_accounts")[0][0]
+    assert sum(comparisons.values()) == accounts
+    # a number claimed twice goes to the member who joined first
+    doubles = query(
+        forecast_night,
+        """
+        select m.legacy_cps_number, r.member_id,
+               arg_min(m.member_id, (m.joined_at, m.member_id)) as first_joiner
+        from marts.dim_members as m
+        join marts.rpt_migration as r using (legacy_cps_number)
+        group by m.legacy_cps_number, r.member_id
+        having count(*) > 1
+        """,
+    )
+    assert doubles, "the generator claims some numbers twice"
+    assert all(member_id == first_joiner for _, member_id, first_joiner in doubles)
+    come_back = query(
+        forecast_night,
+        """
+        select count(*) from staging.stg_legacy_accounts as a
+        where a.marketing_opt_in
+            and a.legacy_cps_number not in (
+                select legacy_cps_number from marts.dim_members where legacy_cps_number is not null)
+        """,
+    )[0][0]
+    assert query(forecast_night, "select count(*) from marts.rpt_come_back")[0][0] == come_back > 0
