@@ -21,6 +21,7 @@ OLD_LEVEL_SHARES = (0.5, 0.25, 0.1, 0.15)
 NOT_MIGRATED_SHARE = 0.4  # old accounts without a member, per migrated one
 CLAIMED_TWICE_SHARE = 0.03  # members with an old number whose number another member claims too
 OPT_IN_SHARE = 0.55
+CONSENT_CHANGE_SHARE = 0.2  # owners who changed their marketing consent in the old programme since
 # Unmigrated accounts get numbers of their own range, so that they are not claimed by chance.
 UNMIGRATED_NUMBERS_FROM = 10_000_000
 
@@ -62,14 +63,20 @@ def make_legacy_accounts(
     )
     start = epoch_seconds(LEGACY_CPS_START)
     member_since_days = (start - rng.integers(0, 15 * 365, count) * SECONDS_PER_DAY) // SECONDS_PER_DAY
-    # the old programme's export, in the base delivery or one of the later ones
-    stamps = frame.end_seconds - rng.integers(3_600, 20 * SECONDS_PER_DAY, count)
+    # the old programme's export reached the base delivery; consent changes arrive later
+    stamps = frame.end_seconds - rng.integers(20 * SECONDS_PER_DAY, 400 * SECONDS_PER_DAY, count)
+    opt_in = rng.random(count) < OPT_IN_SHARE
     columns = {
         "legacy_cps_number": numbers,
         "email": emails,
         "old_level": pa.array(np.array(OLD_LEVELS)[rng.choice(len(OLD_LEVELS), count, p=OLD_LEVEL_SHARES)]),
         "member_since": pa.array(member_since_days.astype("datetime64[D]"), type=pa.date32()),
-        "marketing_opt_in": pa.array(rng.random(count) < OPT_IN_SHARE),
+        "marketing_opt_in": pa.array(opt_in),
         "updated_at": timestamps(stamps),
     }
-    return VersionLog(pa.table({name: columns[name] for name in LEGACY_ACCOUNTS.column_names}), stamps, frame)
+    log = VersionLog(pa.table({name: columns[name] for name in LEGACY_ACCOUNTS.column_names}), stamps, frame)
+    changed = np.flatnonzero(rng.random(count) < CONSENT_CHANGE_SHARE)
+    change_at = change_stamps(rng, stamps[changed], frame, typical_days=60)
+    keep = change_at > 0
+    log.change(changed[keep], change_at[keep], {"marketing_opt_in": pa.array(~opt_in[changed[keep]])})
+    return log
