@@ -32,7 +32,9 @@ def claim_twice(rng: np.random.Generator, members: MemberChunk, frame: TimeFrame
     numbers = table.column("legacy_cps_number").to_numpy(zero_copy_only=False)
     carriers = np.flatnonzero(pc.is_valid(table.column("legacy_cps_number")).to_numpy(zero_copy_only=False))
     without = np.flatnonzero(~pc.is_valid(table.column("legacy_cps_number")).to_numpy(zero_copy_only=False))
-    count = min(without.size, int(round(carriers.size * CLAIMED_TWICE_SHARE)))
+    # at least one double claim in any chunk with two carriers, so that small inboxes show the case
+    wanted = max(1, int(round(carriers.size * CLAIMED_TWICE_SHARE))) if carriers.size >= 2 else 0
+    count = min(without.size, wanted)
     if count == 0:
         return
     claimants = rng.choice(without, size=count, replace=False)
