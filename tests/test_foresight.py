@@ -194,3 +194,27 @@ def test_migration_compares_every_old_account(forecast_night: Path) -> None:
         """,
     )[0][0]
     assert query(forecast_night, "select count(*) from marts.rpt_come_back")[0][0] == come_back > 0
+
+
+def test_reports_export_the_at_risk_and_come_back_lists(forecast_night: Path, tmp_path: Path) -> None:
+    import pandas as pd
+
+    from reports.render import render_reports
+
+    night_dir = render_reports(forecast_night, NIGHT, tmp_path / "reports")
+    at_risk = pd.read_csv(night_dir / "level_at_risk.csv", dtype=str)
+    consenting = {
+        member
+        for (member,) in query(
+            forecast_night,
+            "select r.member_id from marts.rpt_level_at_risk as r"
+            " join marts.dim_members as m using (member_id) where m.marketing_opt_in",
+        )
+    }
+    assert set(at_risk["member_id"]) == consenting
+    come_back = pd.read_csv(night_dir / "come_back.csv", dtype=str)
+    assert list(come_back.columns) == ["email", "old_level", "member_since"]
+    assert len(come_back) == query(forecast_night, "select count(*) from marts.rpt_come_back")[0][0]
+    marketing = (night_dir / "marketing.html").read_text(encoding="utf-8")
+    assert "Level at risk" in marketing and "Migration from the old CPS" in marketing
+    assert "@example" not in marketing  # no personal data on the page
