@@ -23,11 +23,24 @@ products as (
 ),
 
 -- ---------------------------------------------------------------- registrations' own dates
+-- tonight's registrations (as of D) with their source columns: int_registration_status holds them
+-- all, so the latest-version window over the raw registrations is not computed a second time
 registrations as (
     select
-        *,
+        registration_id,
+        member_id,
+        product_sku,
+        serial_number,
+        purchase_date,
+        purchase_country,
+        retailer,
+        second_hand,
+        registered_at,
+        removed_at,
+        status,
+        effective_points,
         upper({{ trim_spaces('serial_number') }}) as candidate_serial_key
-    from {{ ref('stg_registrations') }}
+    from {{ ref('int_registration_status') }}
 ),
 
 own_dates as (
@@ -97,8 +110,7 @@ product_change_dates as (
 ),
 
 tonight_status as (
-    select registration_id, product_sku, status, effective_points
-    from {{ ref('int_registration_status') }}
+    select registration_id, product_sku, status, effective_points from registrations
 ),
 
 registration_candidates as (
@@ -119,7 +131,7 @@ registration_candidates as (
 ),
 
 candidate_registrations as (
-    select r.* exclude (candidate_serial_key), c.eval_date
+    select r.* exclude (candidate_serial_key, status, effective_points), c.eval_date
     from registration_candidates as c
     inner join registrations as r on c.registration_id = r.registration_id
 ),
