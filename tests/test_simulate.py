@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
 
 from pipelines.core.errors import UsageError
-from pipelines.core.policy import policy
+from pipelines.core.policy import level_thresholds, policy
 from pipelines.core.settings import Settings
 from pipelines.publishing.simulate import parse_settings, simulate
 from tests.dbt_fixtures import build_night, load_file, member, product, registration
@@ -27,17 +28,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """A published warehouse whose members sit on both sides of the Silver threshold and a raised one."""
     work = tmp_path_factory.mktemp("simulate")
     warehouse = work / "warehouse" / "cps.duckdb"
-    silver = int(policy()["level_silver_points"])
-    raised = silver + 100
-    points = {
-        "BELOW": silver - 1,
-        "AT_SILVER": silver,
-        "BETWEEN": silver + 50,
-        "JUST_BELOW_RAISED": raised - 1,
-        "AT_RAISED": raised,
-        "GOLD": int(policy()["level_gold_points"]),
-        "NOKIT": 0,
-    }
+    points = published_points()
     load_file(warehouse, "products", [points_product(f"P{name}", value) for name, value in points.items() if value])
     load_file(warehouse, "members", [member(name) for name in points])
     load_file(
@@ -51,6 +42,19 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     )
     build_night(warehouse, NIGHT, work / "dbt")
     return Settings().with_overrides(warehouse=warehouse, reports=work / "reports")
+
+
+def published_points() -> dict[str, int]:
+    silver = int(policy()["level_silver_points"])
+    return {
+        "BELOW": silver - 1,
+        "AT_SILVER": silver,
+        "BETWEEN": silver + 50,
+        "JUST_BELOW_RAISED": silver + 99,
+        "AT_RAISED": silver + 100,
+        "GOLD": int(policy()["level_gold_points"]),
+        "NOKIT": 0,
+    }
 
 
 def digest(path: Path) -> str:
@@ -93,3 +97,39 @@ def test_unknown_name_or_wrong_type_is_a_usage_error() -> None:
         "decay_per_year": 0.2,
         "level_gold_points": 1200,
     }
+
+
+def test_forecast_prints_the_weekly_drops_of_the_published_night(published: Settings) -> None:
+    """Products launched 2024-06-01 age past the grace years on 2027-06-01: three members drop a level then."""
+    from rich.console import Console
+
+    from pipelines.publishing.forecast import forecast
+
+    before = digest(published.warehouse)
+    console = Console(record=True, width=120)
+    view = forecast(published, None, int(policy()["forecast_horizon_days"]), console)
+    assert view.night == NIGHT
+    drops = {week: members for week, members, _ in view.weekly_drops if members}
+    # the first decay step (a share of decay_per_year lost) on the anniversary after the grace years
+    values = policy()
+    anniversary = date(2024 + int(values["grace_years"]), 6, 1)
+    kept = Decimal(1) - Decimal(str(values["decay_per_year"]))
+    ranks = {name: rank for rank, name in enumerate(("Red", "Silver", "Gold", "Platinum"))}
+
+    def level(points: int) -> str:
+        return max(
+            (name for name, threshold in level_thresholds() if points >= threshold), key=ranks.get, default="Red"
+        )
+
+    dropping = sum(
+        1
+        for points in published_points().values()
+        if ranks[level(int((points * kept).to_integral_value(ROUND_HALF_UP)))] < ranks[level(points)]
+    )
+    assert dropping > 0
+    assert drops == {anniversary - timedelta(days=anniversary.weekday()): dropping}
+    assert view.at_risk == []  # the drop is after the at-risk window (policy: 90 days)
+    assert "2027-05-31" in console.export_text()
+    with pytest.raises(UsageError, match="--days"):
+        forecast(published, None, 0, console)
+    assert digest(published.warehouse) == before
