@@ -1,4 +1,4 @@
-"""The `cps` command line: the operators' contract (RULES.md section 8)."""
+"""The `cps` command line: the operators' contract (commands, options and exit codes: docs/ARCHITECTURE.md)."""
 
 from __future__ import annotations
 
@@ -70,6 +70,13 @@ def nightly(
         float | None,
         typer.Option("--wait", help="Seconds to wait if another run holds the warehouse (default 0: stop)."),
     ] = None,
+    accept_rejected: Annotated[
+        bool,
+        typer.Option(
+            "--accept-rejected",
+            help="Publish even though inbox files were rejected (exit 65 otherwise); the summary lists them.",
+        ),
+    ] = False,
 ) -> None:
     """One nightly run as of DATE: ingest, transform (dbt build), quality gate, publish, report.
 
@@ -83,6 +90,7 @@ def nightly(
         warehouse=warehouse,
         reports=reports,
         lock_wait_seconds=wait,
+        accept_rejected=accept_rejected or None,
     )
     prepare_nightly_process()
     from pipelines.flows.nightly import run_nightly

@@ -7,9 +7,8 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
+from pipelines.core.policy import level_order
 from reports.exports import write_safe_csv
-
-LEVELS = ("Red", "Silver", "Gold", "Platinum")
 
 PAGE = jinja2.Environment(autoescape=True).from_string(
     """<!DOCTYPE html>
@@ -63,7 +62,7 @@ def write_simulation(
             night=night,
             settings=", ".join(f"{key}={value}" for key, value in settings.items()),
             baseline=baseline,
-            levels=LEVELS,
+            levels=level_order(),
             matrix={(now, simulated): members for now, simulated, members in matrix},
             measures=measures,
         ),

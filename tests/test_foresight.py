@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.core.policy import policy
+from pipelines.core.policy import level_ladder, policy
 from pipelines.core.settings import PROJECT_ROOT
 from tests.dbt_fixtures import build_night, query
 
@@ -35,12 +35,13 @@ def forecast_night(tmp_path_factory: pytest.TempPathFactory, prefect_harness: No
     return database
 
 
-def points_as_of(database: Path, night: date, work: Path) -> dict[str, int]:
-    """Every member's validated points from a night as of `night` over a copy of the same raw data."""
+def points_as_of(database: Path, night: date, work: Path) -> dict[str, tuple[int, str]]:
+    """Every member's validated points and level from a night as of `night` over a copy of the same raw data."""
     copy = work / f"as-of-{night.isoformat()}.duckdb"
     shutil.copyfile(database, copy)
     build_night(copy, night, work / "dbt-f", ("run", "--select", "+dim_members", "--exclude", "int_points_forecast"))
-    return dict(query(copy, "select member_id, validated_points from marts.dim_members"))
+    rows = query(copy, "select member_id, validated_points, level from marts.dim_members")
+    return {member_id: (points, level) for member_id, points, level in rows}
 
 
 def forecast_as_of(database: Path, night: date) -> dict[str, tuple[int, str]]:
@@ -61,18 +62,6 @@ def forecast_as_of(database: Path, night: date) -> dict[str, tuple[int, str]]:
     return {member_id: (points, level) for member_id, points, level in rows}
 
 
-def level_of(points: int) -> str:
-    values = policy()
-    for name, key in (
-        ("Platinum", "level_platinum_points"),
-        ("Gold", "level_gold_points"),
-        ("Silver", "level_silver_points"),
-    ):
-        if points >= int(values[key]):
-            return name
-    return "Red"
-
-
 def test_forecast_equals_a_night_as_of_each_date(forecast_night: Path, tmp_path: Path) -> None:
     horizon_end = NIGHT + timedelta(days=int(policy()["forecast_horizon_days"]))
     busiest = [
@@ -90,9 +79,9 @@ def test_forecast_equals_a_night_as_of_each_date(forecast_night: Path, tmp_path:
         computed = points_as_of(forecast_night, night, tmp_path)
         assert set(computed) == set(expected)
         differences = {
-            member: (expected[member], points)
-            for member, points in computed.items()
-            if expected[member] != (points, level_of(points))
+            member: (expected[member], night_value)
+            for member, night_value in computed.items()
+            if expected[member] != night_value
         }
         assert not differences, f"forecast differs from the night as of {night}: {differences}"
 
@@ -134,7 +123,7 @@ def test_level_at_risk_follows_the_forecast(forecast_night: Path) -> None:
     """Listed exactly: members whose level as of D + at_risk_days is below tonight's (recovered drops are not)."""
     at_risk_on = NIGHT + timedelta(days=int(policy()["at_risk_days"]))
     expected = forecast_as_of(forecast_night, at_risk_on)
-    ranks = {"Red": 0, "Silver": 1, "Gold": 2, "Platinum": 3}
+    ranks = {rung.level: rung.level_rank for rung in level_ladder()}
     tonight = dict(query(forecast_night, "select member_id, level from marts.dim_members"))
     lower = {member for member, (_, level) in expected.items() if ranks[level] < ranks[tonight[member]]}
     listed = query(

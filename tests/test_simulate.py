@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.core.errors import UsageError
-from pipelines.core.policy import level_thresholds, policy
+from pipelines.core.policy import level_ladder, policy
 from pipelines.core.settings import Settings
 from pipelines.publishing.simulate import parse_settings, simulate
 from tests.dbt_fixtures import build_night, load_file, member, product, registration
@@ -114,12 +114,11 @@ def test_forecast_prints_the_weekly_drops_of_the_published_night(published: Sett
     values = policy()
     anniversary = date(2024 + int(values["grace_years"]), 6, 1)
     kept = Decimal(1) - Decimal(str(values["decay_per_year"]))
-    ranks = {name: rank for rank, name in enumerate(("Red", "Silver", "Gold", "Platinum"))}
+    ladder = level_ladder()
+    ranks = {rung.level: rung.level_rank for rung in ladder}
 
     def level(points: int) -> str:
-        return max(
-            (name for name, threshold in level_thresholds() if points >= threshold), key=ranks.get, default="Red"
-        )
+        return max((rung for rung in ladder if points >= rung.min_points), key=lambda rung: rung.level_rank).level
 
     dropping = sum(
         1

@@ -66,7 +66,7 @@ from (
 ) as factored
 {%- endmacro %}
 
-{#- Registration rules 1 to 4, each as its own flag, and the status they decide (null when none
+{#- The registration checks (removed, unknown product, incomplete, invalid), each as its own flag, and the status they decide (null when none
     applies). `registrations` has the staged registration columns and the date column;
     `products` has product_sku and launch_date. -#}
 {% macro registration_checks_at(registrations, products, eval_date) -%}
@@ -135,9 +135,9 @@ from (
 ) as decided
 {%- endmacro %}
 
-{#- Rules 5 and 6 and the points: `checked` is the output of registration_checks_at,
+{#- The serial holder (duplicate_serial or counted) and the points: `checked` is the output of registration_checks_at,
     `product_points` the output of product_points_at (joined on product and date). Among the
-    registrations that pass rules 1-4 on a date, the earliest registered (tie: smaller
+    registrations that pass the checks on a date, the earliest registered (tie: smaller
     registration_id) holds a product's serial (trimmed, any case); any other is a duplicate. -#}
 {% macro registration_status_at(checked, product_points, eval_date) -%}
 select

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pipelines.core.errors import CpsError, UsageError
-from pipelines.core.policy import policy
+from pipelines.core.policy import level_order, policy
 from pipelines.core.settings import Settings
 from pipelines.core.warehouse import connect
 from pipelines.publishing.explain import published_night
@@ -28,7 +28,8 @@ FORECAST_MODELS = "+rpt_level_at_risk +fct_points_forecast"
 
 def level_rank(column: str) -> str:
     """SQL: the level's place on the ladder (Red 0 .. Platinum 3)."""
-    return f"case {column} when 'Red' then 0 when 'Silver' then 1 when 'Gold' then 2 when 'Platinum' then 3 end"
+    ranks = " ".join(f"when '{level}' then {rank}" for rank, level in enumerate(level_order()))
+    return f"case {column} {ranks} end"
 
 
 @dataclass(frozen=True)

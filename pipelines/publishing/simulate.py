@@ -16,13 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.core.errors import CpsError, UsageError
-from pipelines.core.policy import policy
+from pipelines.core.policy import level_order, policy
 from pipelines.core.settings import Settings
 from pipelines.core.warehouse import connect
 from pipelines.publishing.explain import published_night
 from pipelines.transformation.dbt_runner import DbtInvocation, run_dbt
 
-LEVELS = ("Red", "Silver", "Gold", "Platinum")
 # Not policy: the run date is chosen with --as-of.
 NOT_SETTABLE = {"as_of_date"}
 
@@ -100,7 +99,7 @@ def earlier_welcome_packs(ledger: Path, night: date) -> set[str]:
 
 def night_figures(database: Path, night: date, levels: dict[str, str], packed: set[str]) -> dict[str, int]:
     """The compared measures of night `night` built in `database` (levels read from it already)."""
-    figures = {f"members {level}": 0 for level in LEVELS}
+    figures = {f"members {level}": 0 for level in level_order()}
     for level in levels.values():
         figures[f"members {level}"] += 1
     figures["welcome packs newly due"] = sum(
@@ -123,6 +122,7 @@ def night_figures(database: Path, night: date, levels: dict[str, str], packed: s
 
 def level_matrix(before: dict[str, str], after: dict[str, str]) -> list[tuple[str, str, int]]:
     """Members by (level now, simulated level), for every member in both nights."""
+    levels = level_order()
     counts: dict[tuple[str, str], int] = {}
     for member_id, level in before.items():
         if member_id in after:
@@ -130,7 +130,7 @@ def level_matrix(before: dict[str, str], after: dict[str, str]) -> list[tuple[st
             counts[key] = counts.get(key, 0) + 1
     return [
         (now, simulated, counts[(now, simulated)])
-        for now, simulated in sorted(counts, key=lambda key: (LEVELS.index(key[0]), LEVELS.index(key[1])))
+        for now, simulated in sorted(counts, key=lambda key: (levels.index(key[0]), levels.index(key[1])))
     ]
 
 
@@ -187,11 +187,12 @@ def render_comparison(comparison: Comparison, console: Any) -> None:
     changed = ", ".join(f"{name}={value}" for name, value in comparison.settings.items())
     matrix = Table(title=f"Level migration, night {comparison.night} with {changed} (vs {comparison.baseline})")
     matrix.add_column("level now \\ simulated")
-    for level in LEVELS:
+    levels = level_order()
+    for level in levels:
         matrix.add_column(level, justify="right")
     cells = {(now, simulated): members for now, simulated, members in comparison.matrix}
-    for now in LEVELS:
-        matrix.add_row(now, *(f"{cells.get((now, simulated), 0):,}" for simulated in LEVELS))
+    for now in levels:
+        matrix.add_row(now, *(f"{cells.get((now, simulated), 0):,}" for simulated in levels))
     console.print(matrix)
     table = Table(title="Before / after / difference")
     for column in ("measure", "before", "after", "difference"):

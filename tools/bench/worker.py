@@ -80,7 +80,9 @@ def main(argv: list[str] | None = None) -> None:
         seconds = time.perf_counter() - started
         table = published_member_levels(settings)
     else:
-        from pipelines import bench_duckdb, bench_pandas, bench_polars
+        from tools.bench import duckdb_reference as bench_duckdb
+        from tools.bench import pandas_reference as bench_pandas
+        from tools.bench import polars_reference as bench_polars
 
         compute = {"duckdb": bench_duckdb, "polars": bench_polars, "pandas": bench_pandas}[args.implementation]
         started = time.perf_counter()

@@ -6,7 +6,7 @@
 --     where the product's points (product_points_at) differ from the previous candidate;
 --   * its own dates: purchase date reached (purchase_in_future ends), removal date;
 --   * the own dates of every registration sharing its product and serial (who holds a serial
---     can change when another registration starts or stops passing rules 1-4).
+--     can change when another registration starts or stops passing the checks).
 -- Each registration that counts tonight or has such dates is evaluated with the nightly rules
 -- (registration_checks_at, registration_status_at) at each of its candidates; between two
 -- candidates nothing it depends on changes, so its change at F is its points at F minus its
@@ -27,18 +27,7 @@ products as (
 -- all, so the latest-version window over the raw registrations is not computed a second time
 registrations as (
     select
-        registration_id,
-        member_id,
-        product_sku,
-        serial_number,
-        purchase_date,
-        purchase_country,
-        retailer,
-        second_hand,
-        registered_at,
-        removed_at,
-        status,
-        effective_points,
+        * exclude (serial_key, reasons, pending_points, needs_action),
         upper({{ trim_spaces('serial_number') }}) as candidate_serial_key
     from {{ ref('int_registration_status') }}
 ),

@@ -1,6 +1,7 @@
--- Each registration's status as of D (rules 1 to 6), its reasons, and the points it adds or would add.
--- Rules 5 and 6 and the points live in the registration_status_at macro, shared with the points
--- forecast: among the registrations that pass rules 1-4, the earliest registered (tie: smaller
+-- Each registration's status as of D (doc registration_status), its reasons, and the points it adds
+-- or would add. The serial holder and the points live in the registration_status_at macro, shared
+-- with the points forecast: among the registrations that pass the checks of
+-- int_registration_checks, the earliest registered (tie: smaller
 -- registration_id) holds a product's serial (trimmed, any case); any other one is a duplicate.
 -- materialized: the checks (a view) are read twice by the macro and must be computed once
 -- (both inputs are as of D: the date column is set here once, so the macro's joins on it hold)
