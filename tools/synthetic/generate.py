@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from pipelines.core.errors import CpsError
+from pipelines.core.policy import policy
 from pipelines.core.sources import INBOX_SOURCES, LEGACY_ACCOUNTS, MEMBERS, REGISTRATIONS, SERVICE_JOBS, Source
 from tools.synthetic.catalog import load_catalogue
 from tools.synthetic.common import TimeFrame
@@ -75,6 +76,8 @@ def _write_source(
         parquet = is_parquet_batch(chunk, wave)
         path = out / source.name / batch_file_name(arrival_day, chunk, parquet)
         first_csv = chunk == 0 and not parquet and not any(p.suffix == ".csv" for p in output.files)
+        # one broken row on purpose, unless the file is so small that it would be rejected for it
+        first_csv = first_csv and rows.size * float(policy()["max_quarantined_share"]) > 1
         output.schema_breaks += write_batch(rng, table.take(rows), path, source, first_of_source=first_csv)
         output.files.append(path)
         output.rows += int(rows.size)
