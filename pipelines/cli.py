@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from pipelines.core.environment import apply_offline_environment
-from pipelines.core.errors import CpsError
+from pipelines.core.errors import CpsError, UsageError, file_system_problem
 from pipelines.core.settings import Settings
 from pipelines.flows.prefect_api import prepare_nightly_process
 
@@ -45,7 +45,7 @@ def parse_as_of(value: str | None) -> date | None:
     try:
         return datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError:
-        raise CpsError(f"bad date {value!r}: use YYYY-MM-DD, for example 2026-11-23") from None
+        raise UsageError(f"bad date {value!r}: use YYYY-MM-DD, for example 2026-11-23") from None
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -77,11 +77,17 @@ def nightly(
             help="Publish even though inbox files were rejected (exit 65 otherwise); the summary lists them.",
         ),
     ] = False,
+    allow_future: Annotated[
+        bool,
+        typer.Option("--allow-future", help="Accept a run date later than tomorrow (UTC)."),
+    ] = False,
 ) -> None:
-    """One nightly run as of DATE: ingest, transform (dbt build), quality gate, publish, report.
+    """One nightly run as of DATE: ingest, transform (dbt build), quality gate, reports, publish.
 
-    Exits 0 on success; otherwise non-zero with a one-line reason, and the previous night's
-    tables stay published.
+    A date after the current night is a new night, the current night's date re-runs it, an earlier
+    date is a backfill (archived beside the warehouse; the current night stays). Exit codes: 0
+    published; 1 a step failed; 2 wrong usage; 3 a check failed; 65 input rejected; 75 the warehouse
+    is busy. On any non-zero exit nothing was published.
     """
     settings = load_settings(
         as_of=parse_as_of(as_of),
@@ -91,12 +97,31 @@ def nightly(
         reports=reports,
         lock_wait_seconds=wait,
         accept_rejected=accept_rejected or None,
+        allow_future=allow_future or None,
+    )
+    from pipelines.core.nights import check_usage
+    from pipelines.publishing.publish import check_folders_and_lock
+
+    # Wrong usage, unwritable folders and a held lock are found before Prefect starts (seconds, not ~20 s).
+    resolved = settings.resolved()
+    check_usage(resolved, resolved.allow_future)
+    check_folders_and_lock(
+        resolved.lock_file, (resolved.warehouse.parent, resolved.reports), resolved.lock_wait_seconds
     )
     prepare_nightly_process()
     from pipelines.flows.nightly import run_nightly
 
     summary = run_nightly(settings)
     typer.echo(summary.render())
+
+
+@app.command()
+def nights(warehouse: Warehouse = None) -> None:
+    """List the current night and the archived (backfilled) nights: when they ran, catalogue and policy used."""
+    settings = load_settings(warehouse=warehouse)
+    from pipelines.publishing.nights import describe_nights
+
+    typer.echo(describe_nights(settings.warehouse.resolve()))
 
 
 @app.command()
@@ -258,6 +283,9 @@ def main() -> None:
     except CpsError as error:
         print(f"cps: {error}", file=sys.stderr)
         code = error.exit_code
+    except OSError as error:  # a file-system error anywhere: one line naming the path, never a traceback
+        print(f"cps: {file_system_problem(error)}", file=sys.stderr)
+        code = 1
     # Run the exit handlers (they stop Prefect's embedded server), then leave without the
     # interpreter's final clean-up: DuckDB 2.0's bindings print pages of harmless
     # "nanobind: leaked ..." lines at shutdown, which would bury the one-line result.

@@ -25,7 +25,7 @@ def write_exports(marts: MartsReader, night_dir: Path) -> list[MarketingExport]:
     exports = [invitation_export(marts), completion_export(marts), level_at_risk_export(marts), come_back_export(marts)]
     for export in exports:
         if len(export.rows.columns):  # a list whose table the warehouse does not have yet is not written
-            write_safe_csv(export.rows, night_dir / f"{export.name}.csv")
+            write_safe_csv(export.rows, night_dir / export.file_name)
     return exports
 
 
@@ -73,7 +73,7 @@ def build_marketing(marts: MartsReader, data: DataFolder, exports: list[Marketin
         Section(
             "Invitations by country and level",
             "Members invited for the first time tonight (validated points at or above the invitation threshold, "
-            "marketing consent, never on an earlier night's list). File: invitations.csv with member_id, email, "
+            f"marketing consent, never on another night's list). File: {invitations.file_name} with member_id, email, "
             "language, country, level, eligible_tiers.",
             chart=charts.bars(
                 "chart-invitations",
@@ -118,7 +118,7 @@ def build_marketing(marts: MartsReader, data: DataFolder, exports: list[Marketin
         Section(
             "Completion campaign by points still needed",
             f"Members with consent below {threshold:,} validated points whose pending points (incomplete or invalid "
-            "registrations) would take them over the threshold. File: completion_campaign.csv with member_id, email, "
+            f"registrations) would take them over the threshold. File: {completion.file_name} with member_id, email, "
             "language, validated_points, pending_points, points_needed, action_required_count.",
             chart=charts.bars(
                 "chart-completion",
@@ -185,7 +185,7 @@ def level_at_risk_section(marts: MartsReader, data: DataFolder, export: Marketin
         "Level at risk",
         f"Members whose level {days} days from tonight would be lower than tonight's, as the points forecast "
         "computes from the ageing of their products (a drop that recovers within the window is not listed). "
-        "File: level_at_risk.csv with member_id, email, language, level, level_after, drop_on, "
+        "File: level_at_risk_<date>.csv with member_id, email, language, level, level_after, drop_on, "
         "points_to_keep_level, pending_points (consenting members only).",
         chart=charts.bars(
             "chart-level-at-risk",
@@ -237,7 +237,7 @@ def migration_section(marts: MartsReader, data: DataFolder, come_back: Marketing
         "Migration from the old CPS",
         "Accounts of the old programme by their old status, and the level tonight of the member who claimed each "
         "(higher, same or lower; the old separate video status has no place on the new ladder). Accounts not "
-        f"migrated yet whose owner consented are the come-back list: come_back.csv ({len(come_back.rows):,} "
+        f"migrated yet whose owner consented are the come-back list: come_back_<date>.csv ({len(come_back.rows):,} "
         "addresses: email, old_level, member_since).",
         chart=charts.bars(
             "chart-migration",

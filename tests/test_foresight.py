@@ -191,7 +191,7 @@ def test_reports_export_the_at_risk_and_come_back_lists(forecast_night: Path, tm
     from reports.render import render_reports
 
     night_dir = render_reports(forecast_night, NIGHT, tmp_path / "reports")
-    at_risk = pd.read_csv(night_dir / "level_at_risk.csv", dtype=str)
+    at_risk = pd.read_csv(night_dir / f"level_at_risk_{NIGHT.isoformat()}.csv", dtype=str)
     consenting = {
         member
         for (member,) in query(
@@ -201,7 +201,7 @@ def test_reports_export_the_at_risk_and_come_back_lists(forecast_night: Path, tm
         )
     }
     assert set(at_risk["member_id"]) == consenting
-    come_back = pd.read_csv(night_dir / "come_back.csv", dtype=str)
+    come_back = pd.read_csv(night_dir / f"come_back_{NIGHT.isoformat()}.csv", dtype=str)
     assert list(come_back.columns) == ["email", "old_level", "member_since"]
     assert len(come_back) == query(forecast_night, "select count(*) from marts.rpt_come_back")[0][0]
     marketing = (night_dir / "marketing.html").read_text(encoding="utf-8")
