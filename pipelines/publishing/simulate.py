@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.core.errors import CpsError, UsageError
+from pipelines.core.nights import archive_path
 from pipelines.core.policy import level_order, policy
 from pipelines.core.settings import Settings
 from pipelines.core.warehouse import connect
@@ -147,7 +148,7 @@ def build_night(source: Path, scratch_dir: Path, night: date, settings: dict[str
 
 
 def archived_night(warehouse: Path, night: date) -> Path | None:
-    archive = warehouse.parent / "nights" / f"{night.isoformat()}.duckdb"
+    archive = archive_path(warehouse, night)
     return archive if archive.is_file() else None
 
 
