@@ -12,9 +12,10 @@ from typing import Annotated
 import typer
 
 from pipelines.core.environment import apply_offline_environment
-from pipelines.core.errors import CpsError
+from pipelines.core.errors import CpsError, UsageError, file_system_problem
 from pipelines.core.settings import Settings
 from pipelines.flows.prefect_api import prepare_nightly_process
+from pipelines.publishing.publish import check_readable
 
 app = typer.Typer(
     help="CPS membership platform: nightly points, levels, invitations and repair SLA.",
@@ -45,7 +46,7 @@ def parse_as_of(value: str | None) -> date | None:
     try:
         return datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError:
-        raise CpsError(f"bad date {value!r}: use YYYY-MM-DD, for example 2026-11-23") from None
+        raise UsageError(f"bad date {value!r}: use YYYY-MM-DD, for example 2026-11-23") from None
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -77,11 +78,17 @@ def nightly(
             help="Publish even though inbox files were rejected (exit 65 otherwise); the summary lists them.",
         ),
     ] = False,
+    allow_future: Annotated[
+        bool,
+        typer.Option("--allow-future", help="Accept a run date later than tomorrow (UTC)."),
+    ] = False,
 ) -> None:
-    """One nightly run as of DATE: ingest, transform (dbt build), quality gate, publish, report.
+    """One nightly run as of DATE: ingest, transform (dbt build), quality gate, reports, publish.
 
-    Exits 0 on success; otherwise non-zero with a one-line reason, and the previous night's
-    tables stay published.
+    A date after the current night is a new night, the current night's date re-runs it, an earlier
+    date is a backfill (archived beside the warehouse; the current night stays). Exit codes: 0
+    published; 1 a step failed; 2 wrong usage; 3 a check failed; 65 input rejected; 75 the warehouse
+    is busy. On any non-zero exit nothing was published.
     """
     settings = load_settings(
         as_of=parse_as_of(as_of),
@@ -91,12 +98,32 @@ def nightly(
         reports=reports,
         lock_wait_seconds=wait,
         accept_rejected=accept_rejected or None,
+        allow_future=allow_future or None,
+    )
+    from pipelines.core.nights import check_usage
+    from pipelines.publishing.publish import check_folders_and_lock
+
+    # Wrong usage, unwritable folders and a held lock are found before Prefect starts (seconds, not ~20 s).
+    resolved = settings.resolved()
+    check_readable(resolved.warehouse)
+    check_usage(resolved, resolved.allow_future)
+    check_folders_and_lock(
+        resolved.lock_file, (resolved.warehouse.parent, resolved.reports), resolved.lock_wait_seconds
     )
     prepare_nightly_process()
     from pipelines.flows.nightly import run_nightly
 
     summary = run_nightly(settings)
     typer.echo(summary.render())
+
+
+@app.command()
+def nights(warehouse: Warehouse = None) -> None:
+    """List the current night and the archived (backfilled) nights: when they ran, catalogue and policy used."""
+    settings = load_settings(warehouse=warehouse)
+    from pipelines.publishing.nights import describe_nights
+
+    typer.echo(describe_nights(settings.warehouse.resolve()))
 
 
 @app.command()
@@ -155,6 +182,69 @@ def explain(
 
 
 @app.command()
+def forecast(
+    as_of: AsOf = None,
+    days: Annotated[
+        int | None,
+        typer.Option("--days", help="Days ahead for the weekly drops (default: at_risk_days of the policy)."),
+    ] = None,
+    warehouse: Warehouse = None,
+) -> None:
+    """Members at risk of a lower level, and the level drops per week, from the published night."""
+    settings = load_settings(warehouse=warehouse)
+    from rich.console import Console
+
+    from pipelines.publishing.forecast import forecast as print_forecast
+
+    print_forecast(settings, parse_as_of(as_of), days, Console())
+
+
+def _policy_help() -> str:
+    from pipelines.publishing.simulate import describe_policy
+
+    return "A policy value as NAME=VALUE (repeatable). Names and shipped values: " + describe_policy()
+
+
+@app.command()
+def simulate(
+    set_: Annotated[list[str], typer.Option("--set", help=_policy_help())],
+    as_of: AsOf = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Folder name under <reports>/simulations/ (default: a timestamp).")
+    ] = None,
+    warehouse: Warehouse = None,
+    reports: Reports = None,
+) -> None:
+    """What-if: night D with other policy values, built aside, compared with the published night.
+
+    The published warehouse is never written. Prints the level migration matrix and the before / after /
+    difference of members by level, welcome packs newly due, invitations, Fast Track jobs and loans owed;
+    writes an HTML page and CSVs under <reports>/simulations/.
+    """
+    settings = load_settings(warehouse=warehouse, reports=reports)
+    from rich.console import Console
+
+    from pipelines.publishing.simulate import render_comparison
+    from pipelines.publishing.simulate import simulate as run_simulation
+    from reports.simulation import write_simulation
+
+    comparison = run_simulation(settings, set_, parse_as_of(as_of))
+    folder_name = name or datetime.now().strftime("%Y%m%d-%H%M%S")
+    page = write_simulation(
+        settings.reports / "simulations" / folder_name,
+        folder_name,
+        comparison.night.isoformat(),
+        dict(comparison.settings),
+        comparison.baseline,
+        comparison.matrix,
+        comparison.measures,
+    )
+    console = Console()
+    render_comparison(comparison, console)
+    console.print(f"Written: {page}")
+
+
+@app.command()
 def serve(
     cron: Annotated[str | None, typer.Option("--cron", help="Cron schedule (default 0 2 * * *).")] = None,
     timezone: Annotated[
@@ -195,6 +285,9 @@ def main() -> None:
     except CpsError as error:
         print(f"cps: {error}", file=sys.stderr)
         code = error.exit_code
+    except OSError as error:  # a file-system error anywhere: one line naming the path, never a traceback
+        print(f"cps: {file_system_problem(error)}", file=sys.stderr)
+        code = 1
     # Run the exit handlers (they stop Prefect's embedded server), then leave without the
     # interpreter's final clean-up: DuckDB 2.0's bindings print pages of harmless
     # "nanobind: leaked ..." lines at shutdown, which would bury the one-line result.

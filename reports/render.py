@@ -68,11 +68,14 @@ def render_landing(reports_dir: Path) -> Path:
     return write_landing_page(reports_dir, template_environment(), datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
 
 
-def render_reports(database: Path, as_of: date, reports_dir: Path) -> Path:
-    """Writes the night's pages, lists (CSV and Excel) and the data of every chart; returns the night folder."""
+def render_reports(database: Path, as_of: date, reports_dir: Path, consent_database: Path | None = None) -> Path:
+    """Writes the night's pages, lists (CSV and Excel) and the data of every chart; returns the night folder.
+
+    consent_database: the warehouse of the current night when `database` holds a backfilled night.
+    """
     night_dir = reports_dir / as_of.isoformat()
     night_dir.mkdir(parents=True, exist_ok=True)
-    with open_marts(database, as_of) as marts:
+    with open_marts(database, as_of, consent_database) as marts:
         context = PageContext(marts, DataFolder(night_dir), night_dir)
         context.lists = [written for spec in PAGES for written in write_lists(spec.lists, context)]
         pages = [build_page(spec, context) for spec in PAGES]

@@ -27,3 +27,8 @@
         else 0
     end::integer
 {%- endmacro %}
+
+{# Validated points a level needs (its rung's threshold on the ladder; 0 at the bottom). #}
+{% macro level_threshold(level) -%}
+    {{ ladder_lookup('min_points', level) }}
+{%- endmacro %}

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
         description="Publish the night even though inbox files were rejected (the summary lists them)",
     )
     lock_wait_seconds: float = Field(default=0.0, description="How long a nightly run waits for another run's lock")
+    allow_future: bool = Field(default=False, description="Accept a run date later than tomorrow (UTC)")
 
     def with_overrides(self, **overrides: object) -> Settings:
         """A copy with the command-line flags that were given (None means 'not given')."""

@@ -23,7 +23,13 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import wait
 from prefect.utilities.annotations import quote
 
-from pipelines.transformation.dbt_runner import DbtInvocation, dbt_environment, raise_for_failure, release_dbt_database
+from pipelines.transformation.dbt_runner import (
+    DbtInvocation,
+    dbt_environment,
+    raise_for_failure,
+    record_run_date,
+    release_dbt_database,
+)
 
 NODE_EVENTS = frozenset({"NodeStart", "NodeFinished"})
 FAILED_STATUSES = frozenset({"error", "fail", "runtimeerror"})
@@ -92,6 +98,7 @@ def run_dbt_as_prefect_tasks(invocation: DbtInvocation, command: Sequence[str] =
     from dbt.cli.main import dbtRunner
 
     invocation.artifacts_dir.mkdir(parents=True, exist_ok=True)
+    record_run_date(invocation.database, invocation.as_of)
     events: queue.Queue[NodeEvent | None] = queue.Queue()
     outcome: dict[str, Any] = {}
 
