@@ -31,12 +31,11 @@
 {% macro product_points_at(products, eval_date) -%}
 select
     *,
-    case
-        when base_points > 0
-            -- round half up, exactly: floor(x + 0.5) on a DECIMAL
-            then greatest(1, floor(base_points::decimal(18, 0) * points_factor + 0.5))
-        else 0
-    end::integer as effective_points
+    {{ points_from_factor('base_points', 'points_factor') }} as effective_points,
+    -- decay alone (as if neither superseded nor out of service): splits a product's loss into what
+    -- age takes and what a successor or the end of service takes on top
+    {{ points_from_factor('base_points', 'greatest(1 - decay_share, ' ~ policy_decimal('floor_share') ~ ')') }}
+        as age_only_points
 from (
     select
         *,

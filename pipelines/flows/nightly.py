@@ -83,6 +83,13 @@ def quality_step(database: Path, as_of: date, data_docs_dir: Path) -> Any:
     return run_quality_gate(database, as_of, data_docs_dir)
 
 
+def render_landing(reports: Path) -> Path:
+    """The landing page of every published night (reports are rendered aside, then moved in)."""
+    from reports.render import render_landing as write_landing
+
+    return write_landing(reports)
+
+
 @task(name="reports")
 def reports_step(database: Path, as_of: date, staging_root: Path, consent_database: Path | None) -> Path:
     from reports.render import render_reports
@@ -207,6 +214,7 @@ def build_and_publish(
             published = publish_archive(staged_archive, settings.warehouse, night)
         publish_step(build_path, settings.warehouse)
         publish_reports(staged_reports, settings.reports / night.isoformat())
+        render_landing(settings.reports)
         shutil.rmtree(staging_root, ignore_errors=True)
         return published
 

@@ -28,5 +28,6 @@ select
     is_service_ended,
     points_factor,
     effective_points,
+    age_only_points,
     as_of_date
 from pointed
