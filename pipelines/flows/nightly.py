@@ -4,8 +4,6 @@ No postponed annotations here: Prefect builds the flow's parameter model from th
 served deployment loads this file by path.
 """
 
-import logging
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,26 +14,16 @@ from typing import Any, TypeVar
 from prefect import flow, get_run_logger, task
 
 from pipelines.core.errors import CpsError, QualityGateFailed
+from pipelines.core.runlog import PROGRESS, show_progress, start_run_log
 from pipelines.core.settings import Settings
+from pipelines.flows.artifacts import attach_summary_artifacts
 from pipelines.publishing.publish import prepare_build_copy, publish_build, warehouse_lock
 from pipelines.publishing.summary import NightSummary, read_published_figures
+from pipelines.transformation.dbt_docs import build_static_docs
 from pipelines.transformation.dbt_runner import DbtInvocation, run_dbt
 from pipelines.transformation.dbt_tasks import run_dbt_as_prefect_tasks
 
 T = TypeVar("T")
-
-
-PROGRESS = logging.getLogger("cps.progress")
-
-
-def show_progress() -> None:
-    """Step-by-step progress on the terminal (Prefect's own console output is kept quiet)."""
-    if not PROGRESS.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s cps | %(message)s", datefmt="%H:%M:%S"))
-        PROGRESS.addHandler(handler)
-        PROGRESS.setLevel(logging.INFO)
-        PROGRESS.propagate = False
 
 
 @dataclass
@@ -124,6 +112,8 @@ def nightly_flow(
         .resolved()
     )
     logger = get_run_logger()
+    show_progress()
+    start_run_log("nightly", settings.logs.resolve())  # served runs; `cps nightly` opened it already
     check_inputs(settings)
     night = settings.as_of
     night_reports = settings.reports / night.isoformat()
@@ -146,6 +136,13 @@ def nightly_flow(
                 + (f" (+{len(gate.critical_failures) - 3} more)" if len(gate.critical_failures) > 3 else "")
                 + "; the previous night stays published"
             )
+        # The dbt docs of this night, from the build copy and the manifest dbt build just wrote.
+        timer.run(
+            "dbt docs",
+            lambda: build_static_docs(
+                build_path, night, settings.dbt_artifacts_dir, night_reports / "docs", compile_=False
+            ),
+        )
         timer.run("publish", lambda: publish_step(build_path, settings.warehouse))
 
     report_dir = timer.run("reports", lambda: reports_step(settings.warehouse, night, settings.reports))
@@ -159,6 +156,7 @@ def nightly_flow(
         figures=read_published_figures(settings.warehouse, night),
     )
     logger.info(summary.render())
+    attach_summary_artifacts(summary)
     return summary
 
 

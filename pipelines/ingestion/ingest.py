@@ -17,6 +17,7 @@ What happens to a file (decided here, tested in tests/test_ingest.py):
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from pipelines.core.errors import CpsError
+from pipelines.core.runlog import PROGRESS
 from pipelines.core.sources import ALL_SOURCES, INBOX_SOURCES, REFERENCE_SOURCES, SOURCES_BY_NAME
 from pipelines.core.warehouse import connect
 from pipelines.ingestion.files import source_files
@@ -118,11 +120,21 @@ def reconcile(database: Path) -> int:
 
 @task(name="load-file", task_run_name="load {source_name}/{path.name}", cache_policy=NO_CACHE)
 def load_file_task(source_name: str, path: Path, database: Path) -> FileResult:
+    started = time.perf_counter()
     connection = open_warehouse(database)
     try:
         result = ingest_file(connection, SOURCES_BY_NAME[source_name], path)
     finally:
         connection.close()
+    PROGRESS.info(
+        "ingest %s/%s %s: %s rows, %s quarantined %.1f s",
+        source_name,
+        path.name,
+        result.status,
+        f"{result.rows_read:,}",
+        f"{result.rows_quarantined:,}",
+        time.perf_counter() - started,
+    )
     logger = get_run_logger()
     if result.status == "rejected":
         logger.warning("rejected %s/%s: %s", source_name, path.name, result.error)

@@ -97,10 +97,12 @@ def run_dbt(invocation: DbtInvocation, command: Sequence[str] = ("build",)) -> A
     """Run one dbt command in-process; raise CpsError with the failing nodes if it fails."""
     from dbt.cli.main import dbtRunner
 
+    from pipelines.transformation.dbt_progress import DbtProgress
+
     invocation.artifacts_dir.mkdir(parents=True, exist_ok=True)
     try:
         with dbt_environment(invocation.database):
-            result = dbtRunner().invoke(invocation.cli_args(command))
+            result = dbtRunner(callbacks=[DbtProgress()]).invoke(invocation.cli_args(command))
     finally:
         release_dbt_database()
     raise_for_failure(result, command)
