@@ -198,8 +198,8 @@ def explain(
 
     from pipelines.publishing.explain import explain_member
 
-    # Piped or redirected, rich would assume 80 columns; a wider page keeps rows on fewer lines.
-    width = None if sys.stdout.isatty() else 160
+    # Piped or redirected, rich would assume 80 columns; a wider page keeps rows on one line.
+    width = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 200
     Console(highlight=False, width=width).print(explain_member(settings, member_id, parse_as_of(as_of)))
 
 

@@ -113,10 +113,10 @@ def describe_points(line: RegistrationLine) -> str:
 def registrations_table(lines: list[RegistrationLine]) -> Table:
     """One row per registration: full product name, its registration id, points and status, wrapped."""
     table = Table(box=box.SIMPLE_HEAD, show_lines=False, expand=False, pad_edge=False)
-    table.add_column("product", overflow="fold", ratio=3, min_width=20)
+    table.add_column("product", overflow="fold", min_width=20)
     table.add_column("registration", no_wrap=True)
-    table.add_column("points (base -> as of the night)", overflow="fold", ratio=3, min_width=20)
-    table.add_column("status", overflow="fold", ratio=2, min_width=10)
+    table.add_column("points (base -> as of the night)", overflow="fold", min_width=20)
+    table.add_column("status", overflow="fold", min_width=10)
     table.add_column("adds", justify="right", no_wrap=True)
     table.add_column("pending", justify="right", no_wrap=True)
     for line in lines:

@@ -17,7 +17,8 @@ DBT_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARN
 class DbtProgress:
     """Call with each dbt event (dbtRunner(callbacks=[progress]))."""
 
-    def __init__(self) -> None:
+    def __init__(self, label: str = "dbt") -> None:
+        self.label = label
         self.total = 0
         self.finished = 0
 
@@ -31,7 +32,8 @@ class DbtProgress:
             status = str(node_info.node_status).lower()
             seconds = float(getattr(event.data.run_result, "execution_time", 0.0) or 0.0)
             PROGRESS.info(
-                "dbt %d/%d %s %s %.1f s",
+                "%s %d/%d %s %s %.1f s",
+                self.label,
                 self.finished,
                 max(self.total, self.finished),
                 node_info.node_name,

@@ -102,7 +102,7 @@ def run_dbt(invocation: DbtInvocation, command: Sequence[str] = ("build",)) -> A
     invocation.artifacts_dir.mkdir(parents=True, exist_ok=True)
     try:
         with dbt_environment(invocation.database):
-            result = dbtRunner(callbacks=[DbtProgress()]).invoke(invocation.cli_args(command))
+            result = dbtRunner(callbacks=[DbtProgress(f"dbt {command[0]}")]).invoke(invocation.cli_args(command))
     finally:
         release_dbt_database()
     raise_for_failure(result, command)

@@ -96,7 +96,7 @@ def run_dbt_as_prefect_tasks(invocation: DbtInvocation, command: Sequence[str] =
     events: queue.Queue[NodeEvent | None] = queue.Queue()
     outcome: dict[str, Any] = {}
 
-    progress = DbtProgress()
+    progress = DbtProgress(f"dbt {command[0]}")
 
     def forward(event: Any) -> None:
         progress(event)
