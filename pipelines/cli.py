@@ -14,7 +14,14 @@ import typer
 
 from pipelines.core.environment import apply_offline_environment
 from pipelines.core.errors import CpsError, UsageError
-from pipelines.core.runlog import DETAIL, current_run_log, show_progress, start_run_log, with_log_hint
+from pipelines.core.runlog import (
+    DETAIL,
+    current_run_log,
+    quiet_console,
+    show_progress,
+    start_run_log,
+    with_log_hint,
+)
 from pipelines.core.settings import Settings
 from pipelines.flows.prefect_api import prepare_nightly_process
 
@@ -255,6 +262,7 @@ def bench(
 
 
 def main() -> None:
+    quiet_console()  # also covers the output of the flow runs `cps serve` starts
     try:
         app()  # click's standalone mode handles usage errors and ends with SystemExit
         code = 0

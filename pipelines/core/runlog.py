@@ -13,6 +13,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
 from rich.console import Console
 from rich.text import Text
@@ -107,3 +108,54 @@ def with_log_hint(message: str) -> str:
     except ValueError:
         shown = path
     return f"{message} (details: {shown})"
+
+
+# Third-party lines that tell the operator nothing: DuckDB's bindings list the objects still alive
+# when a process ends (the served flow runs' output reaches `cps serve`'s console), and Prefect's
+# log shipper reports a run's last log lines it could not send once its API was gone.
+NOISE_PREFIXES = ("nanobind: ", " - leaked ", " - ... skipped remainder")
+API_LOG_ERROR = "--- Error logging to API ---"
+
+
+class QuietStream:
+    """A console stream that passes whole lines on, except third-party noise (kept in the run log)."""
+
+    def __init__(self, target: TextIO) -> None:
+        self.target = target
+        self.pending = ""
+        self.skip_next = False
+
+    def write(self, text: str) -> int:
+        self.pending += text
+        while "\n" in self.pending:
+            line, self.pending = self.pending.split("\n", 1)
+            self.pass_line(line + "\n")
+        return len(text)
+
+    def pass_line(self, line: str) -> None:
+        bare = line.rstrip("\n")
+        if self.skip_next or bare.startswith(NOISE_PREFIXES) or bare.startswith(API_LOG_ERROR):
+            # The API error's message follows on the next line (when it is not glued to the marker).
+            self.skip_next = bare == API_LOG_ERROR
+            DETAIL.debug("console: %s", bare)
+            return
+        self.target.write(line)
+
+    def flush(self) -> None:
+        # A partial line waits for its end only while it could still turn out to be noise.
+        markers = (*NOISE_PREFIXES, API_LOG_ERROR)
+        if self.pending and not any(self.pending.startswith(m) or m.startswith(self.pending) for m in markers):
+            self.target.write(self.pending)
+            self.pending = ""
+        self.target.flush()
+
+    def __getattr__(self, name: str) -> object:  # isatty, fileno, encoding, ... of the real stream
+        return getattr(self.target, name)
+
+
+def quiet_console() -> None:
+    """Filter third-party noise out of this process's stdout and stderr; idempotent."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if not isinstance(stream, QuietStream):
+            setattr(sys, name, QuietStream(stream))
