@@ -79,6 +79,17 @@ def dbt_build_step(database: Path, as_of: date, artifacts_dir: Path, node_tasks:
         run_dbt(invocation, (*command, "--quiet"))
 
 
+def docs_step(build_path: Path, night: date, artifacts_dir: Path, night_reports: Path) -> None:
+    """The night's dbt docs (one static page), from the build copy and the manifest dbt build just wrote.
+
+    Documentation only: if it cannot be built, the night is still published, with a warning.
+    """
+    try:
+        build_static_docs(build_path, night, artifacts_dir, night_reports / "docs", compile_=False)
+    except CpsError as error:
+        PROGRESS.warning("dbt docs not built: %s", error)
+
+
 def check_inputs(settings: Settings) -> None:
     if not settings.inbox.is_dir():
         raise CpsError(f"inbox folder not found: {settings.inbox} (set --inbox or CPS_INBOX)")
@@ -136,13 +147,7 @@ def nightly_flow(
                 + (f" (+{len(gate.critical_failures) - 3} more)" if len(gate.critical_failures) > 3 else "")
                 + "; the previous night stays published"
             )
-        # The dbt docs of this night, from the build copy and the manifest dbt build just wrote.
-        timer.run(
-            "dbt docs",
-            lambda: build_static_docs(
-                build_path, night, settings.dbt_artifacts_dir, night_reports / "docs", compile_=False
-            ),
-        )
+        timer.run("dbt docs", lambda: docs_step(build_path, night, settings.dbt_artifacts_dir, night_reports))
         timer.run("publish", lambda: publish_step(build_path, settings.warehouse))
 
     report_dir = timer.run("reports", lambda: reports_step(settings.warehouse, night, settings.reports))
