@@ -80,9 +80,10 @@ def main(argv: list[str] | None = None) -> None:
         seconds = time.perf_counter() - started
         table = published_member_levels(settings)
     else:
-        from pipelines import bench_duckdb, bench_pandas, bench_polars
+        from tools.bench import duckdb_reference, pandas_reference, polars_reference
 
-        compute = {"duckdb": bench_duckdb, "polars": bench_polars, "pandas": bench_pandas}[args.implementation]
+        references = {"duckdb": duckdb_reference, "polars": polars_reference, "pandas": pandas_reference}
+        compute = references[args.implementation]
         started = time.perf_counter()
         levels = compute.member_levels(inputs)
         seconds = time.perf_counter() - started
