@@ -16,6 +16,7 @@ from pipelines.core.environment import apply_offline_environment
 from pipelines.core.errors import CpsError, UsageError
 from pipelines.core.runlog import (
     DETAIL,
+    PROGRESS,
     current_run_log,
     quiet_console,
     show_progress,
@@ -94,7 +95,9 @@ def start_logging(command: str, settings: Settings) -> None:
     import prefect  # noqa: F401  (configures logging; the run log's handler must come after)
 
     show_progress()
-    start_run_log(command, settings.logs)
+    path = start_run_log(command, settings.logs)
+    # The first seconds go to starting Prefect and loading dbt: say so at once.
+    PROGRESS.info("cps %s started; full log: %s", command, path)
 
 
 def load_settings(**overrides: object) -> Settings:

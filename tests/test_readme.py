@@ -10,6 +10,7 @@ are what CI runs anyway: skipped here.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -24,6 +25,7 @@ import httpx
 import pytest
 
 from pipelines.core.settings import PROJECT_ROOT
+from pipelines.core.warehouse import connect
 from tests.prefect_server import free_port, stop
 
 README = PROJECT_ROOT / "README.md"
@@ -79,6 +81,10 @@ def localised(argv: list[str], marker: str, port: int) -> list[str]:
     if "server" in argv and "start" in argv:
         argv += ["--host", "127.0.0.1", "--port", str(port)]
     return argv
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def run_command(argv: list[str], cwd: Path, env: dict[str, str], budget: float) -> subprocess.CompletedProcess[str]:
@@ -157,7 +163,17 @@ def test_every_readme_command_works_in_a_scratch_folder(tmp_path: Path, prefect_
                     stop(process)  # one `cps serve` at a time
                 continue
             started = time.perf_counter()
-            result = run_command(argv, tmp_path, env, LONG_SECONDS if command.marker == "long" else COMMAND_SECONDS)
+            published = tmp_path / "data" / "warehouse" / "cps.duckdb"
+            # While the docs are built, an analyst reads the published file: dbt must not open it.
+            analyst = connect(published, read_only=True) if "cps docs" in line else None
+            before = file_digest(published) if analyst else ""
+            try:
+                budget = LONG_SECONDS if command.marker == "long" else COMMAND_SECONDS
+                result = run_command(argv, tmp_path, env, budget)
+            finally:
+                if analyst is not None:
+                    analyst.close()
+            assert not analyst or file_digest(published) == before, "cps docs changed the published warehouse"
             outputs[command.line] = result
             print(f"{time.perf_counter() - started:6.1f} s  {line}")
             assert result.returncode == 0, f"{line}\nstdout:\n{result.stdout[-3000:]}\nstderr:\n{result.stderr[-3000:]}"
@@ -175,6 +191,20 @@ def test_every_readme_command_works_in_a_scratch_folder(tmp_path: Path, prefect_
     # What the README promises of those commands.
     explained = next(result for line, result in outputs.items() if "explain" in line)
     assert "Member M00000042 as of" in explained.stdout
+    connection = connect(tmp_path / "data" / "warehouse" / "cps.duckdb", read_only=True)
+    try:
+        registrations = connection.execute(
+            """select r.registration_id, p.product_name || ' [' || r.product_sku || ']'
+            from marts.fct_registrations as r join marts.dim_products as p using (product_sku)
+            where r.member_id = 'M00000042'"""
+        ).fetchall()
+    finally:
+        connection.close()
+    assert registrations, "the README's member should have registrations"
+    for registration_id, product in registrations:
+        assert registration_id in explained.stdout
+        if len(product) <= 60:  # longer names wrap inside their column
+            assert product in explained.stdout, f"{product} not shown in full"
     nightly = outputs["uv run cps nightly"]
     assert re.search(r"ingest members/\S+ loaded: [\d,]+ rows", nightly.stderr)
     assert re.search(r"dbt build \d+/\d+ fct_registrations success", nightly.stderr)
@@ -191,7 +221,6 @@ def check_night_artifacts(api: str, data: Path, night: str) -> None:
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from pipelines.core.warehouse import connect
     from pipelines.flows.artifacts import FIGURES_KEY, SUMMARY_KEY
 
     index = (data / "reports" / night / "index.html").resolve().as_uri()
