@@ -167,8 +167,9 @@ def nightly_flow(
 
 def run_nightly(settings: Settings) -> NightSummary:
     """Run the nightly flow for the settings' paths and date (the `cps nightly` command)."""
-    check_inputs(settings)
     show_progress()
+    start_run_log("nightly", settings.logs.resolve())
+    check_inputs(settings)
     return nightly_flow(
         as_of=settings.as_of,
         inbox=str(settings.inbox),
