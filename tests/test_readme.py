@@ -210,7 +210,9 @@ def test_every_readme_command_works_in_a_scratch_folder(tmp_path: Path, prefect_
     assert re.search(r"dbt build \d+/\d+ fct_registrations success", nightly.stderr)
     assert not re.search(r"dbt build \d+/", nightly.stdout), "progress goes to stderr; stdout is the summary"
     assert len(list((tmp_path / "data" / "logs").glob("nightly_*.log"))) >= 2, "one log per run"
-    assert (tmp_path / "data" / "reports" / "docs" / "index.html").is_file()
+    docs = (tmp_path / "data" / "reports" / "docs" / "index.html").read_text(encoding="utf-8")
+    for exposure in ("overview_page", "sla_page", "marketing_page", "invitations_list", "completion_campaign_list"):
+        assert f'"exposure.cps.{exposure}"' in docs, "lineage should reach the reports and lists"
     assert (tmp_path / "data" / "reports" / "2026-11-20" / "docs" / "index.html").is_file()
     check_night_artifacts(prefect_api, tmp_path / "data", "2026-11-20")
 
