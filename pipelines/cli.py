@@ -23,7 +23,7 @@ from pipelines.core.runlog import (
     start_run_log,
     with_log_hint,
 )
-from pipelines.core.settings import Settings
+from pipelines.core.settings import Settings, check_inputs
 from pipelines.flows.prefect_api import prepare_nightly_process
 
 app = typer.Typer(
@@ -90,14 +90,19 @@ def cps(
     """CPS membership platform: nightly points, levels, invitations and repair SLA."""
 
 
-def start_logging(command: str, settings: Settings) -> None:
-    """Progress on stderr and this run's log file (after Prefect's own logging set-up)."""
-    import prefect  # noqa: F401  (configures logging; the run log's handler must come after)
+def announce_start(command: str) -> None:
+    """The first seconds go to starting Prefect and loading dbt and Great Expectations: say so at once."""
+    PROGRESS.info(
+        "cps %s: starting Prefect, loading dbt and Great Expectations ... (full log: %s)",
+        command,
+        current_run_log(),
+    )
 
+
+def start_logging(command: str, settings: Settings) -> None:
+    """Progress on stderr and this run's log file (call again once Prefect is imported)."""
     show_progress()
-    path = start_run_log(command, settings.logs)
-    # The first seconds go to starting Prefect and loading dbt: say so at once.
-    PROGRESS.info("cps %s started; full log: %s", command, path)
+    start_run_log(command, settings.logs)
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -136,8 +141,11 @@ def nightly(
         reports=reports,
         lock_wait_seconds=wait,
     )
-    prepare_nightly_process()
     start_logging("nightly", settings)
+    check_inputs(settings)  # a mistyped path fails at once, not after Prefect's start-up
+    announce_start("nightly")
+    prepare_nightly_process()
+    start_logging("nightly", settings)  # Prefect, now imported, replaced the root logger's handlers
     from pipelines.flows.nightly import run_nightly
 
     summary = run_nightly(settings)
@@ -176,8 +184,10 @@ def demo(
 ) -> None:
     """Generate a demo inbox and run `cps nightly` on it with the default paths."""
     settings = load_settings()
-    prepare_nightly_process()
     start_logging("demo", settings)
+    announce_start("demo")
+    prepare_nightly_process()
+    start_logging("demo", settings)  # Prefect, now imported, replaced the root logger's handlers
     from pipelines.flows.nightly import run_nightly
     from tools.synthetic.generate import generate_inbox
 

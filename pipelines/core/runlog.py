@@ -60,10 +60,15 @@ def start_run_log(command: str, logs_dir: Path) -> Path:
     """Open this run's log file (one per run, named by command and UTC start time) and return its path.
 
     The handler sits on the root logger, so Prefect's flow and task logs and the platform's own land
-    in it. Call it after Prefect is imported: Prefect's logging set-up replaces the root's handlers.
+    in it. Prefect's logging set-up replaces the root's handlers when Prefect is imported: call this
+    again after that (it re-attaches the same file).
     """
     current = current_run_log()
     if current is not None:
+        # Prefect's logging set-up (on import) replaces the root logger's handlers: attach again.
+        handler = _state["handler"]
+        if handler not in logging.getLogger().handlers:
+            logging.getLogger().addHandler(handler)  # type: ignore[arg-type]
         return current
     logs_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d_%H%M%S")

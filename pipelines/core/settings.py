@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pipelines.core.errors import CpsError
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
@@ -63,3 +65,12 @@ class Settings(BaseSettings):
     @property
     def lock_file(self) -> Path:
         return self.warehouse.with_name(self.warehouse.name + ".lock")
+
+
+def check_inputs(settings: Settings) -> None:
+    """The inbox and the catalogue exist: checked before anything slow starts (Prefect, dbt)."""
+    if not settings.inbox.is_dir():
+        raise CpsError(f"inbox folder not found: {settings.inbox} (set --inbox or CPS_INBOX)")
+    for name in ("products.csv", "service_centres.csv"):
+        if not (settings.catalog / name).is_file():
+            raise CpsError(f"catalogue file not found: {settings.catalog / name} (set --catalog or CPS_CATALOG)")

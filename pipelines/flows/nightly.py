@@ -15,7 +15,7 @@ from prefect import flow, get_run_logger, task
 
 from pipelines.core.errors import CpsError, QualityGateFailed
 from pipelines.core.runlog import PROGRESS, show_progress, start_run_log
-from pipelines.core.settings import Settings
+from pipelines.core.settings import Settings, check_inputs
 from pipelines.flows.artifacts import attach_summary_artifacts
 from pipelines.publishing.publish import prepare_build_copy, publish_build, warehouse_lock
 from pipelines.publishing.summary import NightSummary, read_published_figures
@@ -88,14 +88,6 @@ def docs_step(build_path: Path, night: date, artifacts_dir: Path, night_reports:
         build_static_docs(build_path, night, artifacts_dir, night_reports / "docs", compile_=False)
     except CpsError as error:
         PROGRESS.warning("dbt docs not built: %s", error)
-
-
-def check_inputs(settings: Settings) -> None:
-    if not settings.inbox.is_dir():
-        raise CpsError(f"inbox folder not found: {settings.inbox} (set --inbox or CPS_INBOX)")
-    for name in ("products.csv", "service_centres.csv"):
-        if not (settings.catalog / name).is_file():
-            raise CpsError(f"catalogue file not found: {settings.catalog / name} (set --catalog or CPS_CATALOG)")
 
 
 @flow(name="cps-nightly", log_prints=True)
