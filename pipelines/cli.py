@@ -1,4 +1,4 @@
-"""The `cps` command line: the operators' contract (RULES.md section 8)."""
+"""The `cps` command line: the operators' contract (commands, options and exit codes: docs/ARCHITECTURE.md)."""
 
 from __future__ import annotations
 
@@ -127,6 +127,13 @@ def nightly(
         float | None,
         typer.Option("--wait", help="Seconds to wait if another run holds the warehouse (default 0: stop)."),
     ] = None,
+    accept_rejected: Annotated[
+        bool,
+        typer.Option(
+            "--accept-rejected",
+            help="Publish even though inbox files were rejected (exit 65 otherwise); the summary lists them.",
+        ),
+    ] = False,
 ) -> None:
     """One nightly run as of DATE: ingest, transform (dbt build), quality gate, publish, report.
 
@@ -140,6 +147,7 @@ def nightly(
         warehouse=warehouse,
         reports=reports,
         lock_wait_seconds=wait,
+        accept_rejected=accept_rejected or None,
     )
     start_logging("nightly", settings)
     check_inputs(settings)  # a mistyped path fails at once, not after Prefect's start-up

@@ -111,8 +111,16 @@ def registration(registration_id: str, member_id: str, sku: str, **overrides: An
 WITHOUT_UNIT_TESTS = ("build", "--exclude-resource-type", "unit_test")
 
 
-def build_night(database: Path, night: date, artifacts: Path, command: tuple[str, ...] = WITHOUT_UNIT_TESTS) -> None:
-    run_dbt(DbtInvocation(database=database, as_of=night, artifacts_dir=artifacts), command)
+def build_night(
+    database: Path,
+    night: date,
+    artifacts: Path,
+    command: tuple[str, ...] = WITHOUT_UNIT_TESTS,
+    policy: Mapping[str, Any] | None = None,
+) -> None:
+    """dbt for one night; `policy` pins policy vars the test depends on (as `overrides: vars:` in unit tests)."""
+    invocation = DbtInvocation(database=database, as_of=night, artifacts_dir=artifacts, extra_vars=dict(policy or {}))
+    run_dbt(invocation, command)
 
 
 def query(database: Path, sql: str) -> list[tuple[Any, ...]]:

@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from pipelines.core.policy import level_ladder
 from pipelines.core.sources import MEMBERS, PRODUCTS, REGISTRATIONS
 from tools.bench import duckdb_reference as bench_duckdb
 from tools.bench import pandas_reference as bench_pandas
@@ -89,7 +90,8 @@ R28,M99,CAM,P00006,2025-05-01,IT,Shop,false,{REG},,{REG}
 """
 )
 
-# Every member's expected points and level as of D, worked out by hand from RULES.md:
+# Every member's expected points and level as of D, worked out by hand from the rules
+# (dbt docs point_decay, registration_status):
 # M1: R01 300 + R02 26 + R03 50 + R04 1 + R06 300 (R05 duplicates R01's serial, trimmed, any case) = 677
 # M2: R07 duplicate of R01; R08 removed on D; R09 unknown product; R10 incomplete; R11 bad country;
 #     R12 bad serial; R13 bought > 30 days before launch; R14 counts ('gb' is fine); R15 removed in the
@@ -99,12 +101,17 @@ R28,M99,CAM,P00006,2025-05-01,IT,Shop,false,{REG},,{REG}
 # M4: its only version breaks the schema (quarantined): not a member
 # M5: its latest version breaks the schema, the earlier one stands; R21/R22 registered at the same
 #     instant: the smaller id holds; R23's latest version is quarantined -> 6 x 300 = 1800
-EXPECTED = {
-    "M1": (677, "Silver"),
-    "M2": (1200, "Gold"),
-    "M3": (300, "Red"),
-    "M5": (1800, "Platinum"),
-}
+EXPECTED_POINTS = {"M1": 677, "M2": 1200, "M3": 300, "M5": 1800}
+
+
+def level_for(points: int) -> str:
+    """The highest rung of the level ladder (int_level_ladder, read through the policy) the points reach."""
+    return [rung.level for rung in level_ladder() if points >= rung.min_points][-1]
+
+
+EXPECTED = {member_id: (points, level_for(points)) for member_id, points in EXPECTED_POINTS.items()}
+# The data above is meant to put the members on four different levels under the shipped policy.
+assert len({level for _, level in EXPECTED.values()}) == len(level_ladder()), EXPECTED
 LATE_PARQUET_R15 = {  # the same updated_at as R15's CSV row, in a file that sorts (and loads) later
     "registration_id": ["R15"],
     "member_id": ["M2"],
@@ -254,3 +261,14 @@ def test_platform_agrees_with_the_references_on_both_nights(
     assert "Night 2: platform agrees" in report
     written = (tmp_path / "BENCHMARKS.md").read_text(encoding="utf-8")
     assert "### 200 members" in written and "· dbt build" in written and "platform: whole night" in written
+
+
+def test_the_ingestion_floor_reads_every_inbox_file_and_is_reported(generated_inbox: Path) -> None:
+    from tools.bench.ingest_floor import ingest_floor_seconds
+    from tools.bench.run import SizeResult, render_ingest_floor
+
+    seconds = ingest_floor_seconds(generated_inbox)
+
+    assert seconds > 0
+    line = render_ingest_floor(SizeResult(members=200, as_of=D, ingest_floor_seconds=2.25))
+    assert line == "Ingestion floor (inbox read and typed by DuckDB alone, no checks): 2.2 s."

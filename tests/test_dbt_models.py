@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import astuple
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pipelines.core.policy import level_ladder
 from tests.dbt_fixtures import (
     WITHOUT_UNIT_TESTS,
     build_night,
@@ -22,8 +24,13 @@ from tests.dbt_fixtures import (
 NIGHT_1 = date(2024, 6, 1)
 NIGHT_2 = date(2024, 6, 2)
 NIGHT_3 = date(2024, 6, 3)
+# Point values are set against the shipped ladder, so the test follows the policy vars.
+SILVER_POINTS = level_ladder()[1].min_points
+LENS_POINTS = 100
+BODY_POINTS = SILVER_POINTS + 100  # with the lens: Silver, still below Gold
+assert level_ladder()[2].min_points > LENS_POINTS + BODY_POINTS, "the test needs Gold above lens + body"
 
-# Section 7 of the rules: the published tables these models own and the columns they must have.
+# The published tables these models own and the columns analysts rely on (their contracts in the models' yml).
 PUBLISHED_COLUMNS = {
     "dim_products": [
         "product_sku", "product_name", "category", "is_video", "fast_track", "launch_date", "base_points",
@@ -52,8 +59,8 @@ PUBLISHED_COLUMNS = {
 def write_inbox(database: Path) -> None:
     """Three members with products and one joining on night 2, chosen so levels move between nights.
 
-    - M1: a 100-point lens from the start (Red); a 600-point body registered on night 2 makes it Silver.
-    - M2: a 500-point camera (Silver) whose successor comes out on night 3, halving it: Red again.
+    - M1: a lens from the start (Red); a body registered on night 2 takes it just past Silver.
+    - M2: a camera worth exactly Silver's points whose successor comes out on night 3, capping it: Red again.
     - M3: no counted product; its lens repeats M1's serial (other case, spaces), so it is a duplicate.
     - M4: joins on night 2.
     """
@@ -62,9 +69,9 @@ def write_inbox(database: Path) -> None:
         database,
         "products",
         [
-            product("BODY", base_points=600, launch_date="2023-01-01"),
-            product("LENS", base_points=100, launch_date="2023-01-01", category="lens"),
-            product("OLDCAM", base_points=500, launch_date="2023-01-01", superseded_by="BODY",
+            product("BODY", base_points=BODY_POINTS, launch_date="2023-01-01"),
+            product("LENS", base_points=LENS_POINTS, launch_date="2023-01-01", category="lens"),
+            product("OLDCAM", base_points=SILVER_POINTS, launch_date="2023-01-01", superseded_by="BODY",
                     superseded_on="2024-06-03"),
         ],
     )  # fmt: skip
@@ -116,13 +123,18 @@ def test_build_with_unit_tests_publishes_the_marts_and_docs_generate(warehouse: 
         " from marts.dim_members order by member_id",
     )
     assert members == [
-        ("M1", "Red", 100, 600, 1, ""),
-        ("M2", "Silver", 500, 0, 0, "Silver"),
+        ("M1", "Red", LENS_POINTS, BODY_POINTS, 1, ""),
+        ("M2", "Silver", SILVER_POINTS, 0, 0, "Silver"),
         ("M3", "Red", 0, 0, 1, ""),
     ]
     actions = query(warehouse, "select registration_id, explanation from marts.rpt_action_required order by 1")
     assert actions[0] == ("R3", actions[0][1]) and "already registered" in actions[0][1]
     assert actions[1] == ("R4", "Add the retailer you bought it from")
+
+    # Python's ladder (pipelines.core.policy) is the one dbt built.
+    assert query(warehouse, "select * from intermediate.int_level_ladder order by level_rank") == [
+        astuple(rung) for rung in level_ladder()
+    ]
 
     build_night(warehouse, NIGHT_1, tmp_path / "dbt", ("docs", "generate"))
     assert (tmp_path / "dbt" / "target" / "catalog.json").is_file()
@@ -152,11 +164,11 @@ def test_consecutive_nights_record_history_changes_and_welcome_packs(warehouse: 
     build_night(warehouse, NIGHT_2, tmp_path / "dbt")
 
     assert history(warehouse) == [
-        ("M1", NIGHT_1, "Red", 100),
-        ("M2", NIGHT_1, "Silver", 500),
+        ("M1", NIGHT_1, "Red", LENS_POINTS),
+        ("M2", NIGHT_1, "Silver", SILVER_POINTS),
         ("M3", NIGHT_1, "Red", 0),
-        ("M1", NIGHT_2, "Silver", 700),
-        ("M2", NIGHT_2, "Silver", 500),
+        ("M1", NIGHT_2, "Silver", LENS_POINTS + BODY_POINTS),
+        ("M2", NIGHT_2, "Silver", SILVER_POINTS),
         ("M3", NIGHT_2, "Red", 0),
         ("M4", NIGHT_2, "Red", 0),
     ]

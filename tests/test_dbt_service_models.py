@@ -1,6 +1,6 @@
 """Repair SLA and marketing lists end to end: raw tables -> dbt build -> marts, over two nights and a re-run.
 
-The unit tests in dbt (models/*/_service_unit_tests.yml) pin every rule on mocked inputs; this test checks
+The unit tests in dbt (in each model's yml) pin every rule on mocked inputs; this test checks
 that the real models fit together: staging as of the night, the level history feeding the level at the job,
 counted registrations feeding Fast Track, the open-jobs queue, and the incremental marketing lists.
 """
@@ -25,6 +25,14 @@ from tests.dbt_fixtures import (
 
 NIGHT_1 = date(2024, 6, 7)  # a Friday
 NIGHT_2 = date(2024, 6, 10)  # the Monday after
+# The policy this scenario is worked out for, pinned (as dbt unit tests pin theirs), so that a policy
+# change by an analyst does not change what the test expects.
+POLICY = {
+    "level_silver_points": 500, "level_gold_points": 1000, "level_platinum_points": 1600,
+    "invitation_points": 500, "corporate_points": 2500,
+    "sla_silver_days": 5, "sla_gold_days": 3, "sla_platinum_days": 2, "sla_video_min_days": 5,
+    "sla_standard_days": 10, "fast_track_max_open_jobs": 3,
+}  # fmt: skip
 
 
 SERVICE_JOB_COLUMNS = [
@@ -172,7 +180,7 @@ def invitations(database: Path) -> list[tuple[Any, ...]]:
 
 def test_service_jobs_and_marketing_lists_over_two_nights(warehouse: Path, tmp_path: Path) -> None:
     artifacts = tmp_path / "dbt"
-    build_night(warehouse, NIGHT_1, artifacts)
+    build_night(warehouse, NIGHT_1, artifacts, policy=POLICY)
 
     assert set(SERVICE_JOB_COLUMNS) <= set(columns_of(warehouse, "fct_service_jobs"))
     assert set(INVITATION_COLUMNS) <= set(columns_of(warehouse, "rpt_invitations"))
@@ -208,7 +216,7 @@ def test_service_jobs_and_marketing_lists_over_two_nights(warehouse: Path, tmp_p
     )
     assert campaign == [("ALMOST", 450, 100, NIGHT_1)]
 
-    build_night(warehouse, NIGHT_2, artifacts)
+    build_night(warehouse, NIGHT_2, artifacts, policy=POLICY)
     jobs = service_jobs(warehouse)
     assert jobs["G_SLOW"] == ("Gold", True, 3, 5, "breached", True)  # completed Monday: 5 working days
     assert jobs["AFTER_NIGHT_1"] == ("Gold", True, 3, None, "open", False)  # received Saturday, 1 working day
@@ -227,6 +235,6 @@ def test_service_jobs_and_marketing_lists_over_two_nights(warehouse: Path, tmp_p
     assert query(warehouse, "select count(*) from marts.rpt_completion_campaign") == [(2,)]
 
     # Re-running night 2 replaces its lists instead of adding to them (and does not exclude its own members).
-    build_night(warehouse, NIGHT_2, artifacts)
+    build_night(warehouse, NIGHT_2, artifacts, policy=POLICY)
     assert invitations(warehouse) == expected_lists
     assert query(warehouse, "select count(*) from marts.rpt_completion_campaign") == [(2,)]

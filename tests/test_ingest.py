@@ -26,7 +26,11 @@ from pipelines.core.errors import CpsError
 from pipelines.core.settings import PROJECT_ROOT
 from pipelines.core.sources import ALL_SOURCES, MEMBERS, PRODUCTS, REGISTRATIONS, SERVICE_JOBS, SOURCES_BY_NAME, Source
 from pipelines.ingestion.ingest import IngestSummary, ingest_all, ingest_source, open_warehouse, reconcile
-from pipelines.ingestion.load import create_raw_tables, ingest_file
+from pipelines.ingestion.load import CatalogueRowError, create_raw_tables, ingest_file
+
+# These tests are about single rows in tiny files: the share of quarantined rows that rejects a whole
+# file is tested in tests/test_faults_inputs.py.
+NO_SHARE_LIMIT = 1.0
 
 TINY_PRODUCTS = [
     {
@@ -199,7 +203,7 @@ def load(database: Path, source: Source, path: Path) -> object:
     connection = open_warehouse(database)
     try:
         create_raw_tables(connection, ALL_SOURCES)
-        return ingest_file(connection, source, path)
+        return ingest_file(connection, source, path, NO_SHARE_LIMIT)
     finally:
         connection.close()
 
@@ -231,7 +235,7 @@ def test_ingest_all_loads_every_source_a_rerun_nothing_and_a_new_file_after_the_
     before = folder_state(inbox)
     catalogue_before = folder_state(catalog)
 
-    summary = ingest_all(inbox=inbox, catalog=catalog, database=database)
+    summary = ingest_all(inbox=inbox, catalog=catalog, database=database, max_quarantined_share=NO_SHARE_LIMIT)
 
     assert isinstance(summary, IngestSummary)
     assert (summary.files_loaded, summary.files_skipped, summary.files_rejected) == (7, 0, 0)
@@ -246,16 +250,17 @@ def test_ingest_all_loads_every_source_a_rerun_nothing_and_a_new_file_after_the_
         ("service_jobs", "2026-11-02_jobs.csv"),
     ]
     assert [r.source for r in summary.files][:2] == ["products", "service_centres"]
-    assert "members: files 2 loaded, 0 already loaded, 0 rejected; rows 5 read, 4 loaded, 1 quarantined" in (
-        summary.render()
-    )
+    assert (
+        "members: files 2 loaded, 0 already loaded, 0 rejected, 0 ignored; rows of the files read: "
+        "5 read, 4 loaded, 1 quarantined"
+    ) in summary.render()
     counts = dict(query(database, "select source, count(*) from raw.file_ledger group by source"))
     assert counts == {"products": 1, "service_centres": 1, "members": 2, "registrations": 2, "service_jobs": 1}
     assert query(database, "select count(*) from raw.registrations") == [(3,)]
     assert query(database, "select count(*) from raw.service_jobs") == [(2,)]
     assert reconcile(database) == 7
 
-    again = ingest_all(inbox=inbox, catalog=catalog, database=database)
+    again = ingest_all(inbox=inbox, catalog=catalog, database=database, max_quarantined_share=NO_SHARE_LIMIT)
 
     assert (again.files_loaded, again.files_skipped, again.files_rejected) == (0, 7, 0)
     assert (again.rows_read, again.rows_loaded, again.rows_quarantined) == (0, 0, 0)
@@ -267,7 +272,7 @@ def test_ingest_all_loads_every_source_a_rerun_nothing_and_a_new_file_after_the_
     assert_closed(database)
 
     write_csv(inbox / "members" / "2026-11-03_members.csv", [member("M2", "2026-11-03T10:00:00Z", country="FR")])
-    newer = ingest_all(inbox=inbox, catalog=catalog, database=database)
+    newer = ingest_all(inbox=inbox, catalog=catalog, database=database, max_quarantined_share=NO_SHARE_LIMIT)
 
     assert (newer.files_loaded, newer.files_skipped) == (1, 7)
     assert query(database, "select member_id, country, _file_id from raw.members where country = 'FR'") == [
@@ -328,6 +333,7 @@ def test_unreadable_files_are_rejected_and_the_others_still_load(
         "08_semicolons.csv": "rejected",
         "09_ragged.csv": "rejected",
         "10_good.csv": "loaded",
+        "notes.txt": "ignored",
     }
     errors = dict(query(database, "select file_name, error from raw.file_ledger where status = 'rejected'"))
     assert "not utf-8" in errors["02_latin1.csv"].lower()
@@ -335,15 +341,18 @@ def test_unreadable_files_are_rejected_and_the_others_still_load(
     assert errors["05_empty.csv"].startswith("empty file")
     assert "Parquet" in errors["07_not_parquet.parquet"]
     assert errors["08_semicolons.csv"].startswith("missing required columns: member_id, email")
+    assert "binary" in errors["03_binary.csv"]
+    assert "break the schema" in errors["09_ragged.csv"], "its one row is malformed: 100% quarantined"
     assert all(error for error in errors.values())
+    assert query(database, "select rows_read from raw.file_ledger where status = 'rejected'") == [(None,)] * 7
     assert query(database, "select member_id from raw.members order by member_id") == [("M1",), ("M10",)]
     assert query(database, "select rows_read from raw.file_ledger where file_name = '06_header_only.csv'") == [(0,)]
 
     again = ingest_source("members", tmp_path / "inbox", database)
 
-    assert {result.status for result in again} == {"skipped"}
+    assert {result.status for result in again if result.file_name != "notes.txt"} == {"skipped"}
     assert "already rejected" in next(r.error for r in again if r.file_name == "05_empty.csv")
-    assert reconcile(database) == 10
+    assert reconcile(database) == 12, "10 files read or rejected, and notes.txt listed as ignored on both runs"
 
 
 def test_catalogue_files_load_through_the_ledger_too(prefect_harness: None, catalog: Path, database: Path) -> None:
@@ -362,14 +371,15 @@ def test_catalogue_files_load_through_the_ledger_too(prefect_harness: None, cata
 
 def test_a_changed_catalogue_is_a_new_load(prefect_harness: None, tmp_path: Path, database: Path) -> None:
     folder = tmp_path / "catalog"
-    write_csv(folder / "products.csv", TINY_PRODUCTS)
+    successor = {**TINY_PRODUCTS[0], "product_sku": "EOS-R5M2", "superseded_by": "", "superseded_on": ""}
+    write_csv(folder / "products.csv", [*TINY_PRODUCTS, successor])
     ingest_source("products", folder, database)
-    write_csv(folder / "products.csv", [*TINY_PRODUCTS, {**TINY_PRODUCTS[0], "product_sku": "EOS-R5M2"}])
+    write_csv(folder / "products.csv", [*TINY_PRODUCTS, successor, {**successor, "product_sku": "EOS-R6"}])
 
     (result,) = ingest_source("products", folder, database)
 
-    assert (result.status, result.rows_loaded) == ("loaded", 3)
-    assert query(database, "select _file_id, count(*) from raw.products group by 1 order by 1") == [(1, 2), (2, 3)]
+    assert (result.status, result.rows_loaded) == ("loaded", 4)
+    assert query(database, "select _file_id, count(*) from raw.products group by 1 order by 1") == [(1, 3), (2, 4)]
     assert query(database, "select product_name from raw.products where product_sku = 'C70'") == [
         ("Canon EOS C70, cinema",),
         ("Canon EOS C70, cinema",),
@@ -383,7 +393,7 @@ def test_missing_folders_are_operator_errors(prefect_harness: None, inbox: Path,
     (inbox / "service_jobs" / "2026-11-02_jobs.csv").unlink()
     (inbox / "service_jobs").rmdir()
     with pytest.raises(CpsError, match="inbox folder for service_jobs not found"):
-        ingest_all(inbox=inbox, catalog=catalog, database=database)
+        ingest_all(inbox=inbox, catalog=catalog, database=database, max_quarantined_share=NO_SHARE_LIMIT)
     with pytest.raises(CpsError, match="catalogue file not found"):
         ingest_all(inbox=inbox, catalog=tmp_path / "no-catalog", database=database)
     assert not database.exists(), "nothing is loaded when a folder is missing"
@@ -476,29 +486,25 @@ def test_registration_types_and_the_second_hand_default(tmp_path: Path, database
 def test_enum_and_integer_checks(tmp_path: Path, database: Path) -> None:
     jobs = [service_job("J1"), service_job("J2", service_type="cleaning"), service_job("J3", service_type="Repair")]
     load(database, SERVICE_JOBS, write_csv(tmp_path / "jobs.csv", jobs))
-    products = [
-        TINY_PRODUCTS[0],
-        {**TINY_PRODUCTS[0], "product_sku": "P2", "base_points": "-1"},
-        {**TINY_PRODUCTS[0], "product_sku": "P3", "base_points": "1.5"},
-        {**TINY_PRODUCTS[0], "product_sku": "P4", "base_points": "1e3"},
-        {**TINY_PRODUCTS[0], "product_sku": "P5", "category": "drone"},
-        {**TINY_PRODUCTS[0], "product_sku": "P6", "base_points": " 0 "},
-    ]
-    load(database, PRODUCTS, write_csv(tmp_path / "products.csv", products))
-
     reasons = query(database, "select source, row_number, reason from raw.quarantine order by file_id, row_number")
     assert reasons == [
         ("service_jobs", 2, "bad_enum:service_type"),
         ("service_jobs", 3, "bad_enum:service_type"),  # enum values are lowercase, as the rules write them
-        ("products", 2, "below_minimum:base_points"),
-        ("products", 3, "bad_integer:base_points"),
-        ("products", 4, "bad_integer:base_points"),
-        ("products", 5, "bad_enum:category"),
     ]
-    assert query(database, "select product_sku, base_points from raw.products order by 1") == [
-        ("EOS-R5", 300),
-        ("P6", 0),
-    ]
+    # A catalogue row is never quarantined: it fails the load naming the product and line.
+    plain = {**TINY_PRODUCTS[0], "superseded_by": "", "superseded_on": ""}
+    for changes, reason in [
+        ({"base_points": "-1"}, "below_minimum:base_points"),
+        ({"base_points": "1.5"}, "bad_integer:base_points"),
+        ({"base_points": "1e3"}, "bad_integer:base_points"),
+        ({"category": "drone"}, "bad_enum:category"),
+    ]:
+        path = write_csv(tmp_path / "products.csv", [plain, {**plain, "product_sku": "P2", **changes}])
+        with pytest.raises(CatalogueRowError) as failure:
+            load(database, PRODUCTS, path)
+        assert (failure.value.key, failure.value.line, failure.value.reason) == ("P2", 3, reason)
+    load(database, PRODUCTS, write_csv(tmp_path / "products.csv", [{**plain, "base_points": " 0 "}]))
+    assert query(database, "select product_sku, base_points from raw.products order by 1") == [("EOS-R5", 0)]
 
 
 def test_quarantined_record_is_the_row_as_read_with_extra_columns(tmp_path: Path, database: Path) -> None:
@@ -596,10 +602,10 @@ from pipelines.core.sources import ALL_SOURCES, MEMBERS
 database, first, second = (Path(argument) for argument in sys.argv[1:])
 connection = open_warehouse(database)
 loader.create_raw_tables(connection, ALL_SOURCES)
-loader.ingest_file(connection, MEMBERS, first)
+loader.ingest_file(connection, MEMBERS, first, 1.0)
 # Killed after the second file's rows are written, before its ledger row and the commit.
 loader._record_ledger = lambda *arguments: os.kill(os.getpid(), signal.SIGKILL)
-loader.ingest_file(connection, MEMBERS, second)
+loader.ingest_file(connection, MEMBERS, second, 1.0)
 """
 
 

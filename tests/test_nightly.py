@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.core.policy import level_order
 from pipelines.core.settings import PROJECT_ROOT
 from pipelines.core.warehouse import connect
 from tests.nightly_helpers import kill_when, night_paths, run_cli, start_cli, table_fingerprints
@@ -121,7 +122,7 @@ def test_failing_gate_keeps_the_last_night_and_nights_build_history(
         assert result.returncode == 0, result.stdout + result.stderr
     before = table_fingerprints(paths.warehouse)
 
-    # A catalogue whose successor link points nowhere breaks a critical expectation.
+    # A catalogue whose successor link points nowhere is stopped at ingestion (exit 65: input rejected).
     broken_catalog = tmp_path / "broken_catalog"
     shutil.copytree(PROJECT_ROOT / "catalog", broken_catalog)
     products = (broken_catalog / "products.csv").read_text(encoding="utf-8").splitlines()
@@ -135,8 +136,8 @@ def test_failing_gate_keeps_the_last_night_and_nights_build_history(
     failed = run_cli(
         [*paths.cli_args(NEXT_NIGHT), "--catalog", str(broken_catalog)], paths.prefect_home, api_url=prefect_api
     )
-    assert failed.returncode != 0
-    assert "quality gate failed" in failed.stderr
+    assert failed.returncode == 65
+    assert "bad catalogue row in products.csv" in failed.stderr and "NO-SUCH-SKU" in failed.stderr
     assert "Traceback" not in failed.stderr
     assert len(failed.stderr.strip().splitlines()[-1]) < 600
     assert published_night(paths.warehouse) == date.fromisoformat(NIGHT)
@@ -168,14 +169,14 @@ def test_failing_gate_keeps_the_last_night_and_nights_build_history(
     finally:
         connection.close()
     # Level changes and welcome packs, derived independently from the recorded history.
-    ladder = ["Red", "Silver", "Gold", "Platinum"]
+    ladder = list(level_order())  # lowest first, from int_level_ladder
     expected_changes, expected_packs, previous = set(), {}, {}
     for member_id, night, level in history:
         before = previous.get(member_id)
         if before is not None and before != level:
             direction = "up" if ladder.index(level) > ladder.index(before) else "down"
             expected_changes.add((member_id, night, before, level, direction))
-        if level != "Red":
+        if level != ladder[0]:
             expected_packs.setdefault(member_id, night)
         previous[member_id] = level
     assert changes == expected_changes

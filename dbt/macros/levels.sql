@@ -1,39 +1,19 @@
 {#
-  Member levels from validated points, with the thresholds of the project vars.
-  Levels in order: Red (below Silver), Silver, Gold, Platinum.
+  Questions about a level, answered by the level ladder (int_level_ladder, built from the policy vars),
+  for models that hold a level name rather than points. The ladder is the only list of levels.
+  The ladder is read once into a map (an uncorrelated subquery), then looked up with the caller's
+  expression, which stays in the caller's scope (an unqualified `level` is the caller's column).
 #}
-{% macro level_from_points(points) -%}
-    case
-        when {{ points }} >= {{ policy_integer('level_platinum_points') }} then 'Platinum'
-        when {{ points }} >= {{ policy_integer('level_gold_points') }} then 'Gold'
-        when {{ points }} >= {{ policy_integer('level_silver_points') }} then 'Silver'
-        else 'Red'
-    end
+{% macro ladder_lookup(column, level) -%}
+    (select map_from_entries(list((rung.level, rung.{{ column }}))) from {{ ref('int_level_ladder') }} as rung)[{{ level }}]
 {%- endmacro %}
 
-{# Position of a level in the ladder (Red 0 .. Platinum 3), to tell an upgrade from a downgrade. #}
+{# Position of a level on the ladder (0 at the bottom), to tell an upgrade from a downgrade. #}
 {% macro level_rank(level) -%}
-    case {{ level }} when 'Red' then 0 when 'Silver' then 1 when 'Gold' then 2 when 'Platinum' then 3 end
+    {{ ladder_lookup('level_rank', level) }}
 {%- endmacro %}
 
-{# The level above the one these points give; null at the top (Platinum). #}
-{% macro next_level_from_points(points) -%}
-    case
-        when {{ points }} >= {{ policy_integer('level_platinum_points') }} then null
-        when {{ points }} >= {{ policy_integer('level_gold_points') }} then 'Platinum'
-        when {{ points }} >= {{ policy_integer('level_silver_points') }} then 'Gold'
-        else 'Silver'
-    end
-{%- endmacro %}
-
-{# Points still missing to reach the next level; null at the top (Platinum). #}
-{% macro points_to_next_level(points) -%}
-    case
-        when {{ points }} >= {{ policy_integer('level_platinum_points') }} then null
-        when {{ points }} >= {{ policy_integer('level_gold_points') }}
-            then {{ policy_integer('level_platinum_points') }} - {{ points }}
-        when {{ points }} >= {{ policy_integer('level_silver_points') }}
-            then {{ policy_integer('level_gold_points') }} - {{ points }}
-        else {{ policy_integer('level_silver_points') }} - {{ points }}
-    end
+{# True for a paid tier (Silver and above): Fast Track, a welcome pack, a place in eligible_tiers. #}
+{% macro is_paid_tier(level) -%}
+    coalesce({{ ladder_lookup('is_paid_tier', level) }}, false)
 {%- endmacro %}

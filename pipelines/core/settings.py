@@ -40,6 +40,10 @@ class Settings(BaseSettings):
         default=True,
         description="Show every dbt model and test as its own Prefect task (costs a little time per node)",
     )
+    accept_rejected: bool = Field(
+        default=False,
+        description="Publish the night even though inbox files were rejected (the summary lists them)",
+    )
     lock_wait_seconds: float = Field(default=0.0, description="How long a nightly run waits for another run's lock")
 
     def with_overrides(self, **overrides: object) -> Settings:
@@ -49,7 +53,7 @@ class Settings(BaseSettings):
 
     def resolved(self) -> Settings:
         """The same settings with absolute paths (steps may run from other folders, e.g. GX's stores)."""
-        paths = {name: getattr(self, name).resolve() for name in ("inbox", "catalog", "warehouse", "reports")}
+        paths = {name: getattr(self, name).resolve() for name in ("inbox", "catalog", "warehouse", "reports", "logs")}
         return self.model_copy(update=paths)
 
     @property

@@ -1,4 +1,4 @@
-"""The schema of every source (RULES.md section 1): one definition used by ingestion and checks."""
+"""The schema of every source (columns, types, required values): one definition used by ingestion and checks."""
 
 from __future__ import annotations
 
@@ -26,6 +26,11 @@ DUCKDB_TYPES: dict[ColumnType, str] = {
 }
 
 
+# The longest value (in characters) any column takes. Far above any real name, address or serial:
+# a longer value is a runaway field or a blob, and its row is quarantined (`too_long:<column>`).
+MAX_VALUE_LENGTH = 1000
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
@@ -34,6 +39,9 @@ class Column:
     allowed: tuple[str, ...] = ()  # for ENUM
     default: str | None = None  # raw text used when the value is blank
     minimum: int | None = None  # for INTEGER
+    # For reference data: a non-blank value must be the key of another row of the same file, and
+    # following these links must never come back to a row (e.g. a product's successor).
+    refers_to_own_key: bool = False
 
 
 @dataclass(frozen=True)
@@ -41,7 +49,9 @@ class Source:
     name: str  # also the inbox sub-folder and the raw table name
     key: str
     columns: tuple[Column, ...]
-    reference: bool = False  # catalogue data kept in the repo, not in the inbox
+    # Reference data (the catalogue) is a snapshot kept in the repo, not change records in the inbox:
+    # a night uses exactly the file given to it, and any row that breaks the schema fails the night.
+    reference: bool = False
 
     @property
     def column_names(self) -> list[str]:
@@ -126,7 +136,7 @@ PRODUCTS = Source(
         Column("launch_date", T.DATE, required=True),
         Column("base_points", T.INTEGER, required=True, minimum=0),
         Column("fast_track", T.BOOLEAN, required=True),
-        Column("superseded_by"),
+        Column("superseded_by", refers_to_own_key=True),
         Column("superseded_on", T.DATE),
         Column("service_end_date", T.DATE),
     ),

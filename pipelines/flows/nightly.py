@@ -91,29 +91,18 @@ def docs_step(build_path: Path, night: date, artifacts_dir: Path, night_reports:
 
 
 @flow(name="cps-nightly", log_prints=True)
-def nightly_flow(
-    as_of: date | None = None,
-    inbox: str | None = None,
-    catalog: str | None = None,
-    warehouse: str | None = None,
-    reports: str | None = None,
-    lock_wait_seconds: float = 0.0,
-) -> NightSummary:
-    """Ingest, dbt build, quality gate, publish, reports — for one run date."""
+def nightly_flow(settings: Settings | None = None, as_of: date | None = None) -> NightSummary:
+    """Ingest, dbt build, quality gate, publish, reports — for one run date.
+
+    `settings` is the typed Settings object itself (Prefect validates it as a pydantic model); without
+    it, the CPS_* variables and defaults. `as_of` picks another night than the settings' one (a run
+    triggered by hand on a deployment, whose stored settings leave the date to the day of the run).
+    """
     from pipelines.ingestion.ingest import ingest_all
 
-    settings = (
-        Settings()
-        .with_overrides(
-            as_of=as_of,
-            inbox=Path(inbox) if inbox else None,
-            catalog=Path(catalog) if catalog else None,
-            warehouse=Path(warehouse) if warehouse else None,
-            reports=Path(reports) if reports else None,
-            lock_wait_seconds=lock_wait_seconds,
-        )
-        .resolved()
-    )
+    settings = (settings or Settings()).resolved()
+    if as_of is not None:
+        settings = settings.with_overrides(as_of=as_of)
     logger = get_run_logger()
     show_progress()
     start_run_log("nightly", settings.logs.resolve())  # served runs; `cps nightly` opened it already
@@ -125,7 +114,14 @@ def nightly_flow(
     with warehouse_lock(settings.lock_file, settings.lock_wait_seconds):
         build_path = timer.run("prepare", lambda: prepare_step(settings.warehouse, settings.build_dir))
         ingest_summary = timer.run(
-            "ingest", lambda: ingest_all(inbox=settings.inbox, catalog=settings.catalog, database=build_path)
+            "ingest",
+            lambda: ingest_all(
+                inbox=settings.inbox,
+                catalog=settings.catalog,
+                database=build_path,
+                as_of=night,
+                accept_rejected=settings.accept_rejected,
+            ),
         )
         logger.info("ingested: %s", ingest_summary.render())
         timer.run(
@@ -162,11 +158,4 @@ def run_nightly(settings: Settings) -> NightSummary:
     show_progress()
     start_run_log("nightly", settings.logs.resolve())
     check_inputs(settings)
-    return nightly_flow(
-        as_of=settings.as_of,
-        inbox=str(settings.inbox),
-        catalog=str(settings.catalog),
-        warehouse=str(settings.warehouse),
-        reports=str(settings.reports),
-        lock_wait_seconds=settings.lock_wait_seconds,
-    )
+    return nightly_flow(settings=settings.resolved())

@@ -11,16 +11,11 @@ DEPLOYMENT_NAME = "nightly"
 
 
 def deployment_parameters(settings: Settings) -> dict[str, Any]:
-    """Absolute paths, so scheduled runs do not depend on the server's working folder.
+    """The flow's Settings with absolute paths, so scheduled runs do not depend on the server's folder.
 
-    as_of is left out: each scheduled run computes the night of the day it starts (UTC).
+    as_of is left out: each scheduled run's Settings computes the night of the day it starts (UTC).
     """
-    return {
-        "inbox": str(settings.inbox.resolve()),
-        "catalog": str(settings.catalog.resolve()),
-        "warehouse": str(settings.warehouse.resolve()),
-        "reports": str(settings.reports.resolve()),
-    }
+    return {"settings": settings.resolved().model_dump(mode="json", exclude={"as_of"})}
 
 
 def serve_nightly(settings: Settings, limit: int | None = 1) -> None:

@@ -7,16 +7,17 @@ checked by DuckDB in one pass. Reasons are `<kind>:<column>`, e.g. `missing_requ
 
 from __future__ import annotations
 
-from pipelines.core.sources import Column, ColumnType, Source
+from pipelines.core.sources import MAX_VALUE_LENGTH, Column, ColumnType, Source
 from pipelines.ingestion.files import sql_text
 
 # The accepted shapes, checked before casting because DuckDB's casts are lenient ('1.5' casts to the
 # integer 2, '2024-1-5' to a date). Timestamps: ISO 8601 date and time, 'T' or a space between, optional
-# seconds and fraction, optional 'Z' or offset (converted to UTC; none means UTC).
+# seconds and fraction, optional 'Z' or offset (converted to UTC; none means UTC). Offsets exist from
+# -12:00 to +14:00; anything beyond (+25:00) is not a time anywhere and breaks the schema, rather than
+# being shifted by a day.
 DATE_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
-TIMESTAMP_PATTERN = (
-    DATE_PATTERN + r"[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?" + r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)?"
-)
+OFFSET_PATTERN = r"[+-]((0[0-9]|1[0-3])(:?[0-5][0-9])?|14(:?00)?)"
+TIMESTAMP_PATTERN = DATE_PATTERN + r"[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?" + f"(Z|{OFFSET_PATTERN})?"
 INTEGER_PATTERN = r"[+-]?[0-9]+"
 
 PARSE_FAILURE_KIND = {
@@ -66,7 +67,7 @@ def column_reasons(column: Column, text_sql: str, typed_sql: str) -> list[str]:
 
     `text_sql` is the value as read, `typed_sql` the result of typed_value() on it (computed once, earlier).
     """
-    reasons = []
+    reasons = [f"case when length({text_sql}) > {MAX_VALUE_LENGTH} then 'too_long:{column.name}' end"]
     if column.required and column.default is None:
         reasons.append(f"case when {blank(text_sql)} then 'missing_required:{column.name}' end")
     present = f"not {blank(text_sql)}"

@@ -1,33 +1,63 @@
 """Finding a source's files and reading one as text: every column VARCHAR, plus its 1-based data row number.
 
 Files are only read here, never moved, changed or deleted.
+
+Files read: `.csv`, `.csv.gz` (gzip-compressed CSV) and `.parquet`. CSV is UTF-8 with or without a
+byte-order mark, LF or CRLF line ends, fields quoted with `"` (a quoted field may span lines). Any
+other file in a source's inbox folder is listed as ignored, never read and never dropped in silence.
 """
 
 from __future__ import annotations
 
+import codecs
+import csv
+import gzip
 import hashlib
+import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
 
 from pipelines.core.errors import CpsError
 from pipelines.core.sources import Source
 
-SUPPORTED_SUFFIXES = (".csv", ".parquet")
+SUPPORTED_SUFFIXES = (".csv", ".csv.gz", ".parquet")
 
 # Name of the row-number column the readers add; unusual so that it cannot clash with a file's own columns.
 ROW_NUMBER = "_cps_row_number"
 
+# DuckDB's tables of the lines its CSV reader could not read (one file at a time, per connection).
+REJECT_SCANS = "_cps_reject_scans"
+REJECT_ERRORS = "_cps_reject_errors"
+
+# The longest line the CSV reader takes. Far above any real row, so that one oversized value (a runaway
+# field of megabytes) is read and then quarantined by the value-length check rather than failing the file.
+MAX_LINE_BYTES = 64 * 1024 * 1024
+
 
 class UnreadableFile(Exception):
-    """The file as a whole cannot be read as its source: it is set aside (rejected), the others go on."""
+    """The file as a whole cannot be read as its source: it is rejected (loads nothing) with this reason."""
+
+
+def is_supported(path: Path) -> bool:
+    return path.name.lower().endswith(SUPPORTED_SUFFIXES)
+
+
+def _folder_files(source: Source, folder: Path) -> list[Path]:
+    sub_folder = folder / source.name
+    if not folder.is_dir():
+        raise CpsError(f"inbox folder not found: {folder}")
+    if not sub_folder.is_dir():
+        raise CpsError(f"inbox folder for {source.name} not found: {sub_folder}")
+    return sorted((path for path in sub_folder.iterdir() if path.is_file()), key=lambda path: path.name)
 
 
 def source_files(source: Source, folder: Path) -> list[Path]:
-    """The files of `source` under `folder`, in arrival (file-name) order.
+    """The files of `source` under `folder` that are read, in arrival (file-name) order.
 
     `folder` is the folder the platform was given for the source: the inbox (whose sub-folder
-    `<source>/` holds any number of .csv/.parquet files) or the catalogue folder (which holds
+    `<source>/` holds any number of batch files) or the catalogue folder (which holds exactly
     `<source>.csv`). A missing folder or catalogue file is an operator error, not an empty load.
     """
     if source.reference:
@@ -35,15 +65,14 @@ def source_files(source: Source, folder: Path) -> list[Path]:
         if not path.is_file():
             raise CpsError(f"catalogue file not found: {path}")
         return [path]
-    sub_folder = folder / source.name
-    if not folder.is_dir():
-        raise CpsError(f"inbox folder not found: {folder}")
-    if not sub_folder.is_dir():
-        raise CpsError(f"inbox folder for {source.name} not found: {sub_folder}")
-    return sorted(
-        (path for path in sub_folder.iterdir() if path.is_file() and path.suffix.lower() in SUPPORTED_SUFFIXES),
-        key=lambda path: path.name,
-    )
+    return [path for path in _folder_files(source, folder) if is_supported(path)]
+
+
+def ignored_files(source: Source, folder: Path) -> list[Path]:
+    """Files in the source's inbox folder that are not read (another format): listed, never dropped in silence."""
+    if source.reference:
+        return []
+    return [path for path in _folder_files(source, folder) if not is_supported(path)]
 
 
 def file_sha256(path: Path) -> str:
@@ -65,39 +94,103 @@ def sql_name(name: str) -> str:
 
 
 def is_parquet(path: Path) -> bool:
-    return path.suffix.lower() == ".parquet"
+    return path.name.lower().endswith(".parquet")
 
 
-def _csv_call(path: Path) -> str:
-    # Explicit dialect (no guessing of delimiter or quoting), every value as text, a header row,
-    # and a line with the wrong number of fields is an error rather than silently padded.
+def is_gzip(path: Path) -> bool:
+    return path.name.lower().endswith(".gz")
+
+
+def _open_text_bytes(path: Path) -> BinaryIO:
+    """The file's bytes, decompressed for a .gz file."""
+    return gzip.open(path, "rb") if is_gzip(path) else path.open("rb")
+
+
+def csv_header(path: Path) -> list[str]:
+    """The CSV file's column names; raises UnreadableFile for an empty, binary, non-UTF-8 or corrupt file.
+
+    The header is read here (not guessed by a sniffer) so that a dirty data row cannot change how
+    the whole file is read.
+    """
+    if path.stat().st_size == 0:
+        raise UnreadableFile("empty file (not even a header row)")
+    try:
+        with _open_text_bytes(path) as handle:
+            start = handle.read(64 * 1024)
+    except (OSError, EOFError, zlib.error) as error:
+        raise UnreadableFile(f"not a readable gzip file: {error}") from None
+    if b"\0" in start[:8192]:
+        raise UnreadableFile("not a CSV file (binary content)")
+    first_line = start.split(b"\n", 1)[0]
+    try:
+        text = first_line.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise UnreadableFile(f"not UTF-8 (byte 0x{first_line[error.start]:02x} at line 1)") from None
+    if not text.strip():
+        raise UnreadableFile("empty file (no header row)")
+    columns = next(csv.reader([text.rstrip("\r")]))
+    duplicated = sorted({name for name in columns if columns.count(name) > 1})
+    if duplicated:
+        raise UnreadableFile(f"column named twice in the header: {', '.join(duplicated)}")
+    return columns
+
+
+def first_invalid_utf8(path: Path, line: int, line_start: int) -> str:
+    """'byte 0xe9 at line 12': where the file stops being UTF-8 (DuckDB names the line and its offset)."""
+    try:
+        with _open_text_bytes(path) as handle:
+            handle.seek(max(line_start, 0))
+            chunk = handle.read(1 << 20)
+        codecs.decode(chunk, "utf-8")
+    except UnicodeDecodeError as error:
+        return f"byte 0x{chunk[error.start]:02x} at line {line}"
+    except (OSError, EOFError, zlib.error):
+        pass
+    return f"at line {line}"
+
+
+def _csv_call(path: Path, columns: list[str]) -> str:
+    # Explicit dialect (no guessing), the header's columns all as text, and a line with the wrong number
+    # of fields set aside in DuckDB's reject tables (quarantined) rather than silently padded or cut.
+    names = ", ".join(f"{sql_text(name)}: 'VARCHAR'" for name in columns)
     return (
-        f"read_csv({sql_text(str(path))}, header = true, all_varchar = true, delim = ',', quote = '\"',"
-        " escape = '\"', strict_mode = true, null_padding = false)"
+        f"read_csv({sql_text(str(path))}, auto_detect = false, header = true, columns = {{{names}}},"
+        " delim = ',', quote = '\"', escape = '\"', strict_mode = true, null_padding = false,"
+        f" max_line_size = {MAX_LINE_BYTES}, encoding = 'utf-8',"
+        f" store_rejects = true, rejects_scan = '{REJECT_SCANS}', rejects_table = '{REJECT_ERRORS}')"
     )
 
 
+def clear_rejects(connection: duckdb.DuckDBPyConnection) -> None:
+    connection.execute(f"drop table if exists {REJECT_ERRORS}")
+    connection.execute(f"drop table if exists {REJECT_SCANS}")
+
+
 def reader_sql(path: Path, columns: list[str]) -> str:
-    """A relation of the file: its `columns` as VARCHAR, in file order, and ROW_NUMBER (1-based, file order)."""
+    """A relation of the file: its `columns` as VARCHAR, in file order, and ROW_NUMBER (1-based, file order).
+
+    For CSV, ROW_NUMBER counts the rows DuckDB could read; lines it could not read are in REJECT_ERRORS
+    (see load.py, which renumbers so that both count from the same start).
+    """
     if is_parquet(path):
         casts = ", ".join(f"cast({sql_name(name)} as varchar) as {sql_name(name)}" for name in columns)
         call = f"read_parquet({sql_text(str(path))}, file_row_number = true)"
         return f"(select {casts}, file_row_number + 1 as {ROW_NUMBER} from {call})"
     # WITH ORDINALITY numbers the rows in file order, also when DuckDB reads the file in parallel.
     aliases = ", ".join(sql_name(name) for name in [*columns, ROW_NUMBER])
-    return f"(select * from {_csv_call(path)} with ordinality as _file({aliases}))"
+    return f"(select * from {_csv_call(path, columns)} with ordinality as _file({aliases}))"
 
 
 def file_columns(connection: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
     """The file's column names, in file order; raises UnreadableFile if it is not a readable CSV/Parquet."""
     if path.stat().st_size == 0:
         raise UnreadableFile("empty file (not even a header row)")
-    call = f"read_parquet({sql_text(str(path))})" if is_parquet(path) else _csv_call(path)
-    kind = "Parquet" if is_parquet(path) else "CSV"
+    if not is_parquet(path):
+        return csv_header(path)
     try:
-        described = connection.execute(f"describe select * from {call}").fetchall()
+        described = connection.execute(f"describe select * from read_parquet({sql_text(str(path))})").fetchall()
     except duckdb.Error as error:
-        raise UnreadableFile(f"not a readable {kind} file: {short_error(error)}") from None
+        raise UnreadableFile(f"not a readable Parquet file: {short_error(error)}") from None
     return [row[0] for row in described]
 
 

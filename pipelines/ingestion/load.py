@@ -10,19 +10,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
 
-from pipelines.core.errors import CpsError
+from pipelines.core.errors import CpsError, InputRejected
 from pipelines.core.sources import DUCKDB_TYPES, ColumnType, Source
 from pipelines.ingestion.checks import reason_sql, typed_value
 from pipelines.ingestion.files import (
+    REJECT_ERRORS,
     ROW_NUMBER,
     UnreadableFile,
+    clear_rejects,
     file_columns,
     file_sha256,
+    first_invalid_utf8,
+    is_parquet,
     reader_sql,
     short_error,
     sql_name,
@@ -37,11 +41,22 @@ LEDGER_COLUMNS = {
     "sha256": "VARCHAR",
     "size_bytes": "BIGINT",
     "loaded_at": "TIMESTAMP",
-    "status": "VARCHAR",  # loaded | rejected
-    "rows_read": "BIGINT",
+    "status": "VARCHAR",  # loaded | rejected | ignored
+    "rows_read": "BIGINT",  # NULL (unknown) for a rejected or ignored file
     "rows_loaded": "BIGINT",
     "rows_quarantined": "BIGINT",
-    "error": "VARCHAR",
+    "error": "VARCHAR",  # why a file was rejected or ignored
+    "as_of_date": "DATE",  # the night that saw the file (added later: older warehouses gain it, NULL)
+}
+# Which catalogue each night used: one row per night and reference source (a re-run replaces its rows).
+CATALOG_SNAPSHOT_COLUMNS = {
+    "as_of_date": "DATE",
+    "source": "VARCHAR",
+    "file_name": "VARCHAR",
+    "file_path": "VARCHAR",
+    "sha256": "VARCHAR",
+    "file_id": "BIGINT",
+    "recorded_at": "TIMESTAMP",
 }
 QUARANTINE_COLUMNS = {
     "file_id": "BIGINT",
@@ -53,16 +68,30 @@ QUARANTINE_COLUMNS = {
 }
 LINEAGE_COLUMNS = {"_file_id": "BIGINT", "_row_number": "BIGINT"}
 
+# How DuckDB's CSV reader names a line it could not read -> the quarantine reason of that row. Any
+# other kind (not UTF-8, a quote never closed) means the file cannot be read as a whole: rejected.
+MALFORMED_ROW_REASONS = {
+    "TOO MANY COLUMNS": "malformed_row:too_many_fields",
+    "MISSING COLUMNS": "malformed_row:too_few_fields",
+    "LINE SIZE OVER MAXIMUM": "malformed_row:line_too_long",
+}
+
 # Working table of the file being loaded (connection-local, dropped at the end of the load).
 FILE_TABLE = "_cps_file"
 REASON = "_cps_reason"
+REJECTED_LINES = "_cps_rejected_lines"
 TYPED_PREFIX = "_cps_typed_"
 RECORD = "_cps_record"
+# Longest value kept in a quarantined row's record (the full value is in the file).
+MAX_RECORD_VALUE = 2000
 
 
 @dataclass(frozen=True)
 class FileResult:
-    """What happened to one file: loaded, skipped (content seen before) or rejected (unreadable)."""
+    """What happened to one file: loaded, skipped (content seen before), rejected (loads nothing) or ignored.
+
+    The row counts of a rejected or ignored file are 0 here and unknown (NULL) in the ledger.
+    """
 
     source: str
     file_name: str
@@ -87,7 +116,13 @@ def _create_table(connection: duckdb.DuckDBPyConnection, table: str, columns: di
         "where table_schema = 'raw' and table_name = ? order by ordinal_position",
         [table],
     ).fetchall()
-    if [(name, sql_type) for name, sql_type in found] != list(columns.items()):
+    expected = list(columns.items())
+    if found == expected[: len(found)] and len(found) < len(expected):
+        # A warehouse from before a column was added at the end (e.g. the ledger's as_of_date).
+        for name, sql_type in expected[len(found) :]:
+            connection.execute(f"alter table raw.{table} add column {sql_name(name)} {sql_type}")
+        found = expected
+    if [(name, sql_type) for name, sql_type in found] != expected:
         raise CpsError(f"raw.{table} in the warehouse does not have the expected columns; rebuild the warehouse")
 
 
@@ -96,16 +131,28 @@ def create_raw_tables(connection: duckdb.DuckDBPyConnection, sources: tuple[Sour
     connection.execute("create schema if not exists raw")
     _create_table(connection, "file_ledger", LEDGER_COLUMNS)
     _create_table(connection, "quarantine", QUARANTINE_COLUMNS)
+    _create_table(connection, "catalog_snapshots", CATALOG_SNAPSHOT_COLUMNS)
     for source in sources:
         _create_table(connection, source.name, raw_table_columns(source))
     connection.execute(reconciliation_view_sql(sources))
+    connection.execute(
+        "create or replace view raw.rejected_files as select as_of_date, source, file_name, file_path, sha256, "
+        "rows_read, "
+        "error, loaded_at as seen_at, file_id from raw.file_ledger where status = 'rejected'"
+    )
+    connection.execute(
+        "create or replace view raw.ignored_files as select as_of_date, source, file_name, file_path, "
+        "size_bytes, error, loaded_at as seen_at from raw.file_ledger where status = 'ignored'"
+    )
 
 
 def reconciliation_view_sql(sources: tuple[Source, ...]) -> str:
     """raw.reconciliation: per file, the ledger's counts beside the rows really in raw and in quarantine.
 
-    `balanced` holds when rows_read = rows_loaded + rows_quarantined and both match the stored rows.
-    Rows stored under a file id (or source) the ledger does not know show up unbalanced too.
+    For a file that was read, `balanced` holds when rows_read = rows_loaded + rows_quarantined and both
+    match the stored rows. A rejected (or ignored) file counts as a file, its rows unknown: it is
+    balanced when nothing of it is stored. Rows stored under a file id (or source) the ledger does
+    not know show up unbalanced too.
     """
     stored = " union all ".join(
         f"select _file_id as file_id, '{source.name}' as source, count(*) as rows_in_raw "
@@ -121,6 +168,8 @@ def reconciliation_view_sql(sources: tuple[Source, ...]) -> str:
             coalesce(stored.rows_in_raw, 0) as rows_in_raw,
             coalesce(held.rows_in_quarantine, 0) as rows_in_quarantine,
             coalesce(
+                case when ledger.status in ('rejected', 'ignored')
+                then coalesce(stored.rows_in_raw, 0) = 0 and coalesce(held.rows_in_quarantine, 0) = 0 end,
                 ledger.rows_read = ledger.rows_loaded + ledger.rows_quarantined
                 and ledger.rows_loaded = coalesce(stored.rows_in_raw, 0)
                 and ledger.rows_quarantined = coalesce(held.rows_in_quarantine, 0),
@@ -160,9 +209,12 @@ def _next_file_id(connection: duckdb.DuckDBPyConnection) -> int:
     return int(connection.execute("select coalesce(max(file_id), 0) + 1 from raw.file_ledger").fetchone()[0])
 
 
-def _record_ledger(connection: duckdb.DuckDBPyConnection, path: Path, sha256: str, result: FileResult) -> None:
+def _record_ledger(
+    connection: duckdb.DuckDBPyConnection, path: Path, sha256: str | None, result: FileResult, as_of: date | None
+) -> None:
+    read = result.status not in ("rejected", "ignored")
     connection.execute(
-        "insert into raw.file_ledger values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert into raw.file_ledger values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             result.file_id,
             result.source,
@@ -172,12 +224,59 @@ def _record_ledger(connection: duckdb.DuckDBPyConnection, path: Path, sha256: st
             path.stat().st_size,
             datetime.now(UTC).replace(tzinfo=None),
             result.status,
-            result.rows_read,
+            result.rows_read if read else None,
             result.rows_loaded,
             result.rows_quarantined,
             result.error,
+            as_of,
         ],
     )
+
+
+class TooManyQuarantined(UnreadableFile):
+    """More of the file's rows break the schema than policy allows: most likely a changed export format."""
+
+
+class CatalogueRowError(Exception):
+    """A catalogue row breaks the schema: the night fails naming the key and the line."""
+
+    def __init__(self, key: str, line: int, reason: str) -> None:
+        super().__init__(f"{key} at line {line}: {reason}")
+        self.key, self.line, self.reason = key, line, reason
+
+
+def _renumber_after_rejects(connection: duckdb.DuckDBPyConnection) -> int:
+    """Number the rows DuckDB read by their place among all the file's rows; returns the lines set aside.
+
+    WITH ORDINALITY counts only the rows read. A rejected line r (its data row = line - 1) comes after
+    r - i rows that were read (i = its rank among the rejects), so the k-th read row is row
+    k + (number of rejects with r - i < k). Rejects are few (else the file is rejected anyway).
+    """
+    rejects = int(connection.execute(f"select count(*) from {REJECTED_LINES}").fetchone()[0])
+    if rejects:
+        connection.execute(
+            f"update {FILE_TABLE} set {ROW_NUMBER} = {ROW_NUMBER} + (select count(*) from "
+            f"(select line - 1 - row_number() over (order by line) as read_before from {REJECTED_LINES}) "
+            f"where read_before < {FILE_TABLE}.{ROW_NUMBER})"
+        )
+    return rejects
+
+
+def _check_csv_rejects(connection: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Reject the file if DuckDB set aside a line that means the file as a whole cannot be read."""
+    fatal = connection.execute(
+        f"select error_type, line, line_byte_position from {REJECT_ERRORS} "
+        f"where error_type not in ({', '.join(sql_text(kind) for kind in MALFORMED_ROW_REASONS)}) "
+        "order by line limit 1"
+    ).fetchone()
+    if fatal is None:
+        return
+    kind, line, line_start = fatal
+    if kind == "INVALID ENCODING":
+        raise UnreadableFile(f"not UTF-8 ({first_invalid_utf8(path, int(line), int(line_start))})")
+    if kind == "UNQUOTED VALUE":
+        raise UnreadableFile(f"a quote opened at line {line} is never closed")
+    raise UnreadableFile(f"not a readable CSV file: {kind.lower()} at line {line}")
 
 
 def _load_rows(
@@ -185,7 +284,8 @@ def _load_rows(
 ) -> tuple[int, int]:
     """Check every row of the file, append the good ones to raw.<source> and the others to the quarantine.
 
-    Returns (rows read, rows quarantined). Runs inside the caller's transaction.
+    Returns (rows read, rows quarantined). Runs inside the caller's transaction. Leaves FILE_TABLE
+    (the file's rows, typed, with their reasons) for the caller's checks; the caller drops it.
     """
     present = set(columns)
     text_sql = {
@@ -206,7 +306,12 @@ def _load_rows(
         f"(select *, {reason_sql(source, text_sql, typed_sql)} as {REASON} "
         f"from (select *{typed_columns} from {reader_sql(path, columns)}))"
     )
-    record = "to_json({" + ", ".join(f"{sql_text(name)}: {sql_name(name)}" for name in columns) + "})"
+    # The row as read (values cut at MAX_RECORD_VALUE, so one runaway field does not bloat the quarantine).
+    record = (
+        "to_json({"
+        + ", ".join(f"{sql_text(name)}: left({sql_name(name)}, {MAX_RECORD_VALUE})" for name in columns)
+        + "})"
+    )
     # One pass over the file, kept for the two inserts: typed values, row number, reasons, and the
     # row as read for the (few) rows that break the schema.
     kept = ", ".join(
@@ -214,10 +319,33 @@ def _load_rows(
         for column in source.columns
         if column.type is not ColumnType.TEXT or column.name in present
     )
+    csv_file = not is_parquet(path)
+    if csv_file:
+        clear_rejects(connection)
     connection.execute(
         f"create or replace temp table {FILE_TABLE} as select {kept}, {ROW_NUMBER}, {REASON}, "
         f"case when {REASON} <> '' then cast({record} as varchar) end as {RECORD} from {checked}"
     )
+    set_aside = 0
+    if csv_file:
+        _check_csv_rejects(connection, path)
+        # DuckDB may note several errors for one line (one per extra field): one quarantined row per line.
+        connection.execute(
+            f"create or replace temp table {REJECTED_LINES} as select line, min(error_type) as error_type, "
+            f"any_value(csv_line) as csv_line from {REJECT_ERRORS} group by line"
+        )
+        set_aside = _renumber_after_rejects(connection)
+        if set_aside:
+            reasons = " ".join(
+                f"when {sql_text(kind)} then {sql_text(reason)}" for kind, reason in MALFORMED_ROW_REASONS.items()
+            )
+            connection.execute(
+                f"insert into raw.quarantine select {file_id}, {sql_text(source.name)}, {sql_text(path.name)}, "
+                f"line - 1, case error_type {reasons} end, "
+                f"cast(to_json({{'line': left(csv_line, {MAX_RECORD_VALUE})}}) as varchar) from {REJECTED_LINES}"
+            )
+        clear_rejects(connection)
+        connection.execute(f"drop table {REJECTED_LINES}")
     names = ", ".join(sql_name(column.name) for column in source.columns)
     typed = ", ".join(typed_sql[column.name] for column in source.columns)
     connection.execute(
@@ -231,12 +359,77 @@ def _load_rows(
     rows_read, rows_quarantined = connection.execute(
         f"select count(*), count(*) filter (where {REASON} <> '') from {FILE_TABLE}"
     ).fetchone()
-    connection.execute(f"drop table {FILE_TABLE}")
-    return int(rows_read), int(rows_quarantined)
+    return int(rows_read) + set_aside, int(rows_quarantined) + set_aside
 
 
-def load_file(connection: duckdb.DuckDBPyConnection, source: Source, path: Path, sha256: str) -> FileResult:
-    """Load one file in one transaction; raise UnreadableFile if it cannot be read as the source at all."""
+def _check_quarantined_share(rows_read: int, rows_quarantined: int, max_share: float) -> None:
+    if rows_read and rows_quarantined / rows_read > max_share:
+        raise TooManyQuarantined(
+            f"{rows_quarantined:,} of {rows_read:,} rows break the schema ({rows_quarantined / rows_read:.0%}, "
+            f"more than the {max_share:.0%} allowed: a changed export format?)"
+        )
+
+
+def _check_reference_rows(connection: duckdb.DuckDBPyConnection, source: Source, file_id: int) -> None:
+    """A catalogue file must be clean: no quarantined row, no key twice, no link to a missing or circular key.
+
+    Raises CatalogueRowError for the first offending row (line = data row + 1, the header being line 1).
+    """
+    key = sql_name(source.key)
+    bad = connection.execute(
+        "select coalesce(json_extract_string(record, ?), json_extract_string(record, '$.line')), row_number, reason "
+        "from raw.quarantine where file_id = ? order by row_number limit 1",
+        [f"$.{source.key}", file_id],
+    ).fetchone()
+    if bad is not None:
+        # A line DuckDB could not split into fields has no key column: name its first field.
+        raise CatalogueRowError(str(bad[0]).split(",")[0], int(bad[1]) + 1, bad[2])
+    twice = connection.execute(
+        f"select {key}, max({ROW_NUMBER}) from {FILE_TABLE} group by {key} having count(*) > 1 order by 2 limit 1"
+    ).fetchone()
+    if twice is not None:
+        raise CatalogueRowError(str(twice[0]), int(twice[1]) + 1, f"duplicate {source.key}")
+    for column in source.columns:
+        if not column.refers_to_own_key:
+            continue
+        link = sql_name(column.name)
+        missing = connection.execute(
+            f"select {key}, {ROW_NUMBER}, {link} from {FILE_TABLE} where nullif(trim({link}), '') is not null "
+            f"and trim({link}) not in (select {key} from {FILE_TABLE}) order by {ROW_NUMBER} limit 1"
+        ).fetchone()
+        if missing is not None:
+            raise CatalogueRowError(
+                str(missing[0]), int(missing[1]) + 1, f"{column.name} {missing[2]} is not in the catalogue"
+            )
+        cycle = connection.execute(
+            f"""
+            with recursive links as (select {key} as start, trim({link}) as next, 1 as steps from {FILE_TABLE}
+                where nullif(trim({link}), '') is not null
+                union all
+                select links.start, trim(f.{link}), links.steps + 1
+                from links join {FILE_TABLE} f on f.{key} = links.next
+                where nullif(trim(f.{link}), '') is not null and links.next <> links.start
+                and links.steps <= (select count(*) from {FILE_TABLE}))
+            select f.{key}, f.{ROW_NUMBER} from links join {FILE_TABLE} f on f.{key} = links.start
+            where links.next = links.start order by f.{ROW_NUMBER} limit 1
+            """
+        ).fetchone()
+        if cycle is not None:
+            raise CatalogueRowError(str(cycle[0]), int(cycle[1]) + 1, f"{column.name} leads back to itself (a cycle)")
+
+
+def load_file(
+    connection: duckdb.DuckDBPyConnection,
+    source: Source,
+    path: Path,
+    sha256: str,
+    max_quarantined_share: float,
+    as_of: date | None = None,
+) -> FileResult:
+    """Load one file in one transaction; raise UnreadableFile if it cannot be read as the source at all.
+
+    For reference data (the catalogue), raise CatalogueRowError for a row that breaks the schema.
+    """
     columns = file_columns(connection, path)
     missing = [name for name in source.required_columns if name not in columns]
     if missing:
@@ -244,20 +437,40 @@ def load_file(connection: duckdb.DuckDBPyConnection, source: Source, path: Path,
     with _transaction(connection):
         file_id = _next_file_id(connection)
         rows_read, rows_quarantined = _load_rows(connection, source, path, columns, file_id)
+        if source.reference:
+            _check_reference_rows(connection, source, file_id)
+            if rows_read == 0:
+                raise CatalogueRowError("(none)", 1, "the file has no rows")
+        _check_quarantined_share(rows_read, rows_quarantined, max_quarantined_share)
+        connection.execute(f"drop table {FILE_TABLE}")
         result = FileResult(
             source.name, path.name, "loaded", rows_read, rows_read - rows_quarantined, rows_quarantined, None, file_id
         )
-        _record_ledger(connection, path, sha256, result)
+        _record_ledger(connection, path, sha256, result, as_of)
     return result
 
 
 def reject_file(
-    connection: duckdb.DuckDBPyConnection, source: Source, path: Path, sha256: str, error: str
+    connection: duckdb.DuckDBPyConnection,
+    source: Source,
+    path: Path,
+    sha256: str,
+    error: str,
+    as_of: date | None = None,
 ) -> FileResult:
-    """Set a file aside: its ledger row says why; this content is not loaded, nor tried again."""
+    """Set a file aside: it loads nothing, its ledger row says why; this content is not tried again."""
     with _transaction(connection):
         result = FileResult(source.name, path.name, "rejected", error=error, file_id=_next_file_id(connection))
-        _record_ledger(connection, path, sha256, result)
+        _record_ledger(connection, path, sha256, result, as_of)
+    return result
+
+
+def ignore_file(connection: duckdb.DuckDBPyConnection, source: Source, path: Path, as_of: date | None) -> FileResult:
+    """List a file in a source folder that is not read (another format) in the ledger, for the night's summary."""
+    error = "not read: only .csv, .csv.gz and .parquet files are loaded"
+    with _transaction(connection):
+        result = FileResult(source.name, path.name, "ignored", error=error, file_id=_next_file_id(connection))
+        _record_ledger(connection, path, None, result, as_of)
     return result
 
 
@@ -272,28 +485,92 @@ def seen_unchanged(connection: duckdb.DuckDBPyConnection, source: Source, path: 
     modified = datetime.fromtimestamp(stat.st_mtime, UTC).replace(tzinfo=None)
     return connection.execute(
         "select file_id, status from raw.file_ledger where source = ? and file_path = ? and size_bytes = ? "
-        "and loaded_at > ? order by file_id limit 1",
+        "and loaded_at > ? and status in ('loaded', 'rejected') order by file_id limit 1",
         [source.name, str(path.resolve()), stat.st_size, modified],
     ).fetchone()
 
 
-def ingest_file(connection: duckdb.DuckDBPyConnection, source: Source, path: Path) -> FileResult:
-    """Load a file unless this source already saw its content; set it aside if it cannot be read."""
+def _read_or_reject(
+    connection: duckdb.DuckDBPyConnection,
+    source: Source,
+    path: Path,
+    sha256: str,
+    max_quarantined_share: float,
+    as_of: date | None,
+) -> FileResult:
+    try:
+        return load_file(connection, source, path, sha256, max_quarantined_share, as_of)
+    except UnreadableFile as error:
+        return reject_file(connection, source, path, sha256, str(error), as_of)
+    except duckdb.InvalidInputException as error:
+        # The header was fine but a later line was not. Other errors (a full disk, a bug) propagate:
+        # they must not set the file aside for good.
+        return reject_file(connection, source, path, sha256, f"not a readable file: {short_error(error)}", as_of)
+    except duckdb.IOException as error:
+        if "gzip" not in str(error).lower():
+            raise
+        return reject_file(connection, source, path, sha256, f"not a readable gzip file: {short_error(error)}", as_of)
+
+
+def ingest_file(
+    connection: duckdb.DuckDBPyConnection,
+    source: Source,
+    path: Path,
+    max_quarantined_share: float,
+    as_of: date | None = None,
+) -> FileResult:
+    """Load an inbox file unless this source already saw its content; reject it if it cannot be read."""
     seen = seen_unchanged(connection, source, path)
     if seen is not None:
         return FileResult(source.name, path.name, "skipped", error=f"already {seen[1]} as file {seen[0]}")
     sha256 = file_sha256(path)
     seen = connection.execute(
-        "select file_id, status from raw.file_ledger where source = ? and sha256 = ? order by file_id limit 1",
+        "select file_id, status from raw.file_ledger where source = ? and sha256 = ? "
+        "and status in ('loaded', 'rejected') order by file_id limit 1",
         [source.name, sha256],
     ).fetchone()
     if seen is not None:
         return FileResult(source.name, path.name, "skipped", error=f"same content already {seen[1]} as file {seen[0]}")
+    return _read_or_reject(connection, source, path, sha256, max_quarantined_share, as_of)
+
+
+def ingest_reference_file(
+    connection: duckdb.DuckDBPyConnection, source: Source, path: Path, as_of: date | None = None
+) -> FileResult:
+    """Load a catalogue file as tonight's snapshot: skipped only when it is the snapshot already in use.
+
+    Unlike inbox files, content seen before is loaded again when another file was used since (an older
+    products.csv put back restores the old catalogue). Raises CatalogueRowError for a bad row and
+    UnreadableFile (via the ledger's reason) when the file cannot be read.
+    """
+    sha256 = file_sha256(path)
+    in_use = connection.execute(
+        "select file_id, sha256 from raw.file_ledger where source = ? and status = 'loaded' "
+        "order by file_id desc limit 1",
+        [source.name],
+    ).fetchone()
+    if in_use is not None and in_use[1] == sha256:
+        in_use_text = f"same content as the catalogue in use (file {in_use[0]})"
+        return FileResult(source.name, path.name, "skipped", error=in_use_text)
+    advice = "fix it (or put the previous file back) and run again"
     try:
-        return load_file(connection, source, path, sha256)
-    except UnreadableFile as error:
-        return reject_file(connection, source, path, sha256, str(error))
-    except duckdb.InvalidInputException as error:
-        # The header was fine but a later line was not (invalid UTF-8, wrong number of fields, ...).
-        # Other errors (a full disk, a bug) propagate: they must not set the file aside for good.
-        return reject_file(connection, source, path, sha256, f"not a readable file: {short_error(error)}")
+        result = _read_or_reject(connection, source, path, sha256, 0.0, as_of)
+    except CatalogueRowError as error:
+        raise InputRejected(
+            f"bad catalogue row in {path.name}: {source.key} {error.key} at line {error.line}: {error.reason}; {advice}"
+        ) from None
+    if result.status == "rejected":
+        raise InputRejected(f"rejected catalogue file {path.name}: {result.error}; {advice}")
+    return result
+
+
+def record_catalog_snapshot(connection: duckdb.DuckDBPyConnection, sources: tuple[Source, ...], as_of: date) -> None:
+    """Record which catalogue file (by sha256) each reference source of the night `as_of` uses."""
+    with _transaction(connection):
+        connection.execute("delete from raw.catalog_snapshots where as_of_date = ?", [as_of])
+        for source in sources:
+            connection.execute(
+                "insert into raw.catalog_snapshots select ?, source, file_name, file_path, sha256, file_id, ? "
+                "from raw.file_ledger where source = ? and status = 'loaded' order by file_id desc limit 1",
+                [as_of, datetime.now(UTC).replace(tzinfo=None), source.name],
+            )

@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pipelines.core.errors import CpsError
-from pipelines.core.policy import policy
+from pipelines.core.policy import level_ladder, policy
 from pipelines.core.settings import Settings
 from pipelines.core.warehouse import connect
 from pipelines.transformation.dbt_runner import DbtInvocation, run_dbt
@@ -146,7 +146,7 @@ def next_steps(member: dict[str, object], lines: list[RegistrationLine]) -> list
     to_fix = [line for line in lines if line.explanation]
     steps = []
     if member.get("next_level") is None:
-        steps.append("Top level reached (Platinum).")
+        steps.append(f"Top level reached ({level_ladder()[-1].level}).")
     else:
         needed = int(member["points_to_next_level"])
         steps.append(f"{needed} more points reach {member['next_level']}.")

@@ -7,9 +7,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from pipelines.core.policy import level_order
 from pipelines.core.warehouse import connect
-
-LEVEL_ORDER = ("Red", "Silver", "Gold", "Platinum")
 
 
 @dataclass(frozen=True)
@@ -70,7 +69,7 @@ class NightSummary:
 
     def render(self) -> str:
         figures = self.figures
-        levels = ", ".join(f"{level} {figures.members_by_level.get(level, 0):,}" for level in LEVEL_ORDER)
+        levels = ", ".join(f"{level} {figures.members_by_level.get(level, 0):,}" for level in level_order())
         statuses = ", ".join(f"{status} {count:,}" for status, count in sorted(figures.registrations_by_status.items()))
         steps = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in self.step_seconds.items())
         ingest = self.ingest
@@ -78,7 +77,10 @@ class NightSummary:
             f"Night {self.as_of} published to {self.warehouse}",
             f"  rows in: {ingest.rows_read:,} read, {ingest.rows_loaded:,} loaded, "
             f"{ingest.rows_quarantined:,} quarantined; files {ingest.files_loaded} loaded, "
-            f"{ingest.files_skipped} already loaded, {ingest.files_rejected} rejected",
+            f"{ingest.files_skipped} already loaded, {ingest.files_rejected} rejected (rows unknown), "
+            f"{ingest.files_ignored} ignored",
+            *(f"  REJECTED (accepted) {r.source}/{r.file_name}: {r.error}" for r in ingest.rejected),
+            *(f"  WARNING ignored {r.source}/{r.file_name}: {r.error}" for r in ingest.files if r.status == "ignored"),
             f"  members by level: {levels}",
             f"  registrations: {statuses}",
             f"  level changes tonight: {figures.level_changes_up:,} up, {figures.level_changes_down:,} down; "

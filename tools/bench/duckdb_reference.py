@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 from pipelines.core.policy import policy
 from pipelines.core.sources import MEMBERS, PRODUCTS, REGISTRATIONS, Column, ColumnType, Source
-from tools.bench.inputs import LEVEL_BELOW_THRESHOLDS, BenchInputs, iso_country_codes_file, points_policy
+from tools.bench.inputs import BenchInputs, iso_country_codes_file, points_policy
 
 SQL_TYPES = {ColumnType.DATE: "date", ColumnType.TIMESTAMP: "timestamp", ColumnType.INTEGER: "bigint"}
 
@@ -211,7 +211,7 @@ def member_levels_sql(inputs: BenchInputs) -> str:
         group by c.member_id
     )
 
-    select member_id, validated_points, case {level_cases} else '{LEVEL_BELOW_THRESHOLDS}' end as level
+    select member_id, validated_points, case {level_cases} else '{rules.bottom_level}' end as level
     from (
         select m.member_id, coalesce(p.validated_points, 0)::bigint as validated_points
         from members as m

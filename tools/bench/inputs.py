@@ -12,14 +12,13 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from pipelines.core.policy import level_thresholds, policy, policy_decimal
+from pipelines.core.policy import level_ladder, policy, policy_decimal
 from pipelines.core.settings import DBT_PROJECT_DIR
 
 SUPPORTED_SUFFIXES = (".csv", ".parquet")
 # Shares (decay, caps, floor) are handled as whole millionths, so that pandas and polars stay exact
 # with integer arithmetic (the dbt models use DECIMAL(18, 6), the same precision).
 MICRO = 1_000_000
-LEVEL_BELOW_THRESHOLDS = "Red"
 RESULT_COLUMNS = ("member_id", "validated_points", "level")
 
 
@@ -65,7 +64,7 @@ def as_micro(value: Decimal, name: str) -> int:
 
 @dataclass(frozen=True)
 class PointsPolicy:
-    """The policy numbers of RULES.md sections 2-4, shares in millionths."""
+    """The policy numbers of the registration, decay and level rules, shares in millionths."""
 
     grace_years: int
     decay_per_year_micro: int
@@ -74,7 +73,8 @@ class PointsPolicy:
     purchase_before_launch_days: int
     serial_min_length: int
     serial_max_length: int
-    levels: tuple[tuple[str, int], ...]  # paid levels, lowest threshold first
+    levels: tuple[tuple[str, int], ...]  # the levels above the bottom one, lowest threshold first
+    bottom_level: str  # the level below every threshold
 
     @property
     def serial_pattern(self) -> str:
@@ -92,5 +92,6 @@ def points_policy() -> PointsPolicy:
         purchase_before_launch_days=int(values["purchase_before_launch_days"]),
         serial_min_length=int(values["serial_min_length"]),
         serial_max_length=int(values["serial_max_length"]),
-        levels=tuple(level_thresholds()),
+        levels=tuple((rung.level, rung.min_points) for rung in level_ladder()[1:]),
+        bottom_level=level_ladder()[0].level,
     )

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.core.sources import MEMBERS, PRODUCTS, REGISTRATIONS, Column, ColumnType, Source
-from tools.bench.inputs import LEVEL_BELOW_THRESHOLDS, MICRO, BenchInputs, iso_country_codes_file, points_policy
+from tools.bench.inputs import MICRO, BenchInputs, iso_country_codes_file, points_policy
 
 
 def read_batch(path: Path) -> pd.DataFrame:
@@ -133,7 +133,7 @@ def registration_points(registrations: pd.DataFrame, products: pd.DataFrame, inp
     )
     passing = ~removed & ~unknown_product & ~incomplete & ~invalid
 
-    # Rule 5: of the passing registrations sharing a product and serial, the earliest registered holds it.
+    # Duplicate serials: of the passing registrations sharing a product and serial, the earliest registered holds it.
     candidates = r.loc[passing, ["product_sku", "registered_at", "registration_id"]].assign(
         serial_key=serial[passing].str.upper()
     )
@@ -158,6 +158,6 @@ def member_levels(inputs: BenchInputs) -> pd.DataFrame:
     result["level"] = np.select(
         [result["validated_points"] >= threshold for _, threshold in reversed(levels)],
         [name for name, _ in reversed(levels)],
-        default=LEVEL_BELOW_THRESHOLDS,
+        default=points_policy().bottom_level,
     )
     return result.reset_index(drop=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.core.sources import MEMBERS, PRODUCTS, REGISTRATIONS, Column, ColumnType, Source
-from tools.bench.inputs import LEVEL_BELOW_THRESHOLDS, MICRO, BenchInputs, iso_country_codes_file, points_policy
+from tools.bench.inputs import MICRO, BenchInputs, iso_country_codes_file, points_policy
 
 ISO_TIMESTAMP = "%Y-%m-%dT%H:%M:%S%#z"
 
@@ -148,7 +148,7 @@ def registration_points(registrations: pl.LazyFrame, products: pl.LazyFrame, inp
         passing=~removed & ~unknown_product & ~incomplete & ~invalid,
         serial_key=serial.str.to_uppercase(),
     )
-    # Rule 5: of the passing registrations sharing a product and serial, the earliest registered holds it.
+    # Duplicate serials: of the passing registrations sharing a product and serial, the earliest registered holds it.
     ranked = (
         checked.filter("passing")
         .sort("registered_at", "registration_id")
@@ -176,8 +176,9 @@ def member_levels(inputs: BenchInputs) -> pl.DataFrame:
     products = product_points(read_source([inputs.products_file], PRODUCTS), inputs)
     points = registration_points(registrations, products, inputs).group_by("member_id").agg(pl.col("points").sum())
     validated = pl.col("validated_points")
-    level = pl.lit(LEVEL_BELOW_THRESHOLDS)
-    for name, threshold in points_policy().levels:
+    rules = points_policy()
+    level = pl.lit(rules.bottom_level)
+    for name, threshold in rules.levels:
         level = pl.when(validated >= threshold).then(pl.lit(name)).otherwise(level)
     return (
         members.select("member_id")

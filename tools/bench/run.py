@@ -24,6 +24,7 @@ import psutil
 
 from pipelines.core.errors import CpsError
 from pipelines.core.settings import Settings
+from tools.bench.ingest_floor import ingest_floor_seconds
 from tools.bench.inputs import BenchInputs
 from tools.bench.measure import Measurement, measure
 from tools.bench.touch import second_night_inbox
@@ -64,6 +65,7 @@ class SizeResult:
     members: int
     as_of: date
     touched_registrations: int = 0
+    ingest_floor_seconds: float = 0.0
     measurements: list[Measurement] = field(default_factory=list)
     agreements: list[Agreement] = field(default_factory=list)
 
@@ -155,6 +157,9 @@ def run_size(members: int, workdir: Path, catalog: Path) -> SizeResult:
             compare(measured[REFERENCE], measured[name]) for name in implementations if name != REFERENCE
         )
 
+    progress(f"{members:,} members: ingestion floor (inbox read and typed by DuckDB alone) ...")
+    outcome.ingest_floor_seconds = ingest_floor_seconds(inputs.inbox)
+    progress(f"  {outcome.ingest_floor_seconds:.1f} s")
     run_night(1, inputs, FIRST_NIGHT)
     night2_inputs, outcome.touched_registrations = second_night_inbox(inputs, size_dir / "inbox_night2")
     run_night(2, night2_inputs, SECOND_NIGHT)
@@ -188,6 +193,18 @@ def render_table(results: list[SizeResult]) -> str:
                         f"| {seconds / floor:,.1f} |"
                     )
     return "\n".join(lines)
+
+
+def render_ingest_floor(result: SizeResult) -> str:
+    """The ingestion floor beside the platform's ingest step of night 1."""
+    platform_ingest = next(
+        (m.steps.get("ingest") for m in result.measurements if m.implementation == "platform" and m.night == 1), None
+    )
+    beside = f"; the platform's ingest step (night 1): {seconds_text(platform_ingest)} s" if platform_ingest else ""
+    return (
+        f"Ingestion floor (inbox read and typed by DuckDB alone, no checks): "
+        f"{seconds_text(result.ingest_floor_seconds)} s{beside}."
+    )
 
 
 def render_agreement(result: SizeResult) -> str:
@@ -240,6 +257,8 @@ def render_size_block(result: SizeResult) -> str:
             "",
             render_table([result]),
             "",
+            render_ingest_floor(result),
+            "",
             render_agreement(result),
             f"<!-- /bench:{result.members} -->",
         ]
@@ -278,7 +297,13 @@ def run_benchmarks(member_counts: list[int], workdir: Path, output: Path | None,
         if not (catalog / name).is_file():
             raise CpsError(f"catalogue file not found: {catalog / name} (set CPS_CATALOG)")
     results = [run_size(members, workdir, catalog) for members in member_counts]
-    report = "\n\n".join([render_table(results), *(render_agreement(result) for result in results)])
+    report = "\n\n".join(
+        [
+            render_table(results),
+            *(render_ingest_floor(result) for result in results),
+            *(render_agreement(result) for result in results),
+        ]
+    )
     disagreements = [a for result in results for a in result.disagreements]
     if disagreements:
         print(report, file=sys.stderr)

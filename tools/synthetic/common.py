@@ -43,7 +43,7 @@ MEMBER_COUNTRIES: tuple[tuple[str, float, str], ...] = (
 )
 # Where products bought abroad come from (all officially assigned codes).
 ABROAD_COUNTRIES: tuple[str, ...] = ("US", "JP", "HK", "AE", "GB", "DE", "FR", "NL", "SG", "CH", "IT", "ES")
-# Codes people type that are not ISO 3166-1 alpha-2 (RULES: bad_country).
+# Codes people type that are not ISO 3166-1 alpha-2 (registration status reason bad_country).
 BAD_COUNTRIES: tuple[str, ...] = ("UK", "EU", "EN", "GER", "XX", "Deutschland")
 OTHER_LANGUAGES: tuple[str, ...] = ("en", "fr", "de", "es", "it", "nl", "ru", "ja")
 

@@ -1,7 +1,7 @@
 """Synthetic registrations (kitbags) for one chunk of members, with every kind of flaw the rules handle.
 
 Shares below are per registration unless said otherwise; each flaw has its own rate so that
-the statuses of RULES.md section 2 all occur, alone and combined.
+the registration statuses (dbt doc registration_status) all occur, alone and combined.
 """
 
 from __future__ import annotations

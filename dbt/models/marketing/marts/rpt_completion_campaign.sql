@@ -1,5 +1,5 @@
 {{ nightly_history_config() }}
--- Tonight's completion campaign (section 5): consenting members below the invitation threshold
+-- Tonight's completion campaign (doc completion_campaign_rule): consenting members below the invitation threshold
 -- whose pending points (incomplete or invalid registrations) would take them to it.
 -- One list per night is kept, like the invitations; re-running a night replaces its list.
 select

@@ -1,5 +1,5 @@
 {{ nightly_history_config() }}
--- Tonight's invitation list (section 5): members who reach the invitation threshold, have given
+-- Tonight's invitation list (doc invitation_rule): members who reach the invitation threshold, have given
 -- marketing consent, and were on no earlier night's list. Every night's list is kept (member x
 -- night), so "never invited twice" holds across nights; re-running a night replaces its list.
 -- full_refresh=false: a full refresh must not forget who was already invited.

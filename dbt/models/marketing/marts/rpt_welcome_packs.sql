@@ -4,5 +4,5 @@ select
     min(as_of_date) as due_on,
     arg_min(level, as_of_date) as level
 from {{ ref('fct_member_levels') }}
-where level <> 'Red'
+where {{ is_paid_tier('level') }}
 group by member_id

@@ -1,4 +1,4 @@
--- Rules 1 to 4 of the registration status, each as its own flag, and the status they decide
+-- The checks of the registration status before the serial holder (doc registration_status), each as its own flag, and the status they decide
 -- (null when none applies: the registration may hold its serial, see int_registration_status).
 -- A view: its only reader is int_registration_status, so millions of rows are not written twice.
 {{ config(materialized='view') }}

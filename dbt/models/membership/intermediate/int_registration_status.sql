@@ -1,5 +1,5 @@
--- Each registration's status as of D (rules 1 to 6), its reasons, and the points it adds or would add.
--- Rule 5: among the registrations that pass rules 1-4, the earliest registered (tie: smaller
+-- Each registration's status as of D (doc registration_status), its reasons, and the points it adds or would add.
+-- Duplicate serials: among the registrations that pass the checks of int_registration_checks, the earliest registered (tie: smaller
 -- registration_id) holds a product's serial (trimmed, any case); any other one is a duplicate.
 -- materialized: the checks (a view) are read twice below and must be computed once
 with checked as materialized (

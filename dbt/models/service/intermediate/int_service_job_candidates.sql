@@ -1,4 +1,4 @@
--- Each service job as of D with the member's level L at the job (section 6) and whether the job
+-- Each service job as of D with the member's level L at the job (doc repair_sla) and whether the job
 -- meets every Fast Track condition except the limit on open Fast Track jobs (that is decided in
 -- int_service_fast_track_queue, because it depends on the order of the member's jobs).
 with jobs as (
@@ -10,8 +10,9 @@ with jobs as (
     from {{ ref('stg_service_jobs') }}
 ),
 
+-- the night's members (dim_members has exactly these; staging keeps the data walking forward)
 known_members as (
-    select member_id from {{ ref('dim_members') }}
+    select member_id from {{ ref('stg_members') }}
 ),
 
 history as (
@@ -66,12 +67,13 @@ select
     j.level,
     coalesce(p.fast_track, false)
         and s.serial_key is not null
-        and j.level in ('Silver', 'Gold', 'Platinum')
+        and coalesce(l.is_paid_tier, false)
         and (j.service_type = 'repair' or c.centre_type = 'canon_service_centre')
         as is_fast_track_candidate
 from with_level as j
 left join {{ ref('stg_products') }} as p on j.product_sku = p.product_sku
 left join {{ ref('stg_service_centres') }} as c on j.centre_id = c.centre_id
+left join {{ ref('int_level_ladder') }} as l on j.level = l.level
 left join counted_serials as s
     on j.member_id = s.member_id
     and j.product_sku = s.product_sku

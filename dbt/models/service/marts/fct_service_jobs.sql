@@ -1,11 +1,15 @@
 -- Every service job as of D with the member's level at the job, Fast Track, the SLA target in
--- working days, the turnaround, the SLA status and whether a backup loan is owed (section 6).
+-- working days, the turnaround, the SLA status and whether a backup loan is owed (doc
+-- repair_sla). The Fast Track target and the loan come with the level from int_level_ladder.
 with jobs as (
     select
         c.*,
-        coalesce(q.is_fast_track, false) as fast_track
+        coalesce(q.is_fast_track, false) as fast_track,
+        l.fast_track_target_days,
+        coalesce(l.loan_eligible, false) as level_loan_eligible
     from {{ ref('int_service_job_candidates') }} as c
     left join {{ ref('int_service_fast_track_queue') }} as q on c.job_id = q.job_id
+    left join {{ ref('int_level_ladder') }} as l on c.level = l.level
 ),
 
 targeted as (
@@ -15,9 +19,7 @@ targeted as (
         greatest(
             case
                 when not fast_track then {{ policy_integer('sla_standard_days') }}
-                when level = 'Platinum' then {{ policy_integer('sla_platinum_days') }}
-                when level = 'Gold' then {{ policy_integer('sla_gold_days') }}
-                else {{ policy_integer('sla_silver_days') }}
+                else fast_track_target_days
             end,
             case when is_video then {{ policy_integer('sla_video_min_days') }} else 0 end
         ) as target_days,
@@ -63,6 +65,6 @@ select
     turnaround_days::integer as turnaround_days,
     working_days_elapsed::integer as working_days_elapsed,
     status,
-    fast_track and level in ('Gold', 'Platinum') and status in ('breached', 'open_breached') as loan_owed,
+    fast_track and level_loan_eligible and status in ('breached', 'open_breached') as loan_owed,
     {{ as_of_date() }} as as_of_date
 from with_status
