@@ -80,10 +80,11 @@ def main(argv: list[str] | None = None) -> None:
         seconds = time.perf_counter() - started
         table = published_member_levels(settings)
     else:
-        from tools.bench import duckdb_reference, pandas_reference, polars_reference
+        from tools.bench import duckdb_reference as bench_duckdb
+        from tools.bench import pandas_reference as bench_pandas
+        from tools.bench import polars_reference as bench_polars
 
-        references = {"duckdb": duckdb_reference, "polars": polars_reference, "pandas": pandas_reference}
-        compute = references[args.implementation]
+        compute = {"duckdb": bench_duckdb, "polars": bench_polars, "pandas": bench_pandas}[args.implementation]
         started = time.perf_counter()
         levels = compute.member_levels(inputs)
         seconds = time.perf_counter() - started
