@@ -92,11 +92,7 @@ def cps(
 
 def announce_start(command: str) -> None:
     """The first seconds go to starting Prefect and loading dbt and Great Expectations: say so at once."""
-    PROGRESS.info(
-        "cps %s: starting Prefect, loading dbt and Great Expectations ... (full log: %s)",
-        command,
-        current_run_log(),
-    )
+    PROGRESS.info("cps %s: starting Prefect, loading dbt and Great Expectations ... %s", command, with_log_hint(""))
 
 
 def start_logging(command: str, settings: Settings) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pipelines.publishing.summary import LEVEL_ORDER, NightSummary
+from pipelines.core.policy import level_order
+from pipelines.publishing.summary import NightSummary
 
 SUMMARY_KEY = "cps-night-summary"
 FIGURES_KEY = "cps-night-figures"
@@ -22,7 +23,7 @@ def summary_rows(summary: NightSummary) -> list[dict[str, str]]:
             f"{ingest.files_loaded} / {ingest.files_skipped} / {ingest.files_rejected}",
         ),
     ]
-    rows += [(f"members {level}", f"{figures.members_by_level.get(level, 0):,}") for level in LEVEL_ORDER]
+    rows += [(f"members {level}", f"{figures.members_by_level.get(level, 0):,}") for level in level_order()]
     rows += [
         (f"registrations {status}", f"{count:,}") for status, count in sorted(figures.registrations_by_status.items())
     ]
