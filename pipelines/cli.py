@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from pipelines.core.environment import apply_offline_environment
-from pipelines.core.errors import CpsError, UsageError
+from pipelines.core.errors import CpsError, UsageError, file_system_problem
 from pipelines.core.runlog import (
     DETAIL,
     PROGRESS,
@@ -23,7 +23,7 @@ from pipelines.core.runlog import (
     start_run_log,
     with_log_hint,
 )
-from pipelines.core.settings import Settings, check_inputs
+from pipelines.core.settings import Settings
 from pipelines.flows.prefect_api import prepare_nightly_process
 
 app = typer.Typer(
@@ -130,11 +130,17 @@ def nightly(
             help="Publish even though inbox files were rejected (exit 65 otherwise); the summary lists them.",
         ),
     ] = False,
+    allow_future: Annotated[
+        bool,
+        typer.Option("--allow-future", help="Accept a run date later than tomorrow (UTC)."),
+    ] = False,
 ) -> None:
-    """One nightly run as of DATE: ingest, transform (dbt build), quality gate, publish, report.
+    """One nightly run as of DATE: ingest, transform (dbt build), quality gate, reports, publish.
 
-    Exits 0 on success; otherwise non-zero with a one-line reason, and the previous night's
-    tables stay published.
+    A date after the current night is a new night, the current night's date re-runs it, an earlier
+    date is a backfill (archived beside the warehouse; the current night stays). Exit codes: 0
+    published; 1 a step failed; 2 wrong usage; 3 a check failed; 65 input rejected; 75 the warehouse
+    is busy. On any non-zero exit nothing was published.
     """
     settings = load_settings(
         as_of=parse_as_of(as_of),
@@ -144,9 +150,18 @@ def nightly(
         reports=reports,
         lock_wait_seconds=wait,
         accept_rejected=accept_rejected or None,
+        allow_future=allow_future or None,
     )
+    from pipelines.core.nights import check_usage
+    from pipelines.publishing.publish import check_folders_and_lock
+
     start_logging("nightly", settings)
-    check_inputs(settings)  # a mistyped path fails at once, not after Prefect's start-up
+    # Wrong usage, unwritable folders and a held lock are found before Prefect starts (seconds, not ~20 s).
+    resolved = settings.resolved()
+    check_usage(resolved, resolved.allow_future)
+    check_folders_and_lock(
+        resolved.lock_file, (resolved.warehouse.parent, resolved.reports), resolved.lock_wait_seconds
+    )
     announce_start("nightly")
     prepare_nightly_process()
     start_logging("nightly", settings)  # Prefect, now imported, replaced the root logger's handlers
@@ -154,6 +169,15 @@ def nightly(
 
     summary = run_nightly(settings)
     typer.echo(summary.render())
+
+
+@app.command()
+def nights(warehouse: Warehouse = None) -> None:
+    """List the current night and the archived (backfilled) nights: when they ran, catalogue and policy used."""
+    settings = load_settings(warehouse=warehouse)
+    from pipelines.publishing.nights import describe_nights
+
+    typer.echo(describe_nights(settings.warehouse.resolve()))
 
 
 @app.command()
@@ -291,6 +315,11 @@ def main() -> None:
             DETAIL.error("cps: %s", error, exc_info=error)
         print(f"cps: {with_log_hint(str(error))}", file=sys.stderr)
         code = error.exit_code
+    except OSError as error:  # a file-system error anywhere: one line naming the path, never a traceback
+        if current_run_log() is not None:
+            DETAIL.error("file-system error", exc_info=error)
+        print(f"cps: {with_log_hint(file_system_problem(error))}", file=sys.stderr)
+        code = 1
     except Exception as error:  # a bug or an unforeseen failure: one line here, the traceback in the log
         first_line = (str(error).splitlines() or [""])[0]
         hint = with_log_hint(f"unexpected {type(error).__name__}: {first_line}")

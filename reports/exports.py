@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -41,33 +42,41 @@ class MarketingExport:
     name: str
     rows: pd.DataFrame
     dropped_without_consent: int
+    as_of: date
+
+    @property
+    def file_name(self) -> str:
+        """Dated, so that every night keeps its own list and a later run never overwrites it."""
+        return f"{self.name}_{self.as_of.isoformat()}.csv"
 
 
 def invitation_export(marts: MartsReader) -> MarketingExport:
-    """Tonight's invitation list, re-checked against each member's current consent."""
-    sql = """
+    """The night's invitation list, re-checked against each member's consent in the current night."""
+    sql = f"""
         select i.member_id, i.email, m.language, m.country, i.level, i.eligible_tiers
         from marts.rpt_invitations as i
         inner join marts.dim_members as m on i.member_id = m.member_id
-        where i.as_of_date = ? and m.marketing_opt_in
+        inner join {marts.consent_table} as consent on i.member_id = consent.member_id
+        where i.as_of_date = ? and consent.marketing_opt_in
         order by i.member_id
     """
     rows = marts.frame(sql, [marts.as_of])
     total = marts.scalar("select count(*) from marts.rpt_invitations where as_of_date = ?", [marts.as_of])
-    return MarketingExport("invitations", rows, int(total) - len(rows))
+    return MarketingExport("invitations", rows, int(total) - len(rows), marts.as_of)
 
 
 def completion_export(marts: MartsReader) -> MarketingExport:
-    """Tonight's completion campaign: consenting members who would qualify by fixing their registrations."""
+    """The night's completion campaign: consenting members who would qualify by fixing their registrations."""
     threshold = int(policy()["invitation_points"])
-    sql = """
+    sql = f"""
         select c.member_id, c.email, m.language, c.validated_points, c.pending_points,
                greatest(0, ? - c.validated_points)::bigint as points_needed, c.action_required_count
         from marts.rpt_completion_campaign as c
         inner join marts.dim_members as m on c.member_id = m.member_id
-        where c.as_of_date = ? and m.marketing_opt_in
+        inner join {marts.consent_table} as consent on c.member_id = consent.member_id
+        where c.as_of_date = ? and consent.marketing_opt_in
         order by c.member_id
     """
     rows = marts.frame(sql, [threshold, marts.as_of])
     total = marts.scalar("select count(*) from marts.rpt_completion_campaign where as_of_date = ?", [marts.as_of])
-    return MarketingExport("completion_campaign", rows, int(total) - len(rows))
+    return MarketingExport("completion_campaign", rows, int(total) - len(rows), marts.as_of)

@@ -17,7 +17,7 @@ from reports.views import LEVEL_ORDER, Column, Figure, Page, Section, TableView,
 def write_exports(marts: MartsReader, night_dir: Path) -> list[MarketingExport]:
     exports = [invitation_export(marts), completion_export(marts)]
     for export in exports:
-        write_safe_csv(export.rows, night_dir / f"{export.name}.csv")
+        write_safe_csv(export.rows, night_dir / export.file_name)
     return exports
 
 
@@ -65,7 +65,7 @@ def build_marketing(marts: MartsReader, data: DataFolder, exports: list[Marketin
         Section(
             "Invitations by country and level",
             "Members invited for the first time tonight (validated points at or above the invitation threshold, "
-            "marketing consent, never on an earlier night's list). File: invitations.csv with member_id, email, "
+            f"marketing consent, never on another night's list). File: {invitations.file_name} with member_id, email, "
             "language, country, level, eligible_tiers.",
             chart=charts.bars(
                 "chart-invitations",
@@ -110,7 +110,7 @@ def build_marketing(marts: MartsReader, data: DataFolder, exports: list[Marketin
         Section(
             "Completion campaign by points still needed",
             f"Members with consent below {threshold:,} validated points whose pending points (incomplete or invalid "
-            "registrations) would take them over the threshold. File: completion_campaign.csv with member_id, email, "
+            f"registrations) would take them over the threshold. File: {completion.file_name} with member_id, email, "
             "language, validated_points, pending_points, points_needed, action_required_count.",
             chart=charts.bars(
                 "chart-completion",

@@ -21,6 +21,8 @@ class MartsReader:
 
     connection: duckdb.DuckDBPyConnection
     as_of: date
+    # Where marketing consent is read: the current night's members, also for a backfilled night's exports.
+    consent_table: str = "marts.dim_members"
 
     def exists(self, table: str, schema: str = "marts") -> bool:
         sql = "select count(*) from information_schema.tables where table_schema = ? and table_name = ?"
@@ -38,10 +40,18 @@ class MartsReader:
 
 
 @contextmanager
-def open_marts(database: Path, as_of: date) -> Iterator[MartsReader]:
-    """The warehouse opened read-only, and closed again before the caller returns (it may be renamed)."""
+def open_marts(database: Path, as_of: date, consent_database: Path | None = None) -> Iterator[MartsReader]:
+    """The warehouse opened read-only, and closed again before the caller returns (it may be renamed).
+
+    consent_database: the warehouse holding the current night, when `database` holds another night
+    (a backfill): every export leaves out members without consent in the current night's data.
+    """
     connection = connect(database, read_only=True)
     try:
-        yield MartsReader(connection, as_of)
+        consent_table = "marts.dim_members"
+        if consent_database is not None and consent_database.resolve() != database.resolve():
+            connection.execute(f"attach '{consent_database}' as current_night (read_only)")
+            consent_table = "current_night.marts.dim_members"
+        yield MartsReader(connection, as_of, consent_table)
     finally:
         connection.close()

@@ -46,12 +46,15 @@ def _data_docs_link(night_dir: Path) -> str | None:
     return index.relative_to(night_dir).as_posix() if index.is_file() else None
 
 
-def render_reports(database: Path, as_of: date, reports_dir: Path) -> Path:
-    """Writes the night's HTML pages, marketing CSVs and the data of every chart; returns the night folder."""
+def render_reports(database: Path, as_of: date, reports_dir: Path, consent_database: Path | None = None) -> Path:
+    """Writes the night's HTML pages, marketing CSVs and the data of every chart; returns the night folder.
+
+    consent_database: the warehouse of the current night when `database` holds a backfilled night.
+    """
     night_dir = reports_dir / as_of.isoformat()
     night_dir.mkdir(parents=True, exist_ok=True)
     data = DataFolder(night_dir)
-    with open_marts(database, as_of) as marts:
+    with open_marts(database, as_of, consent_database) as marts:
         exports = write_exports(marts, night_dir)
         pages: list[Page] = [build_overview(marts, data), build_sla(marts, data), build_marketing(marts, data, exports)]
         quality = read_quality_summary(marts)

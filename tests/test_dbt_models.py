@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from pipelines.core.policy import level_ladder
+from pipelines.transformation.dbt_runner import DbtInvocation, run_dbt
 from tests.dbt_fixtures import (
     WITHOUT_UNIT_TESTS,
     build_night,
@@ -186,15 +187,25 @@ def test_consecutive_nights_record_history_changes_and_welcome_packs(warehouse: 
     assert welcome_packs(warehouse) == [("M1", NIGHT_2), ("M2", NIGHT_1)]
 
 
-def test_backfilling_a_past_night_fixes_changes_and_welcome_packs_and_history_survives_full_refresh(
+def test_backfilling_a_past_night_adds_its_ledger_rows_only_and_history_survives_full_refresh(
     warehouse: Path, tmp_path: Path
 ) -> None:
     build_night(warehouse, NIGHT_1, tmp_path / "dbt")
     build_night(warehouse, NIGHT_3, tmp_path / "dbt")
-    assert changes(warehouse) == [("M1", NIGHT_3, "Red", "Silver", "up"), ("M2", NIGHT_3, "Silver", "Red", "down")]
+    published_changes = [("M1", NIGHT_3, "Red", "Silver", "up"), ("M2", NIGHT_3, "Silver", "Red", "down")]
+    assert changes(warehouse) == published_changes
     assert welcome_packs(warehouse) == [("M1", NIGHT_3), ("M2", NIGHT_1)]
 
-    build_night(warehouse, NIGHT_2, tmp_path / "dbt")  # the missed night, afterwards
+    # The missed night, afterwards, while NIGHT_3 is the current night: a backfill.
+    run_dbt(
+        DbtInvocation(
+            database=warehouse,
+            as_of=NIGHT_2,
+            artifacts_dir=tmp_path / "dbt",
+            extra_vars={"current_night": NIGHT_3.isoformat()},
+        ),
+        WITHOUT_UNIT_TESTS,
+    )
 
     assert [row[:3] for row in history(warehouse) if row[1] == NIGHT_2] == [
         ("M1", NIGHT_2, "Silver"),
@@ -203,13 +214,15 @@ def test_backfilling_a_past_night_fixes_changes_and_welcome_packs_and_history_su
         ("M4", NIGHT_2, "Red"),
     ]
     assert len(history(warehouse)) == 3 + 4 + 4
-    # M1 went up on night 2 now, not on night 3; M2's drop on night 3 is against night 2.
-    assert changes(warehouse) == [("M1", NIGHT_2, "Red", "Silver", "up"), ("M2", NIGHT_3, "Silver", "Red", "down")]
-    assert welcome_packs(warehouse) == [("M1", NIGHT_2), ("M2", NIGHT_1)]
-    # The marts now describe the backfilled night.
+    # Ledgers: the backfilled night adds its own change (against NIGHT_1); NIGHT_3's published rows
+    # and M1's welcome pack (due on NIGHT_3, as published) are not recomputed.
+    assert changes(warehouse) == [("M1", NIGHT_2, "Red", "Silver", "up"), *published_changes]
+    assert welcome_packs(warehouse) == [("M1", NIGHT_3), ("M2", NIGHT_1)]
     assert query(warehouse, "select distinct as_of_date from marts.dim_members") == [(NIGHT_2,)]
 
-    # A full refresh rebuilds the marts but keeps the recorded history.
+    # A full refresh of the current night keeps the recorded history; as a re-run of the current
+    # night it replaces that night's change rows (M1 was already Silver on the night before).
     build_night(warehouse, NIGHT_3, tmp_path / "dbt", (*WITHOUT_UNIT_TESTS, "--full-refresh"))
     assert len(history(warehouse)) == 3 + 4 + 4
     assert changes(warehouse) == [("M1", NIGHT_2, "Red", "Silver", "up"), ("M2", NIGHT_3, "Silver", "Red", "down")]
+    assert welcome_packs(warehouse) == [("M1", NIGHT_3), ("M2", NIGHT_1)]

@@ -10,7 +10,9 @@ def test_the_ladder_climbs_from_the_policy_thresholds() -> None:
     values = policy()
 
     assert [rung.min_points for rung in ladder[1:]] == [
-        values["level_silver_points"], values["level_gold_points"], values["level_platinum_points"]
+        values["level_silver_points"],
+        values["level_gold_points"],
+        values["level_platinum_points"],
     ]
     assert ladder[0].min_points == 0 and not ladder[0].is_paid_tier
     assert [rung.level_rank for rung in ladder] == list(range(len(ladder)))

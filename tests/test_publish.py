@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.core.errors import CpsError
+from pipelines.core.errors import CpsError, WarehouseBusy
 from pipelines.core.warehouse import connect
 from pipelines.publishing.publish import check_readable, prepare_build_copy, publish_build, warehouse_lock
 
@@ -88,10 +88,11 @@ def test_second_run_stops_with_a_clear_message_or_waits(tmp_path: Path) -> None:
     try:
         assert ready.wait(30)
         with (
-            pytest.raises(CpsError, match="another nightly run is using this warehouse \\(pid"),
+            pytest.raises(WarehouseBusy, match="another nightly run is using this warehouse \\(pid") as busy,
             warehouse_lock(lock_file, wait_seconds=0),
         ):
             pass
+        assert busy.value.exit_code == 75
         started = time.monotonic()
         with warehouse_lock(lock_file, wait_seconds=30):
             waited = time.monotonic() - started

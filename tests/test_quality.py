@@ -25,13 +25,16 @@ from pipelines.quality.suites import Severity, load_suites
 
 AS_OF = date(2024, 6, 30)
 # The hand-made marts follow the shipped policy: levels from the ladder, eligibility from the vars.
-LEVEL_CASE = " ".join(f"when validated_points >= {rung.min_points} then '{rung.level}'" for rung in level_ladder()[::-1])
+LEVEL_CASE = " ".join(
+    f"when validated_points >= {rung.min_points} then '{rung.level}'" for rung in level_ladder()[::-1]
+)
 NEXT_LEVEL_CASE = " ".join(
     f"when validated_points >= {rung.min_points} then {repr(rung.next_level) if rung.next_level else 'null'}"
     for rung in level_ladder()[::-1]
 )
 NEXT_POINTS_CASE = " ".join(
-    f"when validated_points >= {rung.min_points} then {rung.next_level_points or 'null'}" for rung in level_ladder()[::-1]
+    f"when validated_points >= {rung.min_points} then {rung.next_level_points or 'null'}"
+    for rung in level_ladder()[::-1]
 )
 ISO_SEED = DBT_PROJECT_DIR / "seeds" / "iso_3166_1_alpha_2.csv"
 

@@ -21,6 +21,9 @@ from reports.render import render_reports
 from tests.dbt_fixtures import create_raw_schema, load_file, member, product, registration
 
 AS_OF = date(2024, 6, 12)  # a Wednesday
+# Every night's marketing lists are dated files.
+INVITATIONS_CSV = f"invitations_{AS_OF.isoformat()}.csv"
+COMPLETION_CSV = f"completion_campaign_{AS_OF.isoformat()}.csv"
 CHART_PAGES = ("overview.html", "sla.html", "marketing.html")
 
 # Products: (sku, category, base, age, superseded, service ended, effective, lost to decay, other loss)
@@ -261,7 +264,7 @@ def test_neutralise_cell(cell: object, expected: object) -> None:
 def test_night_folder_holds_pages_exports_data_and_plotly(rendered: tuple[Path, Path]) -> None:
     _, night = rendered
     assert night.name == AS_OF.isoformat()
-    for name in ("index.html", *CHART_PAGES, "invitations.csv", "completion_campaign.csv", "plotly.min.js"):
+    for name in ("index.html", *CHART_PAGES, INVITATIONS_CSV, COMPLETION_CSV, "plotly.min.js"):
         assert (night / name).is_file(), name
     index = (night / "index.html").read_text(encoding="utf-8")
     for link in re.findall(r'href="(data/[^"]+)"', index):
@@ -323,7 +326,7 @@ def test_marketing_exports_are_tonight_consented_and_minimal(rendered: tuple[Pat
     database, night = rendered
     consent = marts_frame(database, "select member_id, marketing_opt_in from marts.dim_members")
     consenting = set(consent.loc[consent["marketing_opt_in"], "member_id"])
-    invitations = pd.read_csv(night / "invitations.csv", dtype=str, keep_default_na=False)
+    invitations = pd.read_csv(night / INVITATIONS_CSV, dtype=str, keep_default_na=False)
     expected = marts_frame(
         database,
         "select count(*) as n from marts.rpt_invitations as i join marts.dim_members as m using (member_id)"
@@ -335,7 +338,7 @@ def test_marketing_exports_are_tonight_consented_and_minimal(rendered: tuple[Pat
     assert "M0011" not in set(invitations["member_id"])
     assert list(invitations.columns) == ["member_id", "email", "language", "country", "level", "eligible_tiers"]
 
-    completion = pd.read_csv(night / "completion_campaign.csv", dtype=str, keep_default_na=False)
+    completion = pd.read_csv(night / COMPLETION_CSV, dtype=str, keep_default_na=False)
     assert len(completion) > 0
     assert set(completion["member_id"]) <= consenting
     assert "M0027" not in set(completion["member_id"])
@@ -351,7 +354,7 @@ def test_marketing_exports_are_tonight_consented_and_minimal(rendered: tuple[Pat
 def test_export_cells_are_neutralised_for_spreadsheets(rendered: tuple[Path, Path]) -> None:
     _, night = rendered
     cells = {}
-    for name in ("invitations.csv", "completion_campaign.csv"):
+    for name in (INVITATIONS_CSV, COMPLETION_CSV):
         with (night / name).open(encoding="utf-8", newline="") as handle:
             for row in csv.DictReader(handle):
                 cells[row["member_id"]] = row["email"]
@@ -424,7 +427,7 @@ def test_renders_with_only_the_contract_columns_and_releases_the_file(tmp_path: 
 def test_rerendering_a_night_is_stable(rendered: tuple[Path, Path], tmp_path: Path) -> None:
     database, night = rendered
     again = render_reports(database, AS_OF, tmp_path)
-    for name in ("invitations.csv", "completion_campaign.csv", "data/members_by_level.csv", "data/sla_by_level.csv"):
+    for name in (INVITATIONS_CSV, COMPLETION_CSV, "data/members_by_level.csv", "data/sla_by_level.csv"):
         assert (again / name).read_bytes() == (night / name).read_bytes(), name
 
 
@@ -590,7 +593,7 @@ def test_reports_from_a_real_dbt_build(tmp_path: Path) -> None:
     assert by_level.sum() == levels["n"].sum() == 5
     assert all(by_level[row.level] == row.n for row in levels.itertuples())
     invited = marts_frame(database, "select member_id from marts.rpt_invitations where as_of_date = date '2024-06-12'")
-    exported = pd.read_csv(night_dir / "invitations.csv", dtype=str, keep_default_na=False)
+    exported = pd.read_csv(night_dir / INVITATIONS_CSV, dtype=str, keep_default_na=False)
     assert sorted(exported["member_id"]) == sorted(invited["member_id"])
     assert "B" not in set(exported["member_id"])
     emails = dict(zip(exported["member_id"], exported["email"], strict=True))

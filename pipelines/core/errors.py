@@ -34,3 +34,10 @@ class WarehouseBusy(CpsError):
     """Another run holds the warehouse lock; try again later."""
 
     exit_code = 75
+
+
+def file_system_problem(error: OSError) -> str:
+    """One line for a file-system error, naming the path (read-only folder, full disk, missing parent)."""
+    path = error.filename if error.filename is not None else "a file"
+    reason = error.strerror or str(error)
+    return f"cannot write or read {path}: {reason}; check that the folder exists, is writable and has space"

@@ -8,8 +8,6 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pipelines.core.errors import CpsError
-
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
@@ -45,6 +43,7 @@ class Settings(BaseSettings):
         description="Publish the night even though inbox files were rejected (the summary lists them)",
     )
     lock_wait_seconds: float = Field(default=0.0, description="How long a nightly run waits for another run's lock")
+    allow_future: bool = Field(default=False, description="Accept a run date later than tomorrow (UTC)")
 
     def with_overrides(self, **overrides: object) -> Settings:
         """A copy with the command-line flags that were given (None means 'not given')."""
@@ -69,12 +68,3 @@ class Settings(BaseSettings):
     @property
     def lock_file(self) -> Path:
         return self.warehouse.with_name(self.warehouse.name + ".lock")
-
-
-def check_inputs(settings: Settings) -> None:
-    """The inbox and the catalogue exist: checked before anything slow starts (Prefect, dbt)."""
-    if not settings.inbox.is_dir():
-        raise CpsError(f"inbox folder not found: {settings.inbox} (set --inbox or CPS_INBOX)")
-    for name in ("products.csv", "service_centres.csv"):
-        if not (settings.catalog / name).is_file():
-            raise CpsError(f"catalogue file not found: {settings.catalog / name} (set --catalog or CPS_CATALOG)")

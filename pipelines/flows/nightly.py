@@ -4,6 +4,7 @@ No postponed annotations here: Prefect builds the flow's parameter model from th
 served deployment loads this file by path.
 """
 
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,10 +14,21 @@ from typing import Any, TypeVar
 
 from prefect import flow, get_run_logger, task
 
-from pipelines.core.errors import CpsError, QualityGateFailed
+from pipelines.core.errors import CpsError, QualityGateFailed, file_system_problem
+from pipelines.core.nights import NightKind, check_usage, classify, current_night
+from pipelines.core.policy import policy
 from pipelines.core.runlog import PROGRESS, show_progress, start_run_log
-from pipelines.core.settings import Settings, check_inputs
+from pipelines.core.settings import Settings
 from pipelines.flows.artifacts import attach_summary_artifacts
+from pipelines.publishing.nights import (
+    add_backfilled_ledger_rows,
+    apply_retention,
+    publish_archive,
+    publish_reports,
+    record_night,
+    staging_reports_root,
+    write_archive,
+)
 from pipelines.publishing.publish import prepare_build_copy, publish_build, warehouse_lock
 from pipelines.publishing.summary import NightSummary, read_published_figures
 from pipelines.transformation.dbt_docs import build_static_docs
@@ -59,19 +71,27 @@ def quality_step(database: Path, as_of: date, data_docs_dir: Path) -> Any:
     return run_quality_gate(database, as_of, data_docs_dir)
 
 
-@task(name="reports", retries=1, retry_delay_seconds=2)
-def reports_step(warehouse: Path, as_of: date, reports_dir: Path) -> Path:
+@task(name="reports")
+def reports_step(database: Path, as_of: date, staging_root: Path, consent_database: Path | None) -> Path:
     from reports.render import render_reports
 
-    return render_reports(warehouse, as_of, reports_dir)
+    return render_reports(database, as_of, staging_root, consent_database)
 
 
-def dbt_build_step(database: Path, as_of: date, artifacts_dir: Path, node_tasks: bool) -> None:
+def dbt_build_step(
+    database: Path, as_of: date, artifacts_dir: Path, node_tasks: bool, current: date | None = None
+) -> None:
     """dbt build; with node_tasks, each model and test is its own Prefect task under this flow run.
 
     Unit tests check the SQL's logic, not the night's data: they run in the test suite, not here.
+    current: the night the published warehouse shows, so that the ledgers know a backfill from a re-run.
     """
-    invocation = DbtInvocation(database=database, as_of=as_of, artifacts_dir=artifacts_dir)
+    invocation = DbtInvocation(
+        database=database,
+        as_of=as_of,
+        artifacts_dir=artifacts_dir,
+        extra_vars={"current_night": current.isoformat() if current else None},
+    )
     command = ("build", "--exclude", "test_type:unit")
     if node_tasks:
         run_dbt_as_prefect_tasks(invocation, command)
@@ -79,74 +99,141 @@ def dbt_build_step(database: Path, as_of: date, artifacts_dir: Path, node_tasks:
         run_dbt(invocation, (*command, "--quiet"))
 
 
-def docs_step(build_path: Path, night: date, artifacts_dir: Path, night_reports: Path) -> None:
-    """The night's dbt docs (one static page), from the build copy and the manifest dbt build just wrote.
+def docs_step(database: Path, night: date, artifacts_dir: Path, night_reports: Path) -> None:
+    """The night's dbt docs (one static page), from its database and the manifest dbt build just wrote.
 
     Documentation only: if it cannot be built, the night is still published, with a warning.
     """
     try:
-        build_static_docs(build_path, night, artifacts_dir, night_reports / "docs", compile_=False)
+        build_static_docs(database, night, artifacts_dir, night_reports / "docs", compile_=False)
     except CpsError as error:
         PROGRESS.warning("dbt docs not built: %s", error)
 
 
 @flow(name="cps-nightly", log_prints=True)
 def nightly_flow(settings: Settings | None = None, as_of: date | None = None) -> NightSummary:
-    """Ingest, dbt build, quality gate, publish, reports — for one run date.
+    """Ingest, dbt build, quality gate, reports, publish — for one run date.
 
     `settings` is the typed Settings object itself (Prefect validates it as a pydantic model); without
     it, the CPS_* variables and defaults. `as_of` picks another night than the settings' one (a run
     triggered by hand on a deployment, whose stored settings leave the date to the day of the run).
     """
-    from pipelines.ingestion.ingest import ingest_all
-
     settings = (settings or Settings()).resolved()
     if as_of is not None:
         settings = settings.with_overrides(as_of=as_of)
-    logger = get_run_logger()
     show_progress()
-    start_run_log("nightly", settings.logs.resolve())  # served runs; `cps nightly` opened it already
-    check_inputs(settings)
+    start_run_log("nightly", settings.logs)  # served runs; `cps nightly` opened it already
+    check_usage(settings, settings.allow_future)
+    try:
+        return run_night(settings)
+    except OSError as error:
+        raise CpsError(file_system_problem(error)) from None
+
+
+def run_night(settings: Settings) -> NightSummary:
+    """The night's steps under the warehouse lock; nothing is published unless every step passed.
+
+    A new night or a re-run is built in a copy of the warehouse. A backfill is built in a second copy
+    (after the new inbox files were loaded into the first), whose marts become the night's archive
+    file; the first copy, the current night, only gains the backfilled night's ledger rows.
+    Reports are rendered into a staging folder and published together with the warehouse.
+    """
     night = settings.as_of
-    night_reports = settings.reports / night.isoformat()
     timer = StepTimer()
 
     with warehouse_lock(settings.lock_file, settings.lock_wait_seconds):
-        build_path = timer.run("prepare", lambda: prepare_step(settings.warehouse, settings.build_dir))
-        ingest_summary = timer.run(
-            "ingest",
-            lambda: ingest_all(
-                inbox=settings.inbox,
-                catalog=settings.catalog,
-                database=build_path,
-                as_of=night,
-                accept_rejected=settings.accept_rejected,
-            ),
-        )
-        logger.info("ingested: %s", ingest_summary.render())
-        timer.run(
-            "dbt build",
-            lambda: dbt_build_step(build_path, night, settings.dbt_artifacts_dir, settings.dbt_node_tasks),
-        )
-        gate = timer.run("quality gate", lambda: quality_step(build_path, night, night_reports / "quality"))
-        if not gate.passed:
-            raise QualityGateFailed(
-                f"quality gate failed for {night}: {'; '.join(gate.critical_failures[:3])}"
-                + (f" (+{len(gate.critical_failures) - 3} more)" if len(gate.critical_failures) > 3 else "")
-                + "; the previous night stays published"
-            )
-        timer.run("dbt docs", lambda: docs_step(build_path, night, settings.dbt_artifacts_dir, night_reports))
-        timer.run("publish", lambda: publish_step(build_path, settings.warehouse))
+        current = current_night(settings.warehouse)
+        kind = classify(night, current)
+        PROGRESS.info("night %s: %s (current night: %s)", night, kind.value, current or "none yet")
+        staging_root = staging_reports_root(settings.reports)
+        if staging_root.exists():
+            shutil.rmtree(staging_root)
+        staging_root.mkdir(parents=True)  # a read-only reports folder fails here, before any work
+        try:
+            return build_and_publish(settings, night, current, kind, staging_root, timer)
+        finally:
+            shutil.rmtree(staging_root, ignore_errors=True)
 
-    report_dir = timer.run("reports", lambda: reports_step(settings.warehouse, night, settings.reports))
+
+def build_and_publish(
+    settings: Settings, night: date, current: date | None, kind: NightKind, staging_root: Path, timer: StepTimer
+) -> NightSummary:
+    from pipelines.ingestion.ingest import ingest_all
+
+    logger = get_run_logger()
+    build_path = timer.run("prepare", lambda: prepare_step(settings.warehouse, settings.build_dir))
+    ingest_summary = timer.run(
+        "ingest",
+        lambda: ingest_all(
+            inbox=settings.inbox,
+            catalog=settings.catalog,
+            database=build_path,
+            as_of=night,
+            accept_rejected=settings.accept_rejected,
+        ),
+    )
+    logger.info("ingested: %s", ingest_summary.render())
+    night_path = build_path
+    if kind is NightKind.BACKFILL:
+        night_path = settings.build_dir / "backfill" / build_path.name  # same name: same DuckDB catalog
+        night_path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(build_path, night_path)
+    timer.run(
+        "dbt build",
+        lambda: dbt_build_step(night_path, night, settings.dbt_artifacts_dir, settings.dbt_node_tasks, current),
+    )
+    gate = timer.run(
+        "quality gate", lambda: quality_step(night_path, night, staging_root / night.isoformat() / "quality")
+    )
+    if not gate.passed:
+        raise QualityGateFailed(
+            f"quality gate failed for {night}: {'; '.join(gate.critical_failures[:3])}"
+            + (f" (+{len(gate.critical_failures) - 3} more)" if len(gate.critical_failures) > 3 else "")
+            + "; nothing was published, the previous night stays"
+        )
+    timer.run(
+        "dbt docs", lambda: docs_step(night_path, night, settings.dbt_artifacts_dir, staging_root / night.isoformat())
+    )
+    staged_archive: Path | None = None
+    if kind is NightKind.BACKFILL:
+        gained = add_backfilled_ledger_rows(build_path, night_path, night)
+        logger.info("backfill %s: the current night's ledgers gained %s", night, gained)
+        staged_archive = write_archive(night_path, settings.build_dir / "archive" / f"{night.isoformat()}.duckdb")
+    record_night(build_path, night, kind, settings.catalog)
+    staged_reports = timer.run(
+        "reports",
+        lambda: reports_step(night_path, night, staging_root, build_path if kind is NightKind.BACKFILL else None),
+    )
+
+    def publish() -> Path:
+        published = settings.warehouse
+        if staged_archive is not None:
+            published = publish_archive(staged_archive, settings.warehouse, night)
+        publish_step(build_path, settings.warehouse)
+        publish_reports(staged_reports, settings.reports / night.isoformat())
+        shutil.rmtree(staging_root, ignore_errors=True)
+        return published
+
+    published = timer.run("publish", publish)
+    reference = max(night, current) if current else night
+    retention = apply_retention(settings.warehouse, settings.reports, reference, int(policy()["retention_days"]))
+    if retention.archives or retention.exports:
+        logger.info(
+            "retention: deleted %d archived night(s) and %d exported list(s)",
+            len(retention.archives),
+            len(retention.exports),
+        )
+
     summary = NightSummary(
         as_of=night,
-        warehouse=settings.warehouse,
-        reports_dir=report_dir,
+        warehouse=published,
+        reports_dir=settings.reports / night.isoformat(),
         ingest=ingest_summary,
         gate=gate,
         step_seconds=timer.seconds,
-        figures=read_published_figures(settings.warehouse, night),
+        figures=read_published_figures(published, night),
+        kind=kind.value,
+        current_night=max(night, current) if current else night,
     )
     logger.info(summary.render())
     attach_summary_artifacts(summary)
@@ -157,5 +244,5 @@ def run_nightly(settings: Settings) -> NightSummary:
     """Run the nightly flow for the settings' paths and date (the `cps nightly` command)."""
     show_progress()
     start_run_log("nightly", settings.logs.resolve())
-    check_inputs(settings)
+    check_usage(settings, settings.allow_future)
     return nightly_flow(settings=settings.resolved())

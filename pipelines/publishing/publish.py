@@ -15,11 +15,44 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
 import duckdb
 
 from pipelines.core.errors import CpsError, WarehouseBusy
 from pipelines.core.warehouse import connect
+
+
+def _busy(handle: TextIO) -> WarehouseBusy:
+    """The error for a held lock, naming the holder the lock file records."""
+    handle.seek(0)
+    holder = handle.read().strip() or "another process"
+    return WarehouseBusy(
+        f"another nightly run is using this warehouse ({holder}); try again when it ends, or pass --wait SECONDS"
+    )
+
+
+def check_folders_and_lock(lock_file: Path, folders: tuple[Path, ...], wait_seconds: float) -> None:
+    """Before any start-up work: the folders a night writes are writable, and (unless the run may
+    wait) no other run holds the lock. The run takes the lock for real later; this only answers early."""
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".cps-write-check-{os.getpid()}"
+        try:
+            probe.touch()
+            probe.unlink()
+        except OSError as error:
+            raise CpsError(
+                f"cannot write to {folder}: {error.strerror or error}; check that the folder is writable and has space"
+            ) from None
+    with lock_file.open("a+", encoding="utf-8") as handle:
+        if wait_seconds > 0:
+            return
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise _busy(handle) from None
+        fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @contextmanager
@@ -34,12 +67,7 @@ def warehouse_lock(lock_file: Path, wait_seconds: float = 0.0) -> Iterator[None]
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    handle.seek(0)
-                    holder = handle.read().strip() or "another process"
-                    raise WarehouseBusy(
-                        f"another nightly run is using this warehouse ({holder}); "
-                        "try again when it ends, or pass --wait SECONDS"
-                    ) from None
+                    raise _busy(handle) from None
                 time.sleep(0.5)
         handle.seek(0)
         handle.truncate()

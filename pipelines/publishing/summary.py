@@ -66,6 +66,8 @@ class NightSummary:
     gate: Any
     step_seconds: dict[str, float]
     figures: PublishedFigures
+    kind: str = "new"  # new, re-run or backfill
+    current_night: date | None = None
 
     def render(self) -> str:
         figures = self.figures
@@ -73,8 +75,15 @@ class NightSummary:
         statuses = ", ".join(f"{status} {count:,}" for status, count in sorted(figures.registrations_by_status.items()))
         steps = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in self.step_seconds.items())
         ingest = self.ingest
+        if self.kind == "backfill":
+            headline = (
+                f"Night {self.as_of} (backfill) archived to {self.warehouse}; "
+                f"the current night {self.current_night} is unchanged but for its level history and invitation lists"
+            )
+        else:
+            headline = f"Night {self.as_of} published to {self.warehouse} ({self.kind})"
         lines = [
-            f"Night {self.as_of} published to {self.warehouse}",
+            headline,
             f"  rows in: {ingest.rows_read:,} read, {ingest.rows_loaded:,} loaded, "
             f"{ingest.rows_quarantined:,} quarantined; files {ingest.files_loaded} loaded, "
             f"{ingest.files_skipped} already loaded, {ingest.files_rejected} rejected (rows unknown), "

@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pipelines.core.errors import CpsError
+from pipelines.core.errors import CpsError, QualityGateFailed
 from pipelines.core.settings import DBT_PROJECT_DIR
 
 
@@ -85,11 +85,26 @@ def release_dbt_database() -> None:
     gc.collect()
 
 
+def failed_tests_only(result: Any) -> bool:
+    """True when dbt failed because data tests failed, and no model, seed or snapshot errored."""
+    failed = [
+        node_result
+        for node_result in getattr(result.result, "results", None) or []
+        if str(getattr(node_result, "status", "")).lower() in {"error", "fail", "runtimeerror"}
+    ]
+    return bool(failed) and all(str(getattr(r.node, "resource_type", "")).lower().endswith("test") for r in failed)
+
+
 def raise_for_failure(result: Any, command: Sequence[str]) -> None:
+    """A failed data test is a failed check (QualityGateFailed, exit 3); anything else a failed step (exit 1)."""
     if not result.success:
         failures = failed_nodes(result)
         detail = "; ".join(failures[:3]) if failures else str(result.exception)
         more = f" (+{len(failures) - 3} more)" if len(failures) > 3 else ""
+        if failed_tests_only(result):
+            raise QualityGateFailed(
+                f"dbt check failed: {detail}{more}; nothing was published, the previous night stays"
+            )
         raise CpsError(f"dbt {' '.join(command)} failed: {detail}{more}")
 
 

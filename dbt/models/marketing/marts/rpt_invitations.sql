@@ -1,8 +1,8 @@
-{{ nightly_history_config() }}
--- Tonight's invitation list (doc invitation_rule): members who reach the invitation threshold, have given
--- marketing consent, and were on no earlier night's list. Every night's list is kept (member x
--- night), so "never invited twice" holds across nights; re-running a night replaces its list.
--- full_refresh=false: a full refresh must not forget who was already invited.
+{{ ledger_config() }}
+-- Night D's invitation list (a ledger, doc invitation_rule): members who reach the invitation threshold, have given
+-- marketing consent, and are on no other night's list. Every night's list is kept (member x night),
+-- so "never invited twice" holds across nights; a re-run of the current night replaces its list
+-- (the pre-hook removed it), a backfill leaves out every member on any list, earlier or later.
 select
     member_id,
     email,
@@ -17,6 +17,7 @@ where invitation_eligible
     and marketing_opt_in
 {% if is_incremental() %}
     and member_id not in (
-        select member_id from {{ this }} where as_of_date < {{ as_of_date() }}
+        select member_id from {{ this }}
+        {% if not is_backfill() %}where as_of_date <> {{ as_of_date() }}{% endif %}
     )
 {% endif %}

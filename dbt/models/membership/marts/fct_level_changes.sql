@@ -1,26 +1,19 @@
-{#
-  Changes are recomputed from night D on: a run for D (a new night, a re-run, or a backfill of
-  a past night) can only change the change rows of D and of later nights, never earlier ones.
-  The pre-hook removes those rows, the model inserts them again from the level history.
-#}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='append_new_columns',
-        pre_hook="{% if is_incremental() %}delete from {{ this }} where as_of_date >= {{ as_of_date() }}{% endif %}"
-    )
-}}
-
+{{ ledger_config() }}
+-- Level changes, a ledger: night D's rows compare each member's level on D with its previous
+-- recorded night before D (a member's first recorded night gives no row). Rows of other nights are
+-- never recomputed, also when a backfill slots a night in between. The first build (no table yet)
+-- takes every night of the level history up to D.
 with history as (
-    select member_id, as_of_date, level from {{ ref('fct_member_levels') }}
+    select member_id, as_of_date, level
+    from {{ ref('fct_member_levels') }}
+    where as_of_date <= {{ as_of_date() }}
 ),
 
 {% if is_incremental() %}
 nights as (
-    select * from history where as_of_date >= {{ as_of_date() }}
+    select * from history where as_of_date = {{ as_of_date() }}
     union all
-    -- each member's last night before D: the previous night of its first night from D on
+    -- each member's last night before D
     select member_id, max(as_of_date) as as_of_date, arg_max(level, as_of_date) as level
     from history
     where as_of_date < {{ as_of_date() }}
@@ -42,14 +35,19 @@ compared as (
 )
 
 select
-    member_id,
-    as_of_date,
-    previous_level,
-    level,
-    case when {{ level_rank('level') }} > {{ level_rank('previous_level') }} then 'up' else 'down' end as direction
-from compared
-where previous_level is not null
-    and previous_level <> level
+    c.member_id,
+    c.as_of_date,
+    c.previous_level,
+    c.level,
+    case when {{ level_rank('c.level') }} > {{ level_rank('c.previous_level') }} then 'up' else 'down' end as direction
+from compared as c
+where c.previous_level is not null
+    and c.previous_level <> c.level
 {% if is_incremental() %}
-    and as_of_date >= {{ as_of_date() }}
+    and c.as_of_date = {{ as_of_date() }}
+    {% if is_backfill() %}
+    and not exists (
+        select 1 from {{ this }} as t where t.member_id = c.member_id and t.as_of_date = c.as_of_date
+    )
+    {% endif %}
 {% endif %}

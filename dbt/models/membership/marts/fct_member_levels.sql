@@ -1,10 +1,10 @@
-{{ nightly_history_config() }}
--- One row per member for night D. Earlier nights are kept: the model only replaces night D.
--- full_refresh=false: `dbt build --full-refresh` must not wipe the recorded history.
+{{ config(materialized='view') }}
+-- The level history as published: a view over the ledger kept in the intermediate layer
+-- (int_member_level_ledger), so that the history is stored once and never rewritten.
 select
     member_id,
     as_of_date,
     level,
     validated_points,
     pending_points
-from {{ ref('dim_members') }}
+from {{ ref('int_member_level_ledger') }}

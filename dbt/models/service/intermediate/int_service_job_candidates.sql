@@ -16,7 +16,7 @@ known_members as (
 ),
 
 history as (
-    select member_id, as_of_date, level from {{ ref('fct_member_levels') }}
+    select member_id, as_of_date, level from {{ ref('int_member_level_ledger') }}
 ),
 
 earliest_night as (

@@ -1,0 +1,239 @@
+"""Publishing nights: the night archive, the two ledgers a backfill adds to, the nights ledger, retention.
+
+A backfill of a past night D is built in its own copy of the warehouse. Its marts go to a read-only
+DuckDB file in the night archive (nights/D.duckdb beside the warehouse); of the current warehouse
+only the level history and the invitation lists gain D's rows. raw.nights records every published
+night: when it ran, which catalogue (sha256 of each file) and which policy (sha256 of the vars) it used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import stat
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from pipelines.core.nights import NightKind, archive_path, archived_nights, current_night
+from pipelines.core.policy import policy
+from pipelines.core.warehouse import connect
+
+CATALOGUE_FILES = ("products.csv", "service_centres.csv")
+# Exported marketing lists (one per night, dated): what retention deletes from old report folders.
+EXPORT_PREFIXES = ("invitations_", "completion_campaign_")
+
+NIGHTS_TABLE = """
+create table if not exists raw.nights (
+    as_of_date date not null,
+    kind varchar not null,          -- 'night' (published as the current night) or 'backfill' (archived)
+    run_at timestamp not null,
+    catalogue_sha256 varchar,       -- products.csv=<sha256>;service_centres.csv=<sha256>
+    policy_sha256 varchar,
+    policy json
+)
+"""
+
+
+def catalogue_hashes(catalog_dir: Path) -> str:
+    parts = []
+    for name in CATALOGUE_FILES:
+        digest = hashlib.sha256((catalog_dir / name).read_bytes()).hexdigest()
+        parts.append(f"{name}={digest}")
+    return ";".join(parts)
+
+
+def policy_json() -> str:
+    return json.dumps(policy(), sort_keys=True, default=str)
+
+
+def record_night(database: Path, night: date, kind: NightKind, catalog_dir: Path) -> None:
+    """One row per published night in raw.nights (a re-run or rebuild replaces the night's row of its kind)."""
+    stored_kind = "backfill" if kind is NightKind.BACKFILL else "night"
+    settings = policy_json()
+    connection = connect(database)
+    try:
+        connection.execute("create schema if not exists raw")
+        connection.execute(NIGHTS_TABLE)
+        connection.execute("delete from raw.nights where as_of_date = ? and kind = ?", [night, stored_kind])
+        connection.execute(
+            "insert into raw.nights values (?, ?, ?, ?, ?, ?)",
+            [
+                night,
+                stored_kind,
+                datetime.now(UTC).replace(tzinfo=None),
+                catalogue_hashes(catalog_dir),
+                hashlib.sha256(settings.encode()).hexdigest(),
+                settings,
+            ],
+        )
+    finally:
+        connection.close()
+
+
+def add_backfilled_ledger_rows(current_build: Path, night_build: Path, night: date) -> dict[str, int]:
+    """The current warehouse's level history and invitation lists gain the backfilled night's rows.
+
+    Only rows that are missing: a member's level history row for D, and invitations of members on
+    no list of any night. Returns how many rows each ledger gained.
+    """
+    connection = connect(current_build)
+    try:
+        connection.execute(f"attach '{night_build}' as night_build (read_only)")
+        # marts.fct_member_levels is a view over the ledger intermediate.int_member_level_ledger.
+        before = {
+            table: connection.execute(f"select count(*) from {table}").fetchone()[0]
+            for table in ("intermediate.int_member_level_ledger", "marts.rpt_invitations")
+        }
+        connection.execute(
+            """
+            insert into intermediate.int_member_level_ledger by name
+            select * from night_build.intermediate.int_member_level_ledger as b
+            where b.as_of_date = ? and not exists (
+                select 1 from intermediate.int_member_level_ledger as h
+                where h.member_id = b.member_id and h.as_of_date = ?
+            )
+            """,
+            [night, night],
+        )
+        connection.execute(
+            """
+            insert into marts.rpt_invitations by name
+            select * from night_build.marts.rpt_invitations as b
+            where b.as_of_date = ? and b.member_id not in (select member_id from marts.rpt_invitations)
+            """,
+            [night],
+        )
+        gained = {
+            table: connection.execute(f"select count(*) from {table}").fetchone()[0] - count
+            for table, count in before.items()
+        }
+        connection.execute("detach night_build")
+        return gained
+    finally:
+        connection.close()
+
+
+def write_archive(night_build: Path, staged_file: Path) -> Path:
+    """A fresh DuckDB file with the night's marts as tables (a published view reads other schemas).
+
+    The night's build is the main database of the connection, so that dbt's views, which name their
+    database, resolve in it; the archive file is attached beside it.
+    """
+    staged_file.parent.mkdir(parents=True, exist_ok=True)
+    staged_file.unlink(missing_ok=True)
+    connection = connect(night_build)  # the run's own copy; read-only would make the attached file read-only too
+    try:
+        connection.execute(f"attach '{staged_file}' as night_archive")
+        tables = [
+            row[0]
+            for row in connection.execute(
+                "select table_name from information_schema.tables"
+                " where table_catalog = current_database() and table_schema = 'marts' order by 1"
+            ).fetchall()
+        ]
+        connection.execute("create schema night_archive.marts")
+        for table in tables:
+            connection.execute(f'create table night_archive.marts."{table}" as select * from marts."{table}"')
+        connection.execute("detach night_archive")
+    finally:
+        connection.close()
+    return staged_file
+
+
+def publish_archive(staged_file: Path, warehouse: Path, night: date) -> Path:
+    """Move the staged archive file into the night archive, read-only for everyone."""
+    target = archive_path(warehouse, night)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staged_file.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+    os.replace(staged_file, target)
+    return target
+
+
+def staging_reports_root(reports: Path) -> Path:
+    """Reports of a night are rendered here first (same file system, so publishing them is a rename)."""
+    return reports / ".staging"
+
+
+def publish_reports(staged_night_dir: Path, night_dir: Path) -> None:
+    """Replace the night's reports folder with the staged one (the old one is removed after the swap)."""
+    previous = night_dir.with_name(f".previous-{night_dir.name}")
+    shutil.rmtree(previous, ignore_errors=True)
+    if night_dir.exists():
+        os.replace(night_dir, previous)
+    os.replace(staged_night_dir, night_dir)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class RetentionResult:
+    archives: list[Path]
+    exports: list[Path]
+
+
+def apply_retention(warehouse: Path, reports: Path, reference: date, retention_days: int) -> RetentionResult:
+    """Delete archived night files and exported list files of nights more than retention_days before reference."""
+    cutoff = reference - timedelta(days=retention_days)
+    archives = [path for night, path in archived_nights(warehouse).items() if night < cutoff]
+    for path in archives:
+        path.unlink()
+    exports: list[Path] = []
+    if reports.is_dir():
+        for folder in reports.iterdir():
+            try:
+                night = date.fromisoformat(folder.name)
+            except ValueError:
+                continue
+            if night < cutoff and folder.is_dir():
+                for path in folder.glob("*.csv"):
+                    if path.name.startswith(EXPORT_PREFIXES):
+                        path.unlink()
+                        exports.append(path)
+    return RetentionResult(archives, exports)
+
+
+def describe_nights(warehouse: Path) -> str:
+    """The current night and the archived nights, with when they ran and the catalogue and policy they used."""
+    if not warehouse.exists():
+        return f"no night published yet in {warehouse}"
+    current = current_night(warehouse)
+    archives = archived_nights(warehouse)
+    connection = connect(warehouse, read_only=True)
+    try:
+        has_ledger = connection.execute(
+            "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = 'nights'"
+        ).fetchone()[0]
+        rows = (
+            connection.execute(
+                "select as_of_date, kind, run_at, catalogue_sha256, policy_sha256"
+                " from raw.nights order by as_of_date, kind"
+            ).fetchall()
+            if has_ledger
+            else []
+        )
+    finally:
+        connection.close()
+    recorded = {(night, kind): (run_at, catalogue, policy_hash) for night, kind, run_at, catalogue, policy_hash in rows}
+    lines = [f"warehouse {warehouse}"]
+    if current is not None:
+        run_at, catalogue, policy_hash = recorded.get((current, "night"), (None, None, None))
+        lines.append(_night_line("current", current, run_at, catalogue, policy_hash, warehouse))
+    for night in sorted({n for n, kind in recorded if kind == "backfill"} | set(archives), reverse=True):
+        run_at, catalogue, policy_hash = recorded.get((night, "backfill"), (None, None, None))
+        path = archives.get(night)
+        lines.append(_night_line("archived", night, run_at, catalogue, policy_hash, path))
+    return "\n".join(lines)
+
+
+def _night_line(
+    label: str, night: date, run_at: object, catalogue: str | None, policy_hash: str | None, path: Path | None
+) -> str:
+    ran = f"{run_at:%Y-%m-%d %H:%M:%S} UTC" if isinstance(run_at, datetime) else "not recorded"
+    where = str(path) if path is not None else "file deleted (retention)"
+    return (
+        f"{label:<8} {night}  ran {ran}  {where}\n"
+        f"         catalogue {catalogue or 'not recorded'}\n"
+        f"         policy sha256 {policy_hash or 'not recorded'}"
+    )

@@ -1,0 +1,428 @@
+"""Nights: a new night, a re-run of the current night, backfills into the night archive, retention, exit codes.
+
+The nights are run in-process (a real Prefect flow under the test harness, real dbt, real Great
+Expectations) on one small warehouse shared by the module; `cps` subprocesses only where the test is
+about the process (exit code and its one line).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipelines.core.errors import CpsError, UsageError
+from pipelines.core.nights import NightKind, archive_path, check_run_date, classify
+from pipelines.core.policy import policy
+from pipelines.core.settings import PROJECT_ROOT, Settings, utc_today
+from pipelines.core.warehouse import connect
+from pipelines.publishing.nights import apply_retention, describe_nights
+from pipelines.publishing.publish import warehouse_lock
+from tests.nightly_helpers import run_cli, table_fingerprints
+
+FIRST = date(2026, 11, 19)
+GAP = date(2026, 11, 20)  # never run as a normal night: backfilled after CURRENT
+CURRENT = date(2026, 11, 21)
+LEDGERS_A_BACKFILL_ADDS_TO = {"fct_member_levels", "rpt_invitations"}
+# Reaches the invitation threshold with registrations stamped on GAP, has consent throughout.
+LATE_QUALIFIER = "MNIGHTS01"
+# Reaches the threshold on GAP too, but withdraws consent on CURRENT.
+WITHDRAWS_CONSENT = "MNIGHTS02"
+
+
+def write_crafted_members(inbox: Path) -> None:
+    """Two members whose invitation depends on the night: what the backfill's list must get right."""
+    joined = "2026-01-01T00:00:00Z"
+    members = pd.DataFrame(
+        [
+            [LATE_QUALIFIER, "late@example.com", "DE", "de", "true", joined, "", joined],
+            [WITHDRAWS_CONSENT, "wd@example.com", "FR", "fr", "true", joined, "", joined],
+            [WITHDRAWS_CONSENT, "wd@example.com", "FR", "fr", "false", joined, "", "2026-11-21T09:00:00Z"],
+        ],
+        columns=[
+            "member_id",
+            "email",
+            "country",
+            "language",
+            "marketing_opt_in",
+            "joined_at",
+            "legacy_cps_number",
+            "updated_at",
+        ],
+    )
+    members.to_csv(inbox / "members" / "2026-11-21_crafted.csv", index=False)
+    registrations = []
+    for number, member_id in enumerate([LATE_QUALIFIER, LATE_QUALIFIER, WITHDRAWS_CONSENT, WITHDRAWS_CONSENT]):
+        stamp = "2026-11-20T08:00:00Z"
+        registrations.append(
+            [f"RNIGHTS{number:04d}", member_id, "CAM-EOSR1", f"NIGHTS{number:06d}", "2025-03-01", "DE", "Calumet"]
+            + ["false", stamp, "", stamp]
+        )
+    pd.DataFrame(
+        registrations,
+        columns=[
+            "registration_id",
+            "member_id",
+            "product_sku",
+            "serial_number",
+            "purchase_date",
+            "purchase_country",
+            "retailer",
+            "second_hand",
+            "registered_at",
+            "removed_at",
+            "updated_at",
+        ],
+    ).to_csv(inbox / "registrations" / "2026-11-21_crafted.csv", index=False)
+
+
+@pytest.fixture(scope="module")
+def inbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tools.synthetic.generate import generate_inbox
+
+    out = tmp_path_factory.mktemp("inbox")
+    generate_inbox(out=out, members=60, seed=11, as_of=CURRENT, catalog_dir=PROJECT_ROOT / "catalog")
+    write_crafted_members(out)
+    return out
+
+
+@dataclass(frozen=True)
+class Site:
+    root: Path
+    inbox: Path
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse" / "cps.duckdb"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+
+def run_night(site: Site, night: date, allow_future: bool = False) -> object:
+    from pipelines.flows.nightly import nightly_flow
+
+    settings = Settings(
+        as_of=night, inbox=site.inbox, warehouse=site.warehouse, reports=site.reports, allow_future=allow_future
+    )
+    return nightly_flow(settings=settings)
+
+
+def query(database: Path, sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
+    connection = connect(database, read_only=True)
+    try:
+        return connection.execute(sql, params or []).fetchall()
+    finally:
+        connection.close()
+
+
+def folder_contents(folder: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+@dataclass(frozen=True)
+class Backfilled:
+    site: Site
+    before: dict[str, str]
+    after: dict[str, str]
+    rows_before: dict[str, set[tuple[object, ...]]]
+    current_reports_before: dict[str, bytes]
+    old_archive: Path
+    old_export: Path
+    kept_export: Path
+
+
+def all_rows(database: Path, table: str) -> set[tuple[object, ...]]:
+    return set(query(database, f"select * from marts.{table}"))
+
+
+@pytest.fixture(scope="module")
+def backfilled(prefect_harness: None, inbox: Path, tmp_path_factory: pytest.TempPathFactory) -> Backfilled:
+    """FIRST and CURRENT run as normal nights, then the gap night between them backfilled."""
+    site = Site(tmp_path_factory.mktemp("nights"), inbox)
+    for night in (FIRST, CURRENT):
+        run_night(site, night)
+    before = table_fingerprints(site.warehouse)
+    rows_before = {table: all_rows(site.warehouse, table) for table in LEDGERS_A_BACKFILL_ADDS_TO}
+    current_reports_before = folder_contents(site.reports / CURRENT.isoformat())
+    # Files older than the retention period that the backfill's run must delete, and one just inside it.
+    retention = int(policy()["retention_days"])
+    too_old = CURRENT - timedelta(days=retention + 1)
+    old_archive = archive_path(site.warehouse, too_old)
+    old_archive.parent.mkdir(parents=True, exist_ok=True)
+    old_archive.write_bytes(b"")
+    old_export = site.reports / too_old.isoformat() / f"invitations_{too_old.isoformat()}.csv"
+    old_export.parent.mkdir(parents=True)
+    old_export.write_text("member_id\r\n", encoding="utf-8")
+    kept_night = CURRENT - timedelta(days=retention)
+    kept_export = site.reports / kept_night.isoformat() / f"invitations_{kept_night.isoformat()}.csv"
+    kept_export.parent.mkdir(parents=True)
+    kept_export.write_text("member_id\r\n", encoding="utf-8")
+
+    summary = run_night(site, GAP)
+    assert "backfill" in summary.render()  # type: ignore[attr-defined]
+    return Backfilled(
+        site,
+        before,
+        table_fingerprints(site.warehouse),
+        rows_before,
+        current_reports_before,
+        old_archive,
+        old_export,
+        kept_export,
+    )
+
+
+def test_night_kinds_and_future_dates() -> None:
+    assert classify(GAP, None) is NightKind.NEW
+    assert classify(CURRENT, GAP) is NightKind.NEW
+    assert classify(GAP, GAP) is NightKind.RERUN
+    assert classify(FIRST, GAP) is NightKind.BACKFILL
+    tomorrow = utc_today() + timedelta(days=1)
+    check_run_date(tomorrow, allow_future=False)  # tomorrow is still fine (time zones)
+    with pytest.raises(UsageError, match="later than tomorrow"):
+        check_run_date(tomorrow + timedelta(days=1), allow_future=False)
+    check_run_date(tomorrow + timedelta(days=1), allow_future=True)
+
+
+def test_a_backfill_leaves_the_current_night_alone_but_for_two_ledgers(backfilled: Backfilled) -> None:
+    site = backfilled.site
+    changed = {table for table in backfilled.before if backfilled.before[table] != backfilled.after[table]}
+    assert changed == LEDGERS_A_BACKFILL_ADDS_TO
+    assert query(site.warehouse, "select distinct as_of_date from marts.dim_members") == [(CURRENT,)]
+    for table in LEDGERS_A_BACKFILL_ADDS_TO:
+        after = all_rows(site.warehouse, table)
+        assert backfilled.rows_before[table] <= after
+        gained = after - backfilled.rows_before[table]
+        assert gained and {row[-1] if table == "rpt_invitations" else row[1] for row in gained} == {GAP}
+    # Every member of the backfilled night has a level history row for it.
+    members_on_gap = query(archive_path(site.warehouse, GAP), "select count(*) from marts.dim_members")[0][0]
+    history_on_gap = query(site.warehouse, "select count(*) from marts.fct_member_levels where as_of_date = ?", [GAP])
+    assert history_on_gap[0][0] == members_on_gap
+    # The current night's reports are untouched.
+    assert folder_contents(site.reports / CURRENT.isoformat()) == backfilled.current_reports_before
+
+
+def test_the_backfilled_night_is_archived_read_only_with_its_reports(backfilled: Backfilled) -> None:
+    site = backfilled.site
+    archive = archive_path(site.warehouse, GAP)
+    assert archive == site.warehouse.parent / "nights" / "2026-11-20.duckdb"
+    assert not archive.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+    archived_tables = set(table_fingerprints(archive))
+    assert set(backfilled.after) <= archived_tables
+    assert query(archive, "select distinct as_of_date from marts.dim_members") == [(GAP,)]
+    night_dir = site.reports / GAP.isoformat()
+    assert (night_dir / "index.html").is_file() and (night_dir / "quality" / "index.html").is_file()
+    assert not (site.reports / ".staging").exists() and not (site.warehouse.parent / ".build").exists()
+
+
+def test_a_backfilled_list_leaves_out_members_on_any_other_list_and_exports_check_current_consent(
+    backfilled: Backfilled,
+) -> None:
+    site = backfilled.site
+    lists = query(site.warehouse, "select member_id, as_of_date from marts.rpt_invitations")
+    nights_of = {member: {night for m, night in lists if m == member} for member in (LATE_QUALIFIER, WITHDRAWS_CONSENT)}
+    # On the current night's list already (qualified on GAP, the first normal night after is CURRENT).
+    assert nights_of[LATE_QUALIFIER] == {CURRENT}
+    # Not on CURRENT's list (no consent then), so the backfilled night's list holds it ...
+    assert nights_of[WITHDRAWS_CONSENT] == {GAP}
+    # ... but no export leaves the building without consent in the current night's data.
+    gap_dir = site.reports / GAP.isoformat()
+    exported = pd.read_csv(gap_dir / f"invitations_{GAP.isoformat()}.csv", dtype=str)
+    assert WITHDRAWS_CONSENT not in set(exported["member_id"]) and LATE_QUALIFIER not in set(exported["member_id"])
+    # Every night keeps its own dated list.
+    assert (site.reports / CURRENT.isoformat() / f"invitations_{CURRENT.isoformat()}.csv").is_file()
+    current_list = pd.read_csv(site.reports / CURRENT.isoformat() / f"invitations_{CURRENT.isoformat()}.csv", dtype=str)
+    assert LATE_QUALIFIER in set(current_list["member_id"])
+
+
+def test_retention_deletes_old_archives_and_exports(backfilled: Backfilled, tmp_path: Path) -> None:
+    assert not backfilled.old_archive.exists() and not backfilled.old_export.exists()
+    assert backfilled.kept_export.exists()
+    assert archive_path(backfilled.site.warehouse, GAP).exists()
+    # The same function on its own, at the boundary: exactly retention_days old is kept.
+    retention = int(policy()["retention_days"])
+    warehouse = tmp_path / "warehouse" / "cps.duckdb"
+    kept, deleted = CURRENT - timedelta(days=retention), CURRENT - timedelta(days=retention + 1)
+    for night in (kept, deleted):
+        archive_path(warehouse, night).parent.mkdir(parents=True, exist_ok=True)
+        archive_path(warehouse, night).write_bytes(b"")
+        (tmp_path / "reports" / night.isoformat()).mkdir(parents=True)
+        (tmp_path / "reports" / night.isoformat() / f"invitations_{night}.csv").write_text("x", encoding="utf-8")
+        (tmp_path / "reports" / night.isoformat() / "index.html").write_text("x", encoding="utf-8")
+    result = apply_retention(warehouse, tmp_path / "reports", CURRENT, retention)
+    assert result.archives == [archive_path(warehouse, deleted)]
+    assert [path.name for path in result.exports] == [f"invitations_{deleted}.csv"]
+    assert (tmp_path / "reports" / deleted.isoformat() / "index.html").exists()
+
+
+def test_rebuilding_published_nights_and_rerunning_the_current_one_change_nothing(backfilled: Backfilled) -> None:
+    site = backfilled.site
+    archive = archive_path(site.warehouse, GAP)
+    archived = table_fingerprints(archive)
+    reports_of_gap = (site.reports / GAP.isoformat() / f"invitations_{GAP.isoformat()}.csv").read_bytes()
+
+    run_night(site, GAP)  # the archived night again
+    assert table_fingerprints(site.warehouse) == backfilled.after
+    assert table_fingerprints(archive) == archived
+    assert (site.reports / GAP.isoformat() / f"invitations_{GAP.isoformat()}.csv").read_bytes() == reports_of_gap
+
+    run_night(site, FIRST)  # a night once current, now in the past: a backfill too
+    assert table_fingerprints(site.warehouse) == backfilled.after
+    assert archive_path(site.warehouse, FIRST).exists()
+
+    # A re-run of the current night replaces only the current night's rows. Its level changes now
+    # compare with the backfilled night (the member's previous recorded night since the backfill),
+    # so the late qualifier, Silver on GAP already, has no change on CURRENT any more.
+    changes_before = all_rows(site.warehouse, "fct_level_changes")
+    run_night(site, CURRENT)
+    rerun = table_fingerprints(site.warehouse)
+    assert {table for table in rerun if rerun[table] != backfilled.after[table]} <= {"fct_level_changes"}
+    changes_after = all_rows(site.warehouse, "fct_level_changes")
+    assert {row for row in changes_before if row[1] != CURRENT} == {row for row in changes_after if row[1] != CURRENT}
+    assert (LATE_QUALIFIER, CURRENT) in {row[:2] for row in changes_before}
+    assert (LATE_QUALIFIER, CURRENT) not in {row[:2] for row in changes_after}
+    previous_night = dict(
+        query(
+            site.warehouse,
+            "select member_id, arg_max(level, as_of_date) from marts.fct_member_levels"
+            " where as_of_date < ? group by all",
+            [CURRENT],
+        )
+    )
+    tonight = dict(query(site.warehouse, "select member_id, level from marts.dim_members"))
+    expected = {
+        (member, CURRENT, previous_night[member], level)
+        for member, level in tonight.items()
+        if member in previous_night and previous_night[member] != level
+    }
+    assert {row[:4] for row in changes_after if row[1] == CURRENT} == expected
+
+    listing = describe_nights(site.warehouse)
+    assert f"current  {CURRENT}" in listing
+    assert f"archived {GAP}" in listing and f"archived {FIRST}" in listing
+    assert "products.csv=" in listing and "policy sha256" in listing and "not recorded" not in listing
+
+
+@contextmanager
+def read_only_folder(folder: Path) -> Iterator[None]:
+    """A folder nobody can write to, also not root (then via the immutable attribute, where allowed)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o555)
+    immutable = False
+    if os.geteuid() == 0:
+        immutable = subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode == 0
+        if not immutable:
+            folder.chmod(0o755)
+            pytest.skip("cannot make a folder read-only for root here")
+    try:
+        yield
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
+        folder.chmod(0o755)
+
+
+def test_a_future_night_needs_allow_future_and_a_read_only_reports_folder_publishes_nothing(
+    backfilled: Backfilled, tmp_path: Path
+) -> None:
+    site = Site(tmp_path, backfilled.site.inbox)
+    shutil.copytree(backfilled.site.warehouse.parent, site.warehouse.parent)
+    before = table_fingerprints(site.warehouse)
+    future = utc_today() + timedelta(days=30)
+    with pytest.raises(UsageError, match="--allow-future"):
+        run_night(site, future)
+    # With --allow-future the date passes (the run then stops at the read-only reports folder).
+    with read_only_folder(site.reports), pytest.raises(CpsError) as failure:
+        run_night(site, future, allow_future=True)
+    assert failure.value.exit_code == 1
+    assert str(site.reports) in str(failure.value) and "\n" not in str(failure.value)
+    assert table_fingerprints(site.warehouse) == before
+
+
+def one_line(result: subprocess.CompletedProcess[str]) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("cps: ")
+    return lines[0]
+
+
+def nightly_args(site: Site, night: date) -> list[str]:
+    return [
+        "nightly",
+        "--as-of",
+        night.isoformat(),
+        "--inbox",
+        str(site.inbox),
+        "--warehouse",
+        str(site.warehouse),
+        "--reports",
+        str(site.reports),
+    ]
+
+
+def test_usage_errors_exit_2_before_any_start_up(inbox: Path, tmp_path: Path) -> None:
+    site = Site(tmp_path, inbox)
+    cases = [
+        ([*nightly_args(site, CURRENT)[:-6], "--inbox", str(tmp_path / "missing")], "inbox folder not found"),
+        (nightly_args(site, utc_today() + timedelta(days=2)), "--allow-future"),
+        (["nightly", "--as-of", "2026-02-30"], "bad date"),
+    ]
+    for args, message in cases:
+        started = time.monotonic()
+        result = run_cli(args, tmp_path / "prefect", timeout=120)
+        assert result.returncode == 2, result.stderr
+        assert message in one_line(result)
+        assert time.monotonic() - started < 15  # no Prefect server, no dbt, no lock
+    assert not site.warehouse.parent.exists()
+
+
+def test_cps_nights_lists_the_nights(backfilled: Backfilled, tmp_path: Path) -> None:
+    result = run_cli(["nights", "--warehouse", str(backfilled.site.warehouse)], tmp_path / "prefect", timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert f"current  {CURRENT}" in result.stdout and f"archived {GAP}" in result.stdout
+
+
+def test_a_read_only_warehouse_folder_exits_1_naming_the_path(inbox: Path, tmp_path: Path) -> None:
+    site = Site(tmp_path, inbox)
+    started = time.monotonic()
+    with read_only_folder(site.warehouse.parent):
+        result = run_cli(nightly_args(site, CURRENT), tmp_path / "prefect", timeout=300)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert str(site.warehouse.parent) in one_line(result)
+    assert not site.warehouse.exists()
+    assert time.monotonic() - started < 15  # found before Prefect starts
+
+
+def test_a_held_lock_exits_75(inbox: Path, tmp_path: Path) -> None:
+    site = Site(tmp_path, inbox)
+    started = time.monotonic()
+    with warehouse_lock(site.warehouse.with_name("cps.duckdb.lock")):
+        result = run_cli(nightly_args(site, CURRENT), tmp_path / "prefect", timeout=300)
+    assert result.returncode == 75, result.stdout + result.stderr
+    assert "another nightly run" in one_line(result)
+    assert not site.warehouse.exists()
+    assert time.monotonic() - started < 15
+
+
+def test_a_read_only_warehouse_folder_inside_the_run_is_one_line_too(
+    prefect_harness: None, inbox: Path, tmp_path: Path
+) -> None:
+    """The flow itself (a served deployment has no CLI in front): the lock file cannot be created."""
+    site = Site(tmp_path, inbox)
+    with read_only_folder(site.warehouse.parent), pytest.raises(CpsError) as failure:
+        run_night(site, CURRENT)
+    assert failure.value.exit_code == 1
+    assert str(site.warehouse.parent) in str(failure.value) and "\n" not in str(failure.value)
