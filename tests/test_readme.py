@@ -182,11 +182,10 @@ def test_every_readme_command_works_in_a_scratch_folder(tmp_path: Path, prefect_
         for process in serving:
             stop(process)
 
-    for block in code_blocks(text, "python"):
-        result = subprocess.run(
-            [sys.executable, "-c", block], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
-        )
-        assert result.returncode == 0, f"{block}\n{result.stderr[-3000:]}"
+    # The Python blocks read as one session: a later block uses what an earlier one imported.
+    script = "\n".join(code_blocks(text, "python"))
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, f"{script}\n{result.stderr[-3000:]}"
 
     # What the README promises of those commands.
     explained = next(result for line, result in outputs.items() if "explain" in line)
