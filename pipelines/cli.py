@@ -25,6 +25,7 @@ from pipelines.core.runlog import (
 )
 from pipelines.core.settings import Settings
 from pipelines.flows.prefect_api import prepare_nightly_process
+from pipelines.publishing.publish import check_readable
 
 app = typer.Typer(
     help="CPS membership platform: nightly points, levels, invitations and repair SLA.",
@@ -158,6 +159,7 @@ def nightly(
     start_logging("nightly", settings)
     # Wrong usage, unwritable folders and a held lock are found before Prefect starts (seconds, not ~20 s).
     resolved = settings.resolved()
+    check_readable(resolved.warehouse)
     check_usage(resolved, resolved.allow_future)
     check_folders_and_lock(
         resolved.lock_file, (resolved.warehouse.parent, resolved.reports), resolved.lock_wait_seconds
@@ -269,6 +271,69 @@ def docs(
     night = published_night(settings.warehouse) if settings.warehouse.is_file() else None
     page = build_docs_from_published(settings.warehouse, night or settings.as_of, settings.reports / "docs")
     typer.echo(f"dbt docs of the night {night or '(none published)'}: {page}")
+
+
+@app.command()
+def forecast(
+    as_of: AsOf = None,
+    days: Annotated[
+        int | None,
+        typer.Option("--days", help="Days ahead for the weekly drops (default: at_risk_days of the policy)."),
+    ] = None,
+    warehouse: Warehouse = None,
+) -> None:
+    """Members at risk of a lower level, and the level drops per week, from the published night."""
+    settings = load_settings(warehouse=warehouse)
+    from rich.console import Console
+
+    from pipelines.publishing.forecast import forecast as print_forecast
+
+    print_forecast(settings, parse_as_of(as_of), days, Console())
+
+
+def _policy_help() -> str:
+    from pipelines.publishing.simulate import describe_policy
+
+    return "A policy value as NAME=VALUE (repeatable). Names and shipped values: " + describe_policy()
+
+
+@app.command()
+def simulate(
+    set_: Annotated[list[str], typer.Option("--set", help=_policy_help())],
+    as_of: AsOf = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Folder name under <reports>/simulations/ (default: a timestamp).")
+    ] = None,
+    warehouse: Warehouse = None,
+    reports: Reports = None,
+) -> None:
+    """What-if: night D with other policy values, built aside, compared with the published night.
+
+    The published warehouse is never written. Prints the level migration matrix and the before / after /
+    difference of members by level, welcome packs newly due, invitations, Fast Track jobs and loans owed;
+    writes an HTML page and CSVs under <reports>/simulations/.
+    """
+    settings = load_settings(warehouse=warehouse, reports=reports)
+    from rich.console import Console
+
+    from pipelines.publishing.simulate import render_comparison
+    from pipelines.publishing.simulate import simulate as run_simulation
+    from reports.simulation import write_simulation
+
+    comparison = run_simulation(settings, set_, parse_as_of(as_of))
+    folder_name = name or datetime.now().strftime("%Y%m%d-%H%M%S")
+    page = write_simulation(
+        settings.reports / "simulations" / folder_name,
+        folder_name,
+        comparison.night.isoformat(),
+        dict(comparison.settings),
+        comparison.baseline,
+        comparison.matrix,
+        comparison.measures,
+    )
+    console = Console()
+    render_comparison(comparison, console)
+    console.print(f"Written: {page}")
 
 
 @app.command()

@@ -80,3 +80,29 @@ def completion_export(marts: MartsReader) -> MarketingExport:
     rows = marts.frame(sql, [threshold, marts.as_of])
     total = marts.scalar("select count(*) from marts.rpt_completion_campaign where as_of_date = ?", [marts.as_of])
     return MarketingExport("completion_campaign", rows, int(total) - len(rows), marts.as_of)
+
+
+def level_at_risk_export(marts: MartsReader) -> MarketingExport:
+    """Consenting members whose level would drop within the at-risk window (rpt_level_at_risk)."""
+    if not marts.exists("rpt_level_at_risk"):
+        return MarketingExport("level_at_risk", pd.DataFrame(), 0, marts.as_of)
+    sql = f"""
+        select r.member_id, r.email, m.language, r.level, r.level_after, r.drop_on,
+               r.points_to_keep_level, r.pending_points
+        from marts.rpt_level_at_risk as r
+        inner join marts.dim_members as m on r.member_id = m.member_id
+        inner join {marts.consent_table} as consent on r.member_id = consent.member_id
+        where consent.marketing_opt_in and r.email is not null
+        order by r.drop_on, r.member_id
+    """
+    rows = marts.frame(sql)
+    total = marts.scalar("select count(*) from marts.rpt_level_at_risk where email is not null")
+    return MarketingExport("level_at_risk", rows, int(total) - len(rows), marts.as_of)
+
+
+def come_back_export(marts: MartsReader) -> MarketingExport:
+    """Owners of old CPS accounts not migrated yet who consented to marketing (rpt_come_back)."""
+    if not marts.exists("rpt_come_back"):
+        return MarketingExport("come_back", pd.DataFrame(), 0, marts.as_of)
+    rows = marts.frame("select email, old_level, member_since from marts.rpt_come_back order by email")
+    return MarketingExport("come_back", rows, 0, marts.as_of)

@@ -9,15 +9,23 @@ import pandas as pd
 from pipelines.core.policy import policy
 from reports import charts
 from reports.datasets import DataFolder
-from reports.exports import MarketingExport, completion_export, invitation_export, write_safe_csv
+from reports.exports import (
+    MarketingExport,
+    come_back_export,
+    completion_export,
+    invitation_export,
+    level_at_risk_export,
+    write_safe_csv,
+)
 from reports.marts import MartsReader
 from reports.views import LEVEL_ORDER, Column, Figure, Page, Section, TableView, format_value
 
 
 def write_exports(marts: MartsReader, night_dir: Path) -> list[MarketingExport]:
-    exports = [invitation_export(marts), completion_export(marts)]
+    exports = [invitation_export(marts), completion_export(marts), level_at_risk_export(marts), come_back_export(marts)]
     for export in exports:
-        write_safe_csv(export.rows, night_dir / export.file_name)
+        if len(export.rows.columns):  # a list whose table the warehouse does not have yet is not written
+            write_safe_csv(export.rows, night_dir / export.file_name)
     return exports
 
 
@@ -31,7 +39,7 @@ def _consent_warning(export: MarketingExport) -> str | None:
 
 
 def build_marketing(marts: MartsReader, data: DataFolder, exports: list[MarketingExport]) -> Page:
-    invitations, completion = exports
+    invitations, completion, at_risk, come_back = exports
     threshold = int(policy()["invitation_points"])
     page = Page(
         "marketing.html",
@@ -134,4 +142,125 @@ def build_marketing(marts: MartsReader, data: DataFolder, exports: list[Marketin
             warning=_consent_warning(completion),
         )
     )
+    page.sections.append(level_at_risk_section(marts, data, at_risk))
+    if marts.exists("rpt_migration"):
+        page.sections.append(migration_section(marts, data, come_back))
+    page.figures.append(
+        Figure("Level at risk", format_value(len(at_risk.rows), "int"), "consenting members whose level would drop")
+    )
+    if come_back.rows is not None and len(come_back.rows.columns):
+        page.figures.append(
+            Figure("Come back", format_value(len(come_back.rows), "int"), "old CPS accounts not migrated yet")
+        )
     return page
+
+
+def level_at_risk_section(marts: MartsReader, data: DataFolder, export: MarketingExport) -> Section:
+    """Members at risk of a lower level, by level and month of the drop; the file holds the consenting ones."""
+    days = int(policy()["at_risk_days"])
+    if marts.exists("rpt_level_at_risk"):
+        summary = marts.frame(
+            """
+            select level, level_after, strftime(drop_on, '%Y-%m') as drop_month, count(*) as members,
+                   count(email) as with_consent, sum(points_to_keep_level) as points_to_keep,
+                   sum(pending_points) as pending_points
+            from marts.rpt_level_at_risk
+            group by all
+            order by drop_month, level, level_after
+            """
+        )
+    else:
+        summary = pd.DataFrame(
+            columns=[
+                "level",
+                "level_after",
+                "drop_month",
+                "members",
+                "with_consent",
+                "points_to_keep",
+                "pending_points",
+            ]
+        )
+    return Section(
+        "Level at risk",
+        f"Members whose level {days} days from tonight would be lower than tonight's, as the points forecast "
+        "computes from the ageing of their products (a drop that recovers within the window is not listed). "
+        "File: level_at_risk_<date>.csv with member_id, email, language, level, level_after, drop_on, "
+        "points_to_keep_level, pending_points (consenting members only).",
+        chart=charts.bars(
+            "chart-level-at-risk",
+            "Members at risk by month of the drop",
+            summary["drop_month"].tolist(),
+            {"members": summary["members"].tolist()},
+            {"members": charts.ACCENT},
+            value_title="members",
+        )
+        if len(summary)
+        else charts.empty_chart("chart-level-at-risk", "Members at risk", "No member at risk tonight"),
+        table=TableView.of(
+            summary,
+            [
+                Column("drop_month", "Drop in"),
+                Column("level", "Level tonight"),
+                Column("level_after", "Level then"),
+                Column("members", "Members", "int"),
+                Column("with_consent", "With consent", "int"),
+                Column("points_to_keep", "Points to keep the level", "int"),
+                Column("pending_points", "Pending points", "int"),
+            ],
+        ),
+        data_file=data.save(
+            "level_at_risk_by_month", summary, "Members at risk of a lower level per month of the drop"
+        ),
+        warning=_consent_warning(export),
+    )
+
+
+def migration_section(marts: MartsReader, data: DataFolder, come_back: MarketingExport) -> Section:
+    """Old CPS accounts by old status and how the claiming member's level tonight compares."""
+    summary = marts.frame(
+        """
+        select old_level,
+               count(*) as accounts,
+               count(member_id) as migrated,
+               count(*) filter (where comparison = 'higher') as higher,
+               count(*) filter (where comparison = 'same') as same,
+               count(*) filter (where comparison = 'lower') as lower,
+               count(*) filter (where comparison = 'video') as video,
+               coalesce(sum(points_to_old_level) filter (where comparison = 'lower'), 0) as points_to_old_level
+        from marts.rpt_migration
+        group by old_level
+        order by case old_level when 'Silver' then 1 when 'Gold' then 2 when 'Platinum' then 3 else 4 end
+        """
+    )
+    return Section(
+        "Migration from the old CPS",
+        "Accounts of the old programme by their old status, and the level tonight of the member who claimed each "
+        "(higher, same or lower; the old separate video status has no place on the new ladder). Accounts not "
+        f"migrated yet whose owner consented are the come-back list: come_back_<date>.csv ({len(come_back.rows):,} "
+        "addresses: email, old_level, member_since).",
+        chart=charts.bars(
+            "chart-migration",
+            "Old accounts by old status",
+            summary["old_level"].tolist(),
+            {name: summary[name].tolist() for name in ("higher", "same", "lower", "video")},
+            {"higher": "#2e7d32", "same": "#90a4ae", "lower": charts.ACCENT, "video": "#6a1b9a"},
+            value_title="accounts",
+        )
+        if len(summary)
+        else charts.empty_chart("chart-migration", "Old accounts", "No old CPS accounts loaded"),
+        table=TableView.of(
+            summary,
+            [
+                Column("old_level", "Old status"),
+                Column("accounts", "Accounts", "int"),
+                Column("migrated", "Migrated", "int"),
+                Column("higher", "Higher now", "int"),
+                Column("same", "Same", "int"),
+                Column("lower", "Lower now", "int"),
+                Column("video", "Video (no equivalent)", "int"),
+                Column("points_to_old_level", "Points to old level (lower)", "int"),
+            ],
+        ),
+        data_file=data.save("migration_by_old_level", summary, "Old CPS accounts by old status and comparison"),
+    )

@@ -1,27 +1,37 @@
-"""Shared test set-up: an isolated, offline Prefect for the whole session."""
+"""Shared test set-up: an isolated, offline Prefect for the whole session, and one tiny built night.
+
+What other test modules can use (all real components, built once per session):
+- `prefect_api`: the URL of one real Prefect server; give it to `cps` subprocesses (run_cli's api_url).
+- `prefect_harness`: this process's flows talk to that same server (no second server is started).
+- `tiny_inbox`: a generated inbox of 200 members as of TINY_NIGHT. Read-only: copy it to change it.
+- `tiny_night`: that inbox run once through `cps nightly` (dbt nodes as Prefect tasks), published.
+  Read-only too; `tiny_night_copy` hands each test its own copy of the published warehouse (and its
+  dbt artifacts, so dbt's parse is re-used), to run later nights, backfills or failures on.
+- `run_night_in_process` (tests/nightly_helpers.py): a night through the nightly flow in this
+  process, for tests about what a night computes rather than about the `cps` process.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from pipelines.core.environment import apply_offline_environment
+from tests.nightly_helpers import NightPaths, PublishedNight, night_paths, run_cli, table_fingerprints
 
 _SESSION_HOME = Path(os.environ.get("CPS_TEST_HOME", "/tmp")) / f"cps-tests-{os.getpid()}"
 os.environ["PREFECT_HOME"] = str(_SESSION_HOME / "prefect")
+(_SESSION_HOME / "prefect").mkdir(parents=True, exist_ok=True)
 apply_offline_environment(_SESSION_HOME / "prefect")
 
-
-@pytest.fixture(scope="session")
-def prefect_harness() -> Iterator[None]:
-    """A real, temporary Prefect API for the flows under test."""
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
+TINY_NIGHT = date(2026, 11, 20)
+TINY_MEMBERS = 200
+TINY_SEED = 11
 
 
 @pytest.fixture(scope="session")
@@ -31,3 +41,50 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     with running_prefect_server(tmp_path_factory.mktemp("prefect-server")) as api:
         yield api
+
+
+@pytest.fixture(scope="session")
+def prefect_harness(prefect_api: str) -> Iterator[None]:
+    """The flows this process runs report to the session's Prefect server (real API, no mock)."""
+    import prefect.context
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: prefect_api}):
+        # Also as the process-wide settings, for threads started from a context copied earlier.
+        global_settings = prefect.context._temporary_global_settings_context(prefect.context.get_settings_context())
+        with global_settings:
+            yield
+            # Send the last run logs while the server still runs (it stops right after this fixture).
+            from prefect.logging.handlers import APILogWorker
+
+            APILogWorker.drain_all(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def tiny_inbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from pipelines.core.settings import PROJECT_ROOT
+    from tools.synthetic.generate import generate_inbox
+
+    out = tmp_path_factory.mktemp("tiny-inbox")
+    catalog = PROJECT_ROOT / "catalog"
+    generate_inbox(out=out, members=TINY_MEMBERS, seed=TINY_SEED, as_of=TINY_NIGHT, catalog_dir=catalog)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_night(tiny_inbox: Path, tmp_path_factory: pytest.TempPathFactory, prefect_api: str) -> PublishedNight:
+    """One clean, uninterrupted `cps nightly` of the tiny inbox (dbt nodes as Prefect tasks)."""
+    paths = night_paths(tmp_path_factory.mktemp("tiny-night"), tiny_inbox)
+    args = paths.cli_args(TINY_NIGHT.isoformat())
+    result = run_cli(args, paths.prefect_home, dbt_node_tasks=True, api_url=prefect_api)
+    assert result.returncode == 0, result.stdout + result.stderr
+    fingerprints = table_fingerprints(paths.warehouse)
+    return PublishedNight(paths=paths, night=TINY_NIGHT, result=result, fingerprints=fingerprints)
+
+
+@pytest.fixture
+def tiny_night_copy(tiny_night: PublishedNight, tmp_path: Path) -> NightPaths:
+    """This test's own copy of the tiny night's published warehouse (same inbox, own reports)."""
+    paths = night_paths(tmp_path, tiny_night.paths.inbox)
+    shutil.copytree(tiny_night.paths.warehouse.parent, paths.warehouse.parent, ignore=shutil.ignore_patterns("*.lock"))
+    return paths

@@ -9,7 +9,9 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 from pipelines.core.warehouse import connect
 
@@ -36,6 +38,35 @@ class NightPaths:
             "--reports",
             str(self.reports),
         ]
+
+
+@dataclass(frozen=True)
+class PublishedNight:
+    """A night that ran to the end: where it is, the `cps` process's output and its tables' fingerprints."""
+
+    paths: NightPaths
+    night: date
+    result: subprocess.CompletedProcess[str]
+    fingerprints: dict[str, str]
+
+
+def run_night_in_process(paths: NightPaths, night: date, catalog: Path | None = None) -> Any:
+    """The nightly flow for `night` in this process (needs the prefect_harness fixture); its NightSummary.
+
+    For tests about what nights compute: no `cps` start-up to pay. Errors raise as CpsError subclasses.
+    """
+    from pipelines.core.settings import Settings
+    from pipelines.flows.nightly import run_nightly
+
+    settings = Settings(
+        inbox=paths.inbox,
+        warehouse=paths.warehouse,
+        reports=paths.reports,
+        as_of=night,
+        dbt_node_tasks=False,
+        **({"catalog": catalog} if catalog is not None else {}),
+    )
+    return run_nightly(settings)
 
 
 def night_paths(root: Path, inbox: Path) -> NightPaths:

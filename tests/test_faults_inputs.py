@@ -22,7 +22,7 @@ from pipelines.core.errors import InputRejected
 from pipelines.core.policy import policy
 from pipelines.core.sources import MAX_VALUE_LENGTH, MEMBERS, REGISTRATIONS, SERVICE_JOBS
 from pipelines.ingestion.ingest import IngestSummary, ingest_all, reconcile
-from tests.nightly_helpers import night_paths, run_cli, table_fingerprints
+from tests.nightly_helpers import night_paths, run_cli, run_night_in_process, table_fingerprints
 from tests.test_ingest import TINY_CENTRES, TINY_PRODUCTS, member, query, registration, service_job, write_csv
 
 NIGHT = date(2026, 11, 20)
@@ -349,12 +349,11 @@ def night_inbox(root: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory: pytest.TempPathFactory, prefect_api: str) -> Path:
-    """One night published by `cps nightly`; tests copy its folder."""
+def published(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> Path:
+    """One night published by the nightly flow (in this process: no `cps` start-up); tests copy its folder."""
     root = tmp_path_factory.mktemp("published")
     paths = night_paths(root, night_inbox(root))
-    result = run_cli(paths.cli_args(NIGHT.isoformat()), paths.prefect_home, api_url=prefect_api)
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert run_night_in_process(paths, NIGHT).as_of == NIGHT
     return root
 
 

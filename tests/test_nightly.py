@@ -14,7 +14,15 @@ import pytest
 from pipelines.core.policy import level_order
 from pipelines.core.settings import PROJECT_ROOT
 from pipelines.core.warehouse import connect
-from tests.nightly_helpers import kill_when, night_paths, run_cli, start_cli, table_fingerprints
+from tests.nightly_helpers import (
+    PublishedNight,
+    kill_when,
+    night_paths,
+    run_cli,
+    run_night_in_process,
+    start_cli,
+    table_fingerprints,
+)
 
 NIGHT = "2026-11-20"
 NEXT_NIGHT = "2026-11-21"
@@ -32,30 +40,25 @@ CONTRACT_TABLES = (
 )
 
 
-@pytest.fixture(scope="module")
-def inbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tools.synthetic.generate import generate_inbox
-
-    out = tmp_path_factory.mktemp("inbox")
-    generate_inbox(out=out, members=200, seed=11, as_of=date.fromisoformat(NIGHT), catalog_dir=PROJECT_ROOT / "catalog")
-    return out
+@pytest.fixture
+def inbox(tiny_inbox: Path) -> Path:
+    """The session's generated inbox (200 members as of NIGHT); tests never write into it."""
+    return tiny_inbox
 
 
-@pytest.fixture(scope="module")
-def undisturbed(inbox: Path, tmp_path_factory: pytest.TempPathFactory, prefect_api: str) -> dict[str, str]:
+@pytest.fixture
+def undisturbed(tiny_night: PublishedNight) -> dict[str, str]:
     """One clean, uninterrupted run (dbt nodes as Prefect tasks): what every other run must reproduce."""
-    paths = night_paths(tmp_path_factory.mktemp("undisturbed"), inbox)
-    result = run_cli(paths.cli_args(NIGHT), paths.prefect_home, dbt_node_tasks=True, api_url=prefect_api)
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert tiny_night.night == date.fromisoformat(NIGHT)
+    paths, result = tiny_night.paths, tiny_night.result
     assert f"Night {NIGHT} published" in result.stdout
     assert "members by level" in result.stdout and "time per step" in result.stdout
     for step in STEPS:
         assert f"{step} done in" in result.stderr
     assert (paths.reports / NIGHT / "index.html").is_file()
     assert not (paths.warehouse.parent / ".build").exists()
-    fingerprints = table_fingerprints(paths.warehouse)
-    assert set(CONTRACT_TABLES) <= set(fingerprints)
-    return fingerprints
+    assert set(CONTRACT_TABLES) <= set(tiny_night.fingerprints)
+    return tiny_night.fingerprints
 
 
 def published_night(warehouse: Path) -> date:
@@ -114,12 +117,13 @@ def test_two_runs_at_once_never_both_write(
 
 
 def test_failing_gate_keeps_the_last_night_and_nights_build_history(
-    inbox: Path, tmp_path: Path, prefect_api: str
+    inbox: Path, tmp_path: Path, prefect_api: str, prefect_harness: None
 ) -> None:
+    # The good nights run in this process (what they compute is the point); the failing one is a
+    # `cps` process, for its exit code and one-line message.
     paths = night_paths(tmp_path, inbox)
     for night in ("2026-11-19", NIGHT):
-        result = run_cli(paths.cli_args(night), paths.prefect_home, api_url=prefect_api)
-        assert result.returncode == 0, result.stdout + result.stderr
+        assert run_night_in_process(paths, date.fromisoformat(night)).as_of == date.fromisoformat(night)
     before = table_fingerprints(paths.warehouse)
 
     # A catalogue whose successor link points nowhere is stopped at ingestion (exit 65: input rejected).
@@ -145,8 +149,7 @@ def test_failing_gate_keeps_the_last_night_and_nights_build_history(
 
     # The next good night, and a backfill of an earlier one, fit into the history.
     for night in (NEXT_NIGHT, "2026-11-18"):
-        result = run_cli(paths.cli_args(night), paths.prefect_home, api_url=prefect_api)
-        assert result.returncode == 0, result.stdout + result.stderr
+        assert run_night_in_process(paths, date.fromisoformat(night)).as_of == date.fromisoformat(night)
     connection = connect(paths.warehouse, read_only=True)
     try:
         nights = connection.execute(
@@ -205,7 +208,9 @@ def test_usual_mistakes_give_one_line_errors(args: list[str], message: str, tmp_
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_unreadable_warehouse_unknown_member_and_explain(inbox: Path, tmp_path: Path, prefect_api: str) -> None:
+def test_unreadable_warehouse_unknown_member_and_explain(
+    inbox: Path, tmp_path: Path, prefect_api: str, tiny_night: PublishedNight
+) -> None:
     paths = night_paths(tmp_path, inbox)
     paths.warehouse.parent.mkdir(parents=True)
     paths.warehouse.write_bytes(b"garbage" * 1000)
@@ -214,7 +219,7 @@ def test_unreadable_warehouse_unknown_member_and_explain(inbox: Path, tmp_path: 
     assert "Traceback" not in result.stderr
 
     paths.warehouse.unlink()
-    assert run_cli(paths.cli_args(NIGHT), paths.prefect_home, api_url=prefect_api).returncode == 0
+    shutil.copyfile(tiny_night.paths.warehouse, paths.warehouse)  # the night as `cps nightly` published it
     unknown = run_cli(["explain", "NOPE-404", "--warehouse", str(paths.warehouse)], paths.prefect_home)
     assert unknown.returncode != 0 and "unknown member 'NOPE-404'" in unknown.stderr
     connection = connect(paths.warehouse, read_only=True)

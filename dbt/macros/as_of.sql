@@ -1,8 +1,15 @@
-{# The run date D as a DATE literal: the as_of_date var, or today in UTC when it is not given. #}
+{#
+  The run date D as a DATE expression. The nightly run writes D into the one-row table
+  raw.run_context before dbt starts, and every model reads it from there: the date never reaches
+  dbt's parser, so dbt keeps its parsed project from one night to the next (a date passed with
+  --vars would make dbt parse the whole project again every night).
+  The as_of_date var, when given (unit tests pin it with `overrides: vars:`; by hand with
+  `dbt build --vars '{as_of_date: 2026-11-23}'`), takes precedence.
+#}
 {% macro as_of_date() -%}
     {%- set d = var('as_of_date', none) -%}
     {%- if d is none or d == '' -%}
-        cast(current_timestamp at time zone 'UTC' as date)
+        (select as_of_date from raw.run_context)
     {%- else -%}
         date '{{ d }}'
     {%- endif -%}

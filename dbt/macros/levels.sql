@@ -17,3 +17,8 @@
 {% macro is_paid_tier(level) -%}
     coalesce({{ ladder_lookup('is_paid_tier', level) }}, false)
 {%- endmacro %}
+
+{# Validated points a level needs (its rung's threshold on the ladder; 0 at the bottom). #}
+{% macro level_threshold(level) -%}
+    {{ ladder_lookup('min_points', level) }}
+{%- endmacro %}

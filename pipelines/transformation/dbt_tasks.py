@@ -24,7 +24,13 @@ from prefect.futures import wait
 from prefect.utilities.annotations import quote
 
 from pipelines.transformation.dbt_progress import DbtProgress
-from pipelines.transformation.dbt_runner import DbtInvocation, dbt_environment, raise_for_failure, release_dbt_database
+from pipelines.transformation.dbt_runner import (
+    DbtInvocation,
+    dbt_environment,
+    raise_for_failure,
+    record_run_date,
+    release_dbt_database,
+)
 
 NODE_EVENTS = frozenset({"NodeStart", "NodeFinished"})
 FAILED_STATUSES = frozenset({"error", "fail", "runtimeerror"})
@@ -93,6 +99,7 @@ def run_dbt_as_prefect_tasks(invocation: DbtInvocation, command: Sequence[str] =
     from dbt.cli.main import dbtRunner
 
     invocation.artifacts_dir.mkdir(parents=True, exist_ok=True)
+    record_run_date(invocation.database, invocation.as_of)
     events: queue.Queue[NodeEvent | None] = queue.Queue()
     outcome: dict[str, Any] = {}
 

@@ -17,10 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from pipelines.core.errors import CpsError
-from pipelines.core.sources import INBOX_SOURCES, MEMBERS, REGISTRATIONS, SERVICE_JOBS, Source
+from pipelines.core.policy import policy
+from pipelines.core.sources import INBOX_SOURCES, LEGACY_ACCOUNTS, MEMBERS, REGISTRATIONS, SERVICE_JOBS, Source
 from tools.synthetic.catalog import load_catalogue
 from tools.synthetic.common import TimeFrame
 from tools.synthetic.jobs import make_jobs
+from tools.synthetic.legacy import claim_twice, make_legacy_accounts
 from tools.synthetic.members import make_members
 from tools.synthetic.output import SourceOutput, batch_file_name, is_parquet_batch, write_batch
 from tools.synthetic.registrations import make_registrations
@@ -28,7 +30,7 @@ from tools.synthetic.versions import VersionLog
 
 CHUNK_MEMBERS = 100_000
 # Independent random streams per chunk, so a chunk's data does not depend on how others were drawn.
-STREAM_MEMBERS, STREAM_REGISTRATIONS, STREAM_JOBS, STREAM_WRITER = 1, 2, 3, 4
+STREAM_MEMBERS, STREAM_REGISTRATIONS, STREAM_JOBS, STREAM_WRITER, STREAM_LEGACY = 1, 2, 3, 4, 5
 
 
 @dataclass
@@ -83,6 +85,8 @@ def _write_source(
         parquet = is_parquet_batch(chunk, wave)
         path = out / source.name / batch_file_name(arrival_day, chunk, parquet)
         first_csv = chunk == 0 and not parquet and not any(p.suffix == ".csv" for p in output.files)
+        # one broken row on purpose, unless the file is so small that it would be rejected for it
+        first_csv = first_csv and rows.size * float(policy()["max_quarantined_share"]) > 1
         output.schema_breaks += write_batch(rng, table.take(rows), path, source, first_of_source=first_csv)
         output.files.append(path)
         output.rows += int(rows.size)
@@ -92,7 +96,8 @@ def _write_source(
 def generate_inbox(
     out: Path, members: int, seed: int, as_of: date, catalog_dir: Path, replace: bool = False
 ) -> GenerationResult:
-    """Write a synthetic inbox for `members` members under `out` (members/, registrations/, service_jobs/).
+    """Write a synthetic inbox for `members` members under `out` (members/, registrations/, service_jobs/,
+    legacy_accounts/).
 
     With replace, files already in those folders are deleted first; otherwise they must be empty.
     """
@@ -124,9 +129,17 @@ def generate_inbox(
             first_number=next_job,
             total_members=members,
         )
+        legacy_rng = np.random.default_rng([seed, chunk, STREAM_LEGACY])
+        claim_twice(legacy_rng, member_chunk, frame)
+        legacy_accounts = make_legacy_accounts(legacy_rng, member_chunk, frame, chunk)
         next_registration += registrations.size
         next_job += 0 if jobs is None else jobs.record_count
-        for log, source in ((member_chunk.log, MEMBERS), (registrations.log, REGISTRATIONS), (jobs, SERVICE_JOBS)):
+        for log, source in (
+            (member_chunk.log, MEMBERS),
+            (registrations.log, REGISTRATIONS),
+            (jobs, SERVICE_JOBS),
+            (legacy_accounts, LEGACY_ACCOUNTS),
+        ):
             _write_source(log, source, chunk, frame, out, result, seed)
     result.seconds = time.perf_counter() - started
     return result
