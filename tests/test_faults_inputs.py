@@ -386,7 +386,8 @@ def test_a_rejected_file_fails_the_night_with_exit_65_and_accepting_it_publishes
 
     assert failed.returncode == 65, failed.stdout + failed.stderr
     # The one line may end with where the night's run log is: " (details: <log>)".
-    assert failed.stderr.strip().splitlines()[-1].startswith(
+    last_line = failed.stderr.strip().splitlines()[-1]
+    assert last_line.startswith(
         "cps: rejected inbox file members/batch_07.csv: not UTF-8 (byte 0xe9 at line 2); "
         "fix or remove it and run again, or pass --accept-rejected"
     )
