@@ -64,7 +64,8 @@ class SectionSpec:
     where: dict[str, str] = field(default_factory=dict)
     pivot: tuple[str, str, str] | None = None  # (row column, series column, value column)
     value_kind: str = "int"  # kind of the pivoted series columns
-    empty: str = "Nothing tonight"
+    empty: str = "Nothing tonight"  # said by an empty chart
+    table_empty: str | None = None  # said by an empty table instead of the usual "None tonight."
     max_rows: int | None = None
     data_description: str = ""
     warning: tuple[str, str] | None = None  # (figures column, template) shown when that figure is not 0
@@ -142,7 +143,7 @@ def build_section(spec: SectionSpec, context: PageContext, values: dict[str, Any
         spec.title,
         fill(spec.note, values),
         chart=render_chart(spec, frame, values) if spec.chart else None,
-        table=TableView.of(frame, columns, spec.max_rows) if columns else None,
+        table=TableView.of(frame, columns, spec.max_rows, spec.table_empty) if columns else None,
         data_file=data_file,
         warning=warning,
     )

@@ -154,5 +154,22 @@ OVERVIEW = PageSpec(
             empty="Nothing needs action",
             data_description="Registrations needing action per reason",
         ),
+        SectionSpec(
+            "input_files_not_loaded",
+            "Inbox files not loaded tonight",
+            "A rejected file could not be read as a whole and loaded nothing, so its rows are unknown and "
+            "tonight's figures leave it out: the night was published because the operator accepted it "
+            "(--accept-rejected). An ignored file is of a kind ingestion does not read.",
+            "agg_night_input_files",
+            columns(
+                "outcome:Outcome",
+                "source:Source",
+                "file_name:File",
+                "reason:Reason",
+                "rows_read_label:Rows",
+            ),
+            table_empty="Every inbox file was loaded tonight: none rejected, none ignored.",
+            data_description="Inbox files rejected or ignored tonight, with why",
+        ),
     ),
 )

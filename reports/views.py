@@ -67,12 +67,15 @@ class TableView:
     columns: list[Column]
     rows: list[list[str]]
     total_rows: int
+    empty: str = "None tonight."  # the one line shown instead of rows when there are none
 
     @classmethod
-    def of(cls, frame: pd.DataFrame, columns: list[Column], max_rows: int | None = None) -> TableView:
+    def of(
+        cls, frame: pd.DataFrame, columns: list[Column], max_rows: int | None = None, empty: str | None = None
+    ) -> TableView:
         shown = frame if max_rows is None else frame.head(max_rows)
         rows = [[format_value(record[c.name], c.kind) for c in columns] for record in shown.to_dict("records")]
-        return cls(columns, rows, len(frame))
+        return cls(columns, rows, len(frame), *([empty] if empty else []))
 
 
 @dataclass(frozen=True)

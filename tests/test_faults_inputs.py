@@ -385,17 +385,29 @@ def test_a_rejected_file_fails_the_night_with_exit_65_and_accepting_it_publishes
     failed = run_cli(paths.cli_args(next_night), paths.prefect_home, api_url=prefect_api)
 
     assert failed.returncode == 65, failed.stdout + failed.stderr
-    assert failed.stderr.strip().splitlines()[-1] == (
+    # The one line may end with where the night's run log is: " (details: <log>)".
+    last_line = failed.stderr.strip().splitlines()[-1]
+    assert last_line.startswith(
         "cps: rejected inbox file members/batch_07.csv: not UTF-8 (byte 0xe9 at line 2); "
         "fix or remove it and run again, or pass --accept-rejected"
     )
     assert "Traceback" not in failed.stderr
     assert table_fingerprints(paths.warehouse) == before, "a failed night publishes nothing"
 
+    # An ignored file whose name is markup: the reports must show it as text.
+    ignored_name = "<i>notes&co.xlsx"
+    (paths.inbox / "members" / ignored_name).write_bytes(b"PK")
     accepted = run_cli([*paths.cli_args(next_night), "--accept-rejected"], paths.prefect_home, api_url=prefect_api)
 
     assert accepted.returncode == 0, accepted.stdout + accepted.stderr
     assert "REJECTED (accepted) members/batch_07.csv: not UTF-8 (byte 0xe9 at line 2)" in accepted.stdout
+    assert f"ignored members/{ignored_name}" in accepted.stdout + accepted.stderr
+    overview = (paths.reports / next_night / "overview.html").read_text(encoding="utf-8")
+    listed = overview.split("Inbox files not loaded tonight", 1)[1].split("</section>", 1)[0]
+    assert "batch_07.csv" in listed and "not UTF-8 (byte 0xe9 at line 2)" in listed and "unknown" in listed
+    assert "&lt;i&gt;notes&amp;co.xlsx" in listed and "<i>notes" not in overview
+    first_night = (paths.reports / NIGHT.isoformat() / "overview.html").read_text(encoding="utf-8")
+    assert "Every inbox file was loaded tonight: none rejected, none ignored." in first_night
     assert query(paths.warehouse, "select as_of_date, file_name from raw.rejected_files") == [
         (date.fromisoformat(next_night), "batch_07.csv")
     ]
