@@ -1,28 +1,42 @@
-"""Plotly charts as HTML fragments; plotly.js itself is written once per night folder, not embedded."""
+"""Plotly charts as HTML fragments; plotly.js itself is written once per night folder, not embedded.
+
+Every text that reaches a chart is HTML-escaped first: Plotly renders labels as (a subset of) HTML.
+"""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 
-import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 LEVEL_COLOURS = {"Red": "#c8102e", "Silver": "#9aa5b1", "Gold": "#d4a72c", "Platinum": "#44546a", "No level": "#d0d4d9"}
 STATUS_COLOURS = {
-    "met": "#2e8540",
-    "breached": "#c8102e",
-    "open": "#4a90c2",
-    "open_breached": "#e8871e",
+    "counted": "#2e8540",
+    "incomplete": "#e8871e",
+    "invalid": "#c8102e",
+    "duplicate_serial": "#8e44ad",
+    "unknown_product": "#9aa5b1",
+    "removed": "#d0d4d9",
 }
+DIRECTION_COLOURS = {"up": "#2e8540", "down": "#c8102e"}
+MET = "#2e8540"
+BELOW_TARGET = "#e8871e"
+SMALL_SAMPLE = "#c9d1da"
+TARGET = "#1f2933"
 ACCENT = "#44546a"
-SECOND = "#c8102e"
+PALETTE = ("#44546a", "#c8102e", "#d4a72c", "#2e8540", "#4a90c2", "#8e44ad", "#9aa5b1")
+DAY_MS = 86_400_000  # a day on a Plotly date axis
 FONT = "Segoe UI, Helvetica Neue, Arial, sans-serif"
+
+
+def text(values: Sequence[object]) -> list[str]:
+    return [html.escape(str(value)) for value in values]
 
 
 def _styled(figure: go.Figure, title: str, height: int) -> go.Figure:
     figure.update_layout(
-        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}},
+        title={"text": html.escape(title), "x": 0, "xanchor": "left", "font": {"size": 15}},
         template="plotly_white",
         height=height,
         margin={"l": 60, "r": 30, "t": 60, "b": 50},
@@ -47,143 +61,197 @@ def to_div(figure: go.Figure, chart_id: str) -> str:
 def empty_chart(chart_id: str, title: str, message: str, height: int = 260) -> str:
     figure = go.Figure()
     figure.add_annotation(
-        text=message, showarrow=False, font={"size": 14, "color": "#666"}, x=0.5, y=0.5, xref="paper", yref="paper"
+        text=html.escape(message),
+        showarrow=False,
+        font={"size": 14, "color": "#666"},
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
     )
     figure.update_xaxes(visible=False)
     figure.update_yaxes(visible=False)
     return to_div(_styled(figure, title, height), chart_id)
 
 
+def category_height(count: int, horizontal: bool, base: int = 380) -> int:
+    return max(260, 80 + 34 * count) if horizontal else base
+
+
 def bars(
     chart_id: str,
     title: str,
-    categories: Sequence[str],
+    categories: Sequence[object],
     series: dict[str, Sequence[float]],
     colours: dict[str, str] | None = None,
     *,
     stacked: bool = True,
     horizontal: bool = False,
     value_title: str = "",
-    height: int = 380,
     bar_colours: Sequence[str] | None = None,
 ) -> str:
     """Grouped or stacked bars, one trace per series; horizontal bars list the first category on top."""
     figure = go.Figure()
-    for name, values in series.items():
-        colour = (colours or {}).get(name)
+    labels = text(categories)
+    for index, (name, values) in enumerate(series.items()):
+        colour = (colours or {}).get(name, PALETTE[index % len(PALETTE)])
         marker = {"color": list(bar_colours)} if bar_colours is not None and len(series) == 1 else {"color": colour}
-        if horizontal:
-            figure.add_bar(
-                y=list(categories),
-                x=list(values),
-                name=name,
-                orientation="h",
-                marker=marker,
-                hovertemplate="%{y}: %{x:,}<extra>" + name + "</extra>",
-            )
-        else:
-            figure.add_bar(
-                x=list(categories),
-                y=list(values),
-                name=name,
-                marker=marker,
-                hovertemplate="%{x}: %{y:,}<extra>" + name + "</extra>",
-            )
-    figure.update_layout(
-        barmode="stack" if stacked else "group", showlegend=len(series) > 1, legend={"traceorder": "normal"}
-    )
-    value_axis = {"title": value_title, "tickformat": ","}
+        axes = {"y": labels, "x": list(values), "orientation": "h"} if horizontal else {"x": labels, "y": list(values)}
+        hover = "%{y}: %{x:,}" if horizontal else "%{x}: %{y:,}"
+        figure.add_bar(**axes, name=html.escape(name), marker=marker, hovertemplate=hover + "<extra></extra>")
+    figure.update_layout(barmode="stack" if stacked else "group", showlegend=len(series) > 1)
+    value_axis = {"title": value_title, "tickformat": ",", "rangemode": "tozero"}
     if _largest_bar(series, stacked) < 10:
         value_axis["dtick"] = 1  # small counts: whole numbers only, not 0.5 steps
+    _category_axes(figure, horizontal, value_axis)
+    return to_div(_styled(figure, title, category_height(len(labels), horizontal)), chart_id)
+
+
+def _category_axes(figure: go.Figure, horizontal: bool, value_axis: dict[str, object]) -> None:
+    """Categories in their given order (the first on top when horizontal), values on the other axis."""
     if horizontal:
         figure.update_yaxes(autorange="reversed", type="category")
         figure.update_xaxes(**value_axis)
     else:
         figure.update_xaxes(type="category")
         figure.update_yaxes(**value_axis)
-    return to_div(_styled(figure, title, height), chart_id)
 
 
 def _largest_bar(series: dict[str, Sequence[float]], stacked: bool) -> float:
-    columns = [list(values) for values in series.values()]
+    columns = [[float(v or 0) for v in values] for values in series.values()]
     if not columns or not columns[0]:
         return 0
     if stacked:
-        return max(sum(float(v or 0) for v in bar) for bar in zip(*columns, strict=True))
-    return max(float(v or 0) for column in columns for v in column)
+        return max(sum(bar) for bar in zip(*columns, strict=True))
+    return max(v for column in columns for v in column)
 
 
-def bars_with_rate(
+def _target_line(figure: go.Figure, value: float, label: str, horizontal: bool) -> None:
+    """A dashed target line across the plot, labelled at its end."""
+    line = {"color": TARGET, "width": 2, "dash": "dash"}
+    if horizontal:
+        figure.add_vline(x=value, line=line, annotation_text=html.escape(label), annotation_position="top")
+    else:
+        figure.add_hline(y=value, line=line, annotation_text=html.escape(label), annotation_position="top right")
+
+
+def rate_bars(
     chart_id: str,
     title: str,
-    frame: pd.DataFrame,
-    category: str,
-    counts: dict[str, str],
-    rate_column: str,
-    rate_label: str,
+    categories: Sequence[object],
+    rates: Sequence[float | None],
+    samples: Sequence[int],
+    small: Sequence[bool],
+    target: float,
     *,
-    height: int = 400,
+    horizontal: bool = False,
 ) -> str:
-    """Stacked counts (left axis) with a rate line (right axis, percent): volume and quality together."""
-    figure = make_subplots(specs=[[{"secondary_y": True}]])
-    categories = frame[category].astype(str).tolist()
-    for column, label in counts.items():
-        figure.add_bar(
-            x=categories,
-            y=frame[column].tolist(),
-            name=label,
-            marker={"color": STATUS_COLOURS.get(column, ACCENT)},
-            hovertemplate="%{x}: %{y:,}<extra>" + label + "</extra>",
-            secondary_y=False,
-        )
+    """Met rate per category as bars against the target line; small samples pale and marked 'n=…'."""
+    labels = text(categories)
+    values = [None if rate is None or rate != rate else float(rate) for rate in rates]
+    colours = [
+        SMALL_SAMPLE if is_small else (MET if value is not None and value >= target else BELOW_TARGET)
+        for value, is_small in zip(values, small, strict=True)
+    ]
+    bar_text = [
+        ("–" if value is None else f"{value:.0%}") + (f" (n={n})" if is_small else "")
+        for value, n, is_small in zip(values, samples, small, strict=True)
+    ]
+    axes = {"y": labels, "x": values, "orientation": "h"} if horizontal else {"x": labels, "y": values}
+    figure = go.Figure()
+    figure.add_bar(
+        **axes,
+        marker={"color": colours},
+        text=bar_text,
+        textposition="outside",
+        cliponaxis=False,
+        customdata=list(samples),
+        hovertemplate=("%{y}" if horizontal else "%{x}") + ": %{text}, %{customdata:,} jobs<extra></extra>",
+        showlegend=False,
+    )
+    rate_axis = {"tickformat": ".0%", "range": [0, 1.15], "tickvals": [0, 0.25, 0.5, 0.75, 1], "title": "met rate"}
+    _category_axes(figure, horizontal, rate_axis)
+    _target_line(figure, target, f"target {target:.0%}", horizontal)
+    return to_div(_styled(figure, title, category_height(len(labels), horizontal)), chart_id)
+
+
+def turnaround_bars(
+    chart_id: str, title: str, categories: Sequence[object], medians: Sequence[float | None], targets: Sequence[float]
+) -> str:
+    """Median turnaround per category as bars, each with its own target drawn as a line across the bar."""
+    labels = text(categories)
+    figure = go.Figure()
+    figure.add_bar(
+        x=labels,
+        y=list(medians),
+        name="median turnaround",
+        marker={"color": ACCENT},
+        hovertemplate="%{x}: %{y:.1f} working days<extra>median turnaround</extra>",
+    )
     figure.add_scatter(
-        x=categories,
-        y=frame[rate_column].tolist(),
-        name=rate_label,
-        mode="lines+markers",
-        line={"color": "#222", "width": 2},
-        marker={"size": 7},
-        hovertemplate="%{x}: %{y:.1%}<extra>" + rate_label + "</extra>",
-        secondary_y=True,
+        x=labels,
+        y=list(targets),
+        name="target",
+        mode="markers",
+        marker={"symbol": "line-ew", "size": 46, "line": {"width": 3, "color": TARGET}},
+        hovertemplate="%{x}: target %{y:.1f} working days<extra></extra>",
     )
-    figure.update_layout(barmode="stack", legend={"traceorder": "normal"})
     figure.update_xaxes(type="category")
-    figure.update_yaxes(title="jobs", tickformat=",", secondary_y=False)
-    figure.update_yaxes(
-        title=rate_label,
-        tickformat=".0%",
-        range=[0, 1.05],
-        tickvals=[0, 0.25, 0.5, 0.75, 1],
-        secondary_y=True,
-        showgrid=False,
-        zeroline=False,
-    )
-    return to_div(_styled(figure, title, height), chart_id)
+    figure.update_yaxes(title="working days", rangemode="tozero")
+    return to_div(_styled(figure, title, 360), chart_id)
 
 
-def donut(
+def lines(
     chart_id: str,
     title: str,
-    labels: Sequence[str],
-    values: Sequence[float],
-    colours: Sequence[str] | None = None,
-    height: int = 340,
+    nights: Sequence[object],
+    series: dict[str, Sequence[float | None]],
+    colours: dict[str, str] | None = None,
+    *,
+    value_title: str = "",
+    percent: bool = False,
+    target: float | None = None,
 ) -> str:
+    """Figures over nights, one line per series (a trend over time, not between categories)."""
+    figure = go.Figure()
+    for index, (name, values) in enumerate(series.items()):
+        colour = (colours or {}).get(name, PALETTE[index % len(PALETTE)])
+        figure.add_scatter(
+            x=[str(night) for night in nights],
+            y=list(values),
+            name=html.escape(name),
+            mode="lines+markers",
+            line={"color": colour, "width": 2},
+            connectgaps=False,
+            hovertemplate="%{x}: %{y:" + (".1%" if percent else ",") + "}<extra>" + html.escape(name) + "</extra>",
+        )
+    # one tick a night up to ten nights, then every few nights: never the same day twice
+    figure.update_xaxes(type="date", tickformat="%d %b", dtick=DAY_MS * max(1, len(nights) // 10))
+    axis = {"title": value_title, "tickformat": ".0%" if percent else ",", "rangemode": "tozero"}
+    if percent:
+        axis["range"] = [0, 1.05]
+    figure.update_yaxes(**axis)
+    if target is not None:
+        _target_line(figure, target, f"target {target:.0%}", horizontal=False)
+    return to_div(_styled(figure, title, 340), chart_id)
+
+
+def donut(chart_id: str, title: str, labels: Sequence[object], values: Sequence[float], colours: Sequence[str]) -> str:
     """A donut; slices under 3 % get no label on the chart (they would overlap), the hover still tells."""
     total = float(sum(values)) or 1.0
-    text = [f"{value / total:.1%}" if value / total >= 0.03 else "" for value in values]
+    slice_text = [f"{value / total:.1%}" if value / total >= 0.03 else "" for value in values]
     figure = go.Figure(
         go.Pie(
-            labels=list(labels),
+            labels=text(labels),
             values=list(values),
             hole=0.55,
             sort=False,
-            text=text,
+            text=slice_text,
             textinfo="text",
             textposition="inside",
-            marker={"colors": list(colours)} if colours else None,
+            marker={"colors": list(colours)},
             hovertemplate="%{label}: %{value:,} (%{percent})<extra></extra>",
         )
     )
     figure.update_layout(legend={"orientation": "v", "x": 1.02, "y": 0.5, "xanchor": "left", "yanchor": "middle"})
-    return to_div(_styled(figure, title, height), chart_id)
+    return to_div(_styled(figure, title, 340), chart_id)

@@ -1,4 +1,5 @@
-"""Tonight's marketing exports: consenting members only, minimal columns, safe to open in a spreadsheet."""
+"""Files for spreadsheets: CSV with a byte-order mark (Excel reads UTF-8 then), Excel workbooks for the
+marketing lists, cells that a spreadsheet would run as a formula neutralised, and the night's lists."""
 
 from __future__ import annotations
 
@@ -7,9 +8,6 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
-
-from pipelines.core.policy import policy
-from reports.marts import MartsReader
 
 # A spreadsheet treats a cell starting with one of these as a formula (or a field separator).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -22,61 +20,77 @@ def neutralise_cell(value: object) -> object:
     return value
 
 
-def write_safe_csv(frame: pd.DataFrame, path: Path) -> Path:
-    """CSV with every text cell neutralised (numbers stay numbers, so a negative number is not altered)."""
+def spreadsheet_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Typed, readable cells: text neutralised, yes/no for true/false, whole numbers without '.0'."""
     safe = frame.copy()
     for column in safe.columns:
-        if not pd.api.types.is_numeric_dtype(safe[column]) and not pd.api.types.is_bool_dtype(safe[column]):
-            safe[column] = safe[column].map(neutralise_cell, na_action="ignore")
-    safe.columns = [neutralise_cell(str(name)) for name in safe.columns]
+        values = safe[column]
+        if _is_flag(values):
+            safe[column] = values.map({True: "yes", False: "no"}, na_action="ignore")
+        elif pd.api.types.is_float_dtype(values) and values.dropna().map(float.is_integer).all():
+            safe[column] = values.astype("Int64")
+        elif not pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_datetime64_any_dtype(values):
+            safe[column] = values.map(neutralise_cell, na_action="ignore")
+    safe.columns = [str(neutralise_cell(str(name))) for name in safe.columns]
+    return safe
+
+
+def _is_flag(values: pd.Series) -> bool:
+    """True/false values (a nullable flag comes back from DuckDB as object)."""
+    if pd.api.types.is_bool_dtype(values):
+        return True
+    present = values.dropna()
+    return values.dtype == object and len(present) > 0 and present.map(lambda v: isinstance(v, bool)).all()
+
+
+def write_safe_csv(frame: pd.DataFrame, path: Path) -> Path:
+    """UTF-8 CSV with a byte-order mark and CRLF line ends (RFC 4180; also quotes any cell with a bare CR/LF)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    # CRLF line ends (RFC 4180) also make the writer quote any cell holding a bare CR or LF.
-    safe.to_csv(path, index=False, lineterminator="\r\n")
+    spreadsheet_frame(frame).to_csv(path, index=False, lineterminator="\r\n", encoding="utf-8-sig")
+    return path
+
+
+def write_safe_xlsx(frame: pd.DataFrame, path: Path, sheet: str) -> Path:
+    """An Excel workbook: numbers as numbers, dates as dates, text neutralised, header frozen, columns sized."""
+    safe = spreadsheet_frame(frame)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        safe.to_excel(writer, index=False, sheet_name=sheet[:31])
+        worksheet = writer.sheets[sheet[:31]]
+        worksheet.freeze_panes = "A2"
+        for cells in worksheet.columns:
+            width = max(len(str(cell.value)) if cell.value is not None else 0 for cell in cells)
+            worksheet.column_dimensions[cells[0].column_letter].width = min(60, width + 2)
+            for cell in cells[1:]:
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"  # never a formula, whatever the text
     return path
 
 
 @dataclass(frozen=True)
-class MarketingExport:
-    """One campaign list: the rows to send, and how many rows the consent check removed (should be 0)."""
+class MarketingList:
+    """A list the marketing team sends: the export model it is read from, and how the page describes it."""
 
     name: str
-    rows: pd.DataFrame
-    dropped_without_consent: int
-    as_of: date
+    title: str
+    model: str
+    description: str
 
-    @property
-    def file_name(self) -> str:
-        """Dated, so that every night keeps its own list and a later run never overwrites it."""
-        return f"{self.name}_{self.as_of.isoformat()}.csv"
+    def file_stem(self, as_of: date) -> str:
+        return f"{self.name}_{as_of.isoformat()}"
 
 
-def invitation_export(marts: MartsReader) -> MarketingExport:
-    """The night's invitation list, re-checked against each member's consent in the current night."""
-    sql = f"""
-        select i.member_id, i.email, m.language, m.country, i.level, i.eligible_tiers
-        from marts.rpt_invitations as i
-        inner join marts.dim_members as m on i.member_id = m.member_id
-        inner join {marts.consent_table} as consent on i.member_id = consent.member_id
-        where i.as_of_date = ? and consent.marketing_opt_in
-        order by i.member_id
-    """
-    rows = marts.frame(sql, [marts.as_of])
-    total = marts.scalar("select count(*) from marts.rpt_invitations where as_of_date = ?", [marts.as_of])
-    return MarketingExport("invitations", rows, int(total) - len(rows), marts.as_of)
+@dataclass(frozen=True)
+class WrittenList:
+    spec: MarketingList
+    rows: int
+    files: tuple[str, ...]  # relative to the night folder: the CSV, then the workbook
 
 
-def completion_export(marts: MartsReader) -> MarketingExport:
-    """The night's completion campaign: consenting members who would qualify by fixing their registrations."""
-    threshold = int(policy()["invitation_points"])
-    sql = f"""
-        select c.member_id, c.email, m.language, c.validated_points, c.pending_points,
-               greatest(0, ? - c.validated_points)::bigint as points_needed, c.action_required_count
-        from marts.rpt_completion_campaign as c
-        inner join marts.dim_members as m on c.member_id = m.member_id
-        inner join {marts.consent_table} as consent on c.member_id = consent.member_id
-        where c.as_of_date = ? and consent.marketing_opt_in
-        order by c.member_id
-    """
-    rows = marts.frame(sql, [threshold, marts.as_of])
-    total = marts.scalar("select count(*) from marts.rpt_completion_campaign where as_of_date = ?", [marts.as_of])
-    return MarketingExport("completion_campaign", rows, int(total) - len(rows), marts.as_of)
+def write_list(spec: MarketingList, rows: pd.DataFrame, night_dir: Path, as_of: date) -> WrittenList:
+    """The night's list as CSV and Excel, named with the night's date so that no night overwrites another's."""
+    stem = spec.file_stem(as_of)
+    rows = rows.drop(columns=["as_of_date"], errors="ignore")
+    write_safe_csv(rows, night_dir / f"{stem}.csv")
+    write_safe_xlsx(rows, night_dir / f"{stem}.xlsx", spec.name)
+    return WrittenList(spec, len(rows), (f"{stem}.csv", f"{stem}.xlsx"))

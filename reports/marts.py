@@ -1,4 +1,4 @@
-"""Read-only access to the published marts for one night of reports."""
+"""Read-only access to the night's warehouse: the report models of schema `reporting`, by name."""
 
 from __future__ import annotations
 
@@ -14,29 +14,47 @@ import pandas as pd
 
 from pipelines.core.warehouse import connect
 
+REPORTING_SCHEMA = "reporting"
+
 
 @dataclass
 class MartsReader:
-    """Queries on the published warehouse; knows which optional tables and columns exist."""
-
     connection: duckdb.DuckDBPyConnection
     as_of: date
     # Where marketing consent is read: the current night's members, also for a backfilled night's exports.
     consent_table: str = "marts.dim_members"
 
-    def exists(self, table: str, schema: str = "marts") -> bool:
+    def exists(self, table: str, schema: str) -> bool:
         sql = "select count(*) from information_schema.tables where table_schema = ? and table_name = ?"
         return bool(self.connection.execute(sql, [schema, table]).fetchone()[0])
-
-    def columns(self, table: str, schema: str = "marts") -> set[str]:
-        sql = "select column_name from information_schema.columns where table_schema = ? and table_name = ?"
-        return {row[0] for row in self.connection.execute(sql, [schema, table]).fetchall()}
 
     def frame(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
         return self.connection.execute(sql, list(params)).df()
 
-    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return self.connection.execute(sql, list(params)).fetchone()[0]
+    def model(self, name: str, where: dict[str, str] | None = None) -> pd.DataFrame:
+        """A report model's rows (optionally those whose columns equal the given values), in its sort order."""
+        conditions = " and ".join(f'"{column}" = ?' for column in (where or {}))
+        frame = self.frame(
+            f'select * from {REPORTING_SCHEMA}."{name}"' + (f" where {conditions}" if conditions else ""),
+            list((where or {}).values()),
+        )
+        order = [c for c in ("sort_order", "as_of_date", "member_id", "job_id") if c in frame.columns][:1]
+        return frame.sort_values(order).reset_index(drop=True) if order else frame
+
+    def list_rows(self, name: str) -> pd.DataFrame:
+        """An export model's rows of members with consent in the current night (a backfill's list too)."""
+        return self.frame(
+            f'select l.* from {REPORTING_SCHEMA}."{name}" as l'
+            f" semi join {self.consent_table} as consent on l.member_id = consent.member_id"
+            " where consent.marketing_opt_in order by l.member_id"
+        )
+
+    def row(self, name: str) -> dict[str, Any]:
+        """The one row of a figures model, as column name -> value."""
+        frame = self.model(name)
+        if len(frame) != 1:
+            raise ValueError(f"{REPORTING_SCHEMA}.{name} should hold one row, holds {len(frame)}")
+        return frame.iloc[0].to_dict()
 
 
 @contextmanager

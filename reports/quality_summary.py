@@ -9,6 +9,8 @@ import pandas as pd
 
 from reports.marts import MartsReader
 
+SEVERITY_ORDER = {"critical": 0, "warning": 1}
+
 
 @dataclass(frozen=True)
 class QualitySummary:
@@ -30,24 +32,23 @@ def _description(details: object) -> str:
 
 
 def read_quality_summary(marts: MartsReader) -> QualitySummary | None:
-    """None when tonight has no quality results (e.g. a warehouse built without the gate)."""
+    """None when tonight has no quality results (a warehouse built without the gate)."""
     if not marts.exists("validation_results", schema="quality"):
         return None
-    columns = marts.columns("validation_results", schema="quality")
-    if not {"as_of_date", "success"} <= columns:
-        return None
-    frame = marts.frame("select * from quality.validation_results where as_of_date = ?", [marts.as_of])
+    frame = marts.frame(
+        "select suite, expectation, severity, success, unexpected_count, details"
+        " from quality.validation_results where as_of_date = ?",
+        [marts.as_of],
+    )
     if frame.empty:
         return None
     failed = frame[~frame["success"].astype(bool)].copy()
-    failed["description"] = failed["details"].map(_description) if "details" in failed else ""
-    shown = [c for c in ("suite", "expectation", "severity", "unexpected_count", "description") if c in failed]
-    by_severity = failed["severity"].value_counts().to_dict() if "severity" in failed else {"failed": len(failed)}
-    order = {"critical": 0, "warning": 1}
-    failures = failed[shown].sort_values(
-        [c for c in ("severity", "suite", "expectation") if c in shown],
-        key=lambda s: s.map(lambda v: order.get(v, 2)) if s.name == "severity" else s,
-    )
+    failed["description"] = failed["details"].map(_description)
+    failed["rank"] = failed["severity"].map(lambda v: SEVERITY_ORDER.get(v, 2))
+    failures = failed.sort_values(["rank", "suite", "expectation"])[
+        ["suite", "expectation", "severity", "unexpected_count", "description"]
+    ]
+    by_severity = failed["severity"].value_counts().to_dict()
     return QualitySummary(
         len(frame), len(failed), {str(k): int(v) for k, v in by_severity.items()}, failures.reset_index(drop=True)
     )

@@ -1,4 +1,7 @@
-"""Renders one night's reports from the published warehouse into reports_dir/<as_of>/."""
+"""Renders one night's reports from a built warehouse into reports_dir/<as_of>/, and the nights' landing page.
+
+Every figure comes from a model of dbt/models/reporting/marts, read by column name; this module only lays out.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +11,30 @@ from pathlib import Path
 import jinja2
 import plotly.offline
 
-from reports.datasets import DataFolder
-from reports.marketing import build_marketing, write_exports
+from reports.landing import write_landing_page
+from reports.layout import DataFolder, PageContext, build_page, write_lists
+from reports.marketing import MARKETING
 from reports.marts import open_marts
-from reports.overview import build_overview
+from reports.overview import OVERVIEW
 from reports.quality_summary import read_quality_summary
-from reports.sla import build_sla
-from reports.views import Figure, Page, format_auto
+from reports.sla import SLA
+from reports.trends import TRENDS
+from reports.views import format_auto
 
 PLOTLY_JS = "plotly.min.js"
 TEMPLATES = Path(__file__).parent / "templates"
+PAGES = (OVERVIEW, SLA, MARKETING, TRENDS)
+# The night's index shows these figures of the pages (page file, figure key).
+HEADLINE = (
+    ("overview.html", "members"),
+    ("overview.html", "validated_points"),
+    ("overview.html", "needing_action_share"),
+    ("sla.html", "fast_track_met_rate"),
+    ("sla.html", "standard_met_rate"),
+    ("sla.html", "loans_owed"),
+    ("marketing.html", "invitations"),
+    ("marketing.html", "completion_campaign"),
+)
 
 
 def template_environment() -> jinja2.Environment:
@@ -46,43 +63,52 @@ def _data_docs_link(night_dir: Path) -> str | None:
     return index.relative_to(night_dir).as_posix() if index.is_file() else None
 
 
+def render_landing(reports_dir: Path) -> Path:
+    """The landing page of all nights (and latest.html) from the night folders present in reports_dir."""
+    return write_landing_page(reports_dir, template_environment(), datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
+
+
 def render_reports(database: Path, as_of: date, reports_dir: Path, consent_database: Path | None = None) -> Path:
-    """Writes the night's HTML pages, marketing CSVs and the data of every chart; returns the night folder.
+    """Writes the night's pages, lists (CSV and Excel) and the data of every chart; returns the night folder.
 
     consent_database: the warehouse of the current night when `database` holds a backfilled night.
     """
     night_dir = reports_dir / as_of.isoformat()
     night_dir.mkdir(parents=True, exist_ok=True)
-    data = DataFolder(night_dir)
     with open_marts(database, as_of, consent_database) as marts:
-        exports = write_exports(marts, night_dir)
-        pages: list[Page] = [build_overview(marts, data), build_sla(marts, data), build_marketing(marts, data, exports)]
+        context = PageContext(marts, DataFolder(night_dir), night_dir)
+        context.lists = [written for spec in PAGES for written in write_lists(spec.lists, context)]
+        pages = [build_page(spec, context) for spec in PAGES]
         quality = read_quality_summary(marts)
     write_plotly_js(night_dir)
 
     environment = template_environment()
-    nav = [{"href": "index.html", "label": "Index"}] + [{"href": p.file_name, "label": p.title} for p in pages]
-    common = {"as_of": as_of.isoformat(), "nav": nav, "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
+    generated_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    nav = [
+        {"href": "../index.html", "label": "All nights"},
+        {"href": "index.html", "label": "Index"},
+        *({"href": page.file_name, "label": page.title} for page in pages),
+    ]
+    common = {"as_of": as_of.isoformat(), "nav": nav, "generated_at": generated_at}
     for page in pages:
         html = environment.get_template("page.html.j2").render(
             page=page, title=page.title, file_name=page.file_name, charts=True, **common
         )
         (night_dir / page.file_name).write_text(html, encoding="utf-8")
 
-    overview, sla, marketing = pages
-    # overview: members, points, level changes, needing action; SLA: met rate, loans owed; marketing: both lists
-    headline: list[Figure] = [*overview.figures[:4], sla.figures[1], sla.figures[4], *marketing.figures]
+    by_file = {page.file_name: page for page in pages}
     index = environment.get_template("index.html.j2").render(
         title="Index",
         file_name="index.html",
         charts=False,
-        figures=headline,
+        figures=[by_file[file_name].figure(key) for file_name, key in HEADLINE],
         pages=pages,
-        exports=exports,
+        lists=context.lists,
         quality=quality,
         data_docs=_data_docs_link(night_dir),
-        data_files=data.written,
+        data_files=context.data.written,
         **common,
     )
     (night_dir / "index.html").write_text(index, encoding="utf-8")
+    write_landing_page(reports_dir, environment, generated_at)
     return night_dir

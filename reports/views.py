@@ -1,4 +1,4 @@
-"""What a page section is made of (chart, table, data file), and how numbers are shown."""
+"""What a page is made of (figures, sections with chart, table and data file), and how values are shown."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from typing import Any
 
 import pandas as pd
 
-LEVEL_ORDER = ("Red", "Silver", "Gold", "Platinum")
-NO_LEVEL = "No level"
+
+def columns(*described: str) -> tuple[Column, ...]:
+    """Table columns written as 'name:Label' or 'name:Label:kind' (kind: int, decimal, pct, bool, date)."""
+    return tuple(Column(*text.split(":", 2)) for text in described)
 
 
 def is_missing(value: Any) -> bool:
@@ -20,7 +22,7 @@ def is_missing(value: Any) -> bool:
 
 
 def format_value(value: Any, kind: str = "text") -> str:
-    """Numbers as an analyst reads them: thousands separators, one-decimal percentages, dates as ISO."""
+    """Values as an analyst reads them: thousands separators, one-decimal percentages, dates as ISO."""
     if is_missing(value):
         return "–"
     if kind == "int":
@@ -47,6 +49,8 @@ def format_auto(value: Any) -> str:
 
 @dataclass(frozen=True)
 class Column:
+    """A table column: the model's column name, its heading, and how its values are shown."""
+
     name: str
     label: str
     kind: str = "text"
@@ -71,9 +75,16 @@ class TableView:
         return cls(columns, rows, len(frame))
 
 
+@dataclass(frozen=True)
+class Link:
+    href: str
+    label: str
+    detail: str = ""
+
+
 @dataclass
 class Section:
-    """One block of a page: a title, a plain-words note, a chart, a table and the CSV behind them."""
+    """One block of a page: a title, a plain-words note, a chart, a table, links and the CSV behind them."""
 
     title: str
     note: str = ""
@@ -81,15 +92,16 @@ class Section:
     table: TableView | None = None
     data_file: str | None = None
     warning: str | None = None
+    links: list[Link] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class Figure:
-    """A headline number at the top of a page."""
+    """A headline number at the top of a page: what it is (its spec: key, label, emphasis) and tonight's value."""
 
-    label: str
+    spec: Any
     value: str
-    detail: str = ""
+    detail: str
 
 
 @dataclass
@@ -99,3 +111,6 @@ class Page:
     intro: str
     figures: list[Figure] = field(default_factory=list)
     sections: list[Section] = field(default_factory=list)
+
+    def figure(self, key: str) -> Figure:
+        return next(f for f in self.figures if f.spec.key == key)

@@ -41,8 +41,18 @@ PUBLISHED_COLUMNS = {
         "member_id", "country", "language", "marketing_opt_in", "level", "validated_points", "pending_points",
         "counted_products", "action_required_count", "invitation_eligible", "corporate_eligible",
         "eligible_tiers", "next_level", "points_to_next_level", "as_of_date", "email", "joined_at",
-        "legacy_cps_number",
+        "legacy_cps_number", "next_change_on", "points_after_next_change",
     ],
+    "fct_points_forecast": ["member_id", "change_on", "validated_points", "level", "as_of_date"],
+    "rpt_level_at_risk": [
+        "member_id", "email", "level", "level_after", "drop_on", "validated_points", "points_after",
+        "points_to_keep_level", "pending_points", "as_of_date",
+    ],
+    "rpt_migration": [
+        "legacy_cps_number", "member_id", "old_level", "level", "comparison", "points_to_old_level",
+        "pending_points", "as_of_date",
+    ],
+    "rpt_come_back": ["email", "old_level", "member_since", "as_of_date"],
     "fct_registrations": [
         "registration_id", "member_id", "product_sku", "status", "reasons", "effective_points",
         "pending_points", "as_of_date",

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from pipelines.cli import app
 from pipelines.core.errors import CpsError
 from pipelines.core.settings import PROJECT_ROOT
-from pipelines.core.sources import INBOX_SOURCES, MEMBERS, REGISTRATIONS, SERVICE_JOBS
+from pipelines.core.sources import INBOX_SOURCES, LEGACY_ACCOUNTS, MEMBERS, REGISTRATIONS, SERVICE_JOBS
 from tools.synthetic import generate as generate_module
 from tools.synthetic.generate import generate_inbox
 from tools.synthetic.registrations import UNKNOWN_SKUS
@@ -342,8 +342,19 @@ def test_chunks_number_records_without_clashes(tmp_path: Path, catalog_dir: Path
 def test_refuses_to_mix_with_an_existing_inbox(tmp_path: Path, catalog_dir: Path) -> None:
     (tmp_path / "members").mkdir()
     (tmp_path / "members" / "old.csv").write_text("x\n", encoding="utf-8")
-    with pytest.raises(CpsError, match="not empty"):
+    with pytest.raises(CpsError, match="not empty: add --replace"):
         generate_inbox(out=tmp_path, members=10, seed=1, as_of=AS_OF, catalog_dir=catalog_dir)
+    assert (tmp_path / "members" / "old.csv").is_file(), "refusing must not delete anything"
+
+
+def test_replace_deletes_only_the_source_folders_files(tmp_path: Path, catalog_dir: Path) -> None:
+    (tmp_path / "members").mkdir()
+    (tmp_path / "members" / "old.csv").write_text("x\n", encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("kept\n", encoding="utf-8")
+    generate_inbox(out=tmp_path, members=10, seed=1, as_of=AS_OF, catalog_dir=catalog_dir, replace=True)
+    assert not (tmp_path / "members" / "old.csv").exists()
+    assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "kept\n"
+    assert any((tmp_path / "members").iterdir())
 
 
 def test_cli_generates_for_the_shipped_catalogue(tmp_path: Path) -> None:
@@ -357,3 +368,21 @@ def test_cli_generates_for_the_shipped_catalogue(tmp_path: Path) -> None:
     shipped = {row["product_sku"] for row in pacsv.read_csv(PROJECT_ROOT / "catalog" / "products.csv").to_pylist()}
     skus = {row["product_sku"] for row in rows_of(tmp_path, "registrations")}
     assert skus - shipped <= set(UNKNOWN_SKUS) and skus & shipped
+
+
+def test_legacy_accounts_are_migrated_or_not_some_video_some_claimed_twice(inbox: Path) -> None:
+    accounts = latest_versions(
+        [row for row in rows_of(inbox, "legacy_accounts") if well_formed(row, LEGACY_ACCOUNTS)], "legacy_cps_number"
+    )
+    members = latest_versions(
+        [row for row in rows_of(inbox, "members") if well_formed(row, MEMBERS)], "member_id"
+    ).values()
+    claims: dict[str, int] = {}
+    for row in members:
+        if row["legacy_cps_number"]:
+            claims[row["legacy_cps_number"]] = claims.get(row["legacy_cps_number"], 0) + 1
+    assert set(claims) <= set(accounts)  # every claimed number has an old account
+    assert set(accounts) - set(claims)  # and some old accounts are not migrated yet
+    assert any(count > 1 for count in claims.values())
+    old_levels = {row["old_level"] for row in accounts.values()}
+    assert "Video" in old_levels and len(old_levels) >= 3 and old_levels <= {"Silver", "Gold", "Platinum", "Video"}

@@ -399,6 +399,11 @@ def test_missing_folders_are_operator_errors(prefect_harness: None, inbox: Path,
     assert not database.exists(), "nothing is loaded when a folder is missing"
 
 
+def test_an_optional_source_may_be_absent(prefect_harness: None, tmp_path: Path, database: Path) -> None:
+    (tmp_path / "inbox").mkdir()
+    assert ingest_source("legacy_accounts", tmp_path / "inbox", database) == []
+
+
 def test_an_empty_source_folder_is_fine(prefect_harness: None, tmp_path: Path, database: Path) -> None:
     (tmp_path / "inbox" / "service_jobs").mkdir(parents=True)
 

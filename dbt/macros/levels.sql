@@ -17,3 +17,18 @@
 {% macro is_paid_tier(level) -%}
     coalesce({{ ladder_lookup('is_paid_tier', level) }}, false)
 {%- endmacro %}
+
+{# A product's points: base points times a factor, half-way values rounded up, at least 1 when base > 0. #}
+{% macro points_from_factor(base_points, factor) -%}
+    case
+        when {{ base_points }} > 0
+            -- round half up, exactly: floor(x + 0.5) on a DECIMAL
+            then greatest(1, floor({{ base_points }}::decimal(18, 0) * {{ factor }} + 0.5))
+        else 0
+    end::integer
+{%- endmacro %}
+
+{# Validated points a level needs (its rung's threshold on the ladder; 0 at the bottom). #}
+{% macro level_threshold(level) -%}
+    {{ ladder_lookup('min_points', level) }}
+{%- endmacro %}

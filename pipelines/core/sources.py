@@ -52,6 +52,8 @@ class Source:
     # Reference data (the catalogue) is a snapshot kept in the repo, not change records in the inbox:
     # a night uses exactly the file given to it, and any row that breaks the schema fails the night.
     reference: bool = False
+    # An optional source's folder may be missing from an inbox: it then loads nothing (not an error).
+    optional: bool = False
 
     @property
     def column_names(self) -> list[str]:
@@ -113,6 +115,21 @@ SERVICE_JOBS = Source(
     ),
 )
 
+# Accounts of the old CPS programme, which members claim through members.legacy_cps_number.
+LEGACY_ACCOUNTS = Source(
+    name="legacy_accounts",
+    key="legacy_cps_number",
+    optional=True,
+    columns=(
+        Column("legacy_cps_number", required=True),
+        Column("email", required=True),
+        Column("old_level", T.ENUM, required=True, allowed=("Silver", "Gold", "Platinum", "Video")),
+        Column("member_since", T.DATE, required=True),
+        Column("marketing_opt_in", T.BOOLEAN, required=True),
+        Column("updated_at", T.TIMESTAMP, required=True),
+    ),
+)
+
 PRODUCT_CATEGORIES = (
     "camera",
     "lens",
@@ -159,7 +176,7 @@ SERVICE_CENTRES = Source(
     ),
 )
 
-INBOX_SOURCES: tuple[Source, ...] = (MEMBERS, REGISTRATIONS, SERVICE_JOBS)
+INBOX_SOURCES: tuple[Source, ...] = (MEMBERS, REGISTRATIONS, SERVICE_JOBS, LEGACY_ACCOUNTS)
 REFERENCE_SOURCES: tuple[Source, ...] = (PRODUCTS, SERVICE_CENTRES)
 ALL_SOURCES: tuple[Source, ...] = REFERENCE_SOURCES + INBOX_SOURCES
 SOURCES_BY_NAME: dict[str, Source] = {source.name: source for source in ALL_SOURCES}

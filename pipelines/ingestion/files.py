@@ -48,6 +48,8 @@ def _folder_files(source: Source, folder: Path) -> list[Path]:
     sub_folder = folder / source.name
     if not folder.is_dir():
         raise CpsError(f"inbox folder not found: {folder}")
+    if not sub_folder.is_dir() and source.optional:
+        return []  # an optional source (legacy_accounts) may be absent from an inbox
     if not sub_folder.is_dir():
         raise CpsError(f"inbox folder for {source.name} not found: {sub_folder}")
     return sorted((path for path in sub_folder.iterdir() if path.is_file()), key=lambda path: path.name)

@@ -187,7 +187,7 @@ def apply_retention(warehouse: Path, reports: Path, reference: date, retention_d
             except ValueError:
                 continue
             if night < cutoff and folder.is_dir():
-                for path in folder.glob("*.csv"):
+                for path in [*folder.glob("*.csv"), *folder.glob("*.xlsx")]:
                     if path.name.startswith(EXPORT_PREFIXES):
                         path.unlink()
                         exports.append(path)

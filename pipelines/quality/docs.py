@@ -2,9 +2,15 @@
 
 GX's site builder writes one page per validated suite, but every page loads Bootstrap, jQuery, Font
 Awesome and Vega from CDNs, and its index is filled in by bootstrap-table JavaScript. Offline that
-index is empty. So: GX's validation and suite pages are kept with every remote script, stylesheet and
-image removed and a small local stylesheet added, and the index is our own plain HTML page listing
-every expectation with its severity and result, linking to GX's pages.
+index is empty. So: GX's validation and suite pages get local copies of the assets they need (jQuery
+for the "failed only" filter, Font Awesome for the pass/fail icons, both from installed packages), a
+small stylesheet and script in place of Bootstrap's, no newsletter footer and a link back to the
+night's reports; the index is our own plain HTML page listing every expectation with its severity and
+result, linking to GX's pages.
+
+GX writes a failing column's unexpected values into its pages as raw HTML, so those values are
+escaped in the stored results before the pages are built (an e-mail address holding markup must show
+as text, never run).
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from pathlib import Path
 
+import fontawesomefree
+import xstatic.pkg.jquery
 from great_expectations.data_context import AbstractDataContext
 
 from pipelines.quality.gx import gx_suite_name
@@ -25,6 +33,13 @@ from pipelines.quality.suites import UNEXPECTED_ROWS
 
 SITE_NAME = "cps_quality"
 OFFLINE_STYLESHEET = "static/styles/cps_offline.css"
+OFFLINE_SCRIPT = "static/scripts/cps_offline.js"
+JQUERY = "static/vendor/jquery.min.js"
+FONT_AWESOME = "static/vendor/fontawesome/css/all.min.css"
+# The night's reports index, seen from the Data Docs folder (reports/<night>/quality/).
+REPORTS_INDEX = "../index.html"
+# Result fields where GX puts a column's own values (rendered by GX without escaping).
+UNEXPECTED_FIELDS = ("partial_unexpected_list", "unexpected_list", "partial_unexpected_counts")
 # What GX's site builder writes into the folder (cleared before each build, nothing else is touched).
 GX_SITE_ENTRIES = ("index.html", "validations", "expectations", "static")
 
@@ -51,7 +66,28 @@ th { background: #eef2f6; }
 .text-success, .passed { color: #1e7b34; }
 .warning { color: #9a6700; font-weight: 600; }
 code, pre { background: #f4f6f8; padding: .1rem .25rem; white-space: pre-wrap; }
+.cps-back { display: block; margin: 0 0 1rem; }
+.collapse:not(.show) { display: none; }
+.btn { border: 1px solid #c9d1da; background: #f4f6f8; border-radius: 4px; padding: .2rem .6rem; cursor: pointer; }
 """
+
+# What GX's pages call on Bootstrap's jQuery plugins, done without Bootstrap: the walkthrough modal is
+# not shown, "collapse" toggles open and shut.
+OFFLINE_JS = """
+(function ($) {
+  if (!$) { return; }
+  $.fn.modal = $.fn.modal || function () { return this; };
+  $.fn.popover = $.fn.popover || function () { return this; };
+  $.fn.tooltip = $.fn.tooltip || function () { return this; };
+  $(document).on("click", "[data-toggle=collapse]", function (event) {
+    var target = $(this).attr("data-target") || $(this).attr("href");
+    if (target && target.charAt(0) === "#") { event.preventDefault(); $(target).toggleClass("show"); }
+  });
+})(window.jQuery);
+"""
+_NEWSLETTER_FOOTER = re.compile(r"<footer>.*?</footer>", re.I | re.S)
+# GX links a favicon one folder too shallow from its validation pages; the pages need none.
+_FAVICON = re.compile(r"<link\b[^>]*\brel\s*=\s*[\"']?shortcut icon[^>]*>", re.I)
 
 
 def build_data_docs(
@@ -73,12 +109,11 @@ def build_data_docs(
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
         },
     )
+    escape_unexpected_values(context)
     context.build_data_docs(site_names=[SITE_NAME])
-    stylesheet = data_docs_dir / OFFLINE_STYLESHEET
-    stylesheet.parent.mkdir(parents=True, exist_ok=True)
-    stylesheet.write_text(OFFLINE_CSS, encoding="utf-8")
+    copy_assets(data_docs_dir)
     for page in data_docs_dir.rglob("*.html"):
-        make_offline(page, stylesheet)
+        make_offline(page, data_docs_dir)
     for css in data_docs_dir.rglob("*.css"):
         css.write_text(_REMOTE_CSS_URL.sub("none", css.read_text(encoding="utf-8")), encoding="utf-8")
     index = data_docs_dir / "index.html"
@@ -86,13 +121,63 @@ def build_data_docs(
     return index
 
 
-def make_offline(page: Path, stylesheet: Path) -> None:
+def escape_unexpected_values(context: AbstractDataContext) -> None:
+    """HTML-escape the column values kept in every stored validation result (GX shows them unescaped)."""
+    store = context.validation_results_store
+    for key in store.list_keys():
+        suite_result = store.get(key)
+        for result in suite_result.results:
+            details = result.result or {}
+            for field in UNEXPECTED_FIELDS:
+                if field in details:
+                    details[field] = _escaped(details[field])
+        store.set(key, suite_result)
+
+
+def _escaped(value: object) -> object:
+    if isinstance(value, str):
+        return html.escape(value)
+    if isinstance(value, list):
+        return [_escaped(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _escaped(item) for key, item in value.items()}
+    return value
+
+
+def copy_assets(data_docs_dir: Path) -> None:
+    """Our stylesheet and script, jQuery and Font Awesome (CSS and fonts) into the site's static folder."""
+    for relative, text in ((OFFLINE_STYLESHEET, OFFLINE_CSS), (OFFLINE_SCRIPT, OFFLINE_JS)):
+        target = data_docs_dir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    jquery = data_docs_dir / JQUERY
+    jquery.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(Path(xstatic.pkg.jquery.BASE_DIR) / "jquery.min.js", jquery)
+    font_awesome = Path(fontawesomefree.__file__).parent / "static" / "fontawesomefree"
+    target = (data_docs_dir / FONT_AWESOME).parent.parent
+    shutil.copytree(font_awesome / "css", target / "css", dirs_exist_ok=True)
+    shutil.copytree(font_awesome / "webfonts", target / "webfonts", dirs_exist_ok=True)
+
+
+def make_offline(page: Path, site: Path) -> None:
+    """Remote assets out, local ones in; no newsletter footer; a link back to the night's reports."""
     text = page.read_text(encoding="utf-8")
     for pattern in (_REMOTE_SCRIPT, _REMOTE_LINK, _REMOTE_IMAGE):
         text = pattern.sub("", text)
     text = _REMOTE_CSS_URL.sub("none", text)
-    link = f'<link rel="stylesheet" href="{os.path.relpath(stylesheet, page.parent)}">'
-    text = re.sub(r"</head>", link + "\n</head>", text, count=1, flags=re.I)
+    text = _FAVICON.sub("", _NEWSLETTER_FOOTER.sub("", text))
+
+    def local(relative: str) -> str:
+        return html.escape(os.path.relpath(site / relative, page.parent))
+
+    head = (
+        f'<link rel="stylesheet" href="{local(FONT_AWESOME)}">\n'
+        f'<link rel="stylesheet" href="{local(OFFLINE_STYLESHEET)}">\n'
+        f'<script src="{local(JQUERY)}"></script>\n<script src="{local(OFFLINE_SCRIPT)}"></script>\n'
+    )
+    text = re.sub(r"</head>", lambda _: head + "</head>", text, count=1, flags=re.I)
+    back = f'<a class="cps-back" href="{local(REPORTS_INDEX)}">← Back to the night\'s reports</a>'
+    text = re.sub(r"<body([^>]*)>", lambda m: f"<body{m.group(1)}>\n{back}", text, count=1, flags=re.I)
     page.write_text(text, encoding="utf-8")
 
 
@@ -134,6 +219,7 @@ def render_index(as_of: date, run_at: datetime, outcomes: list[ExpectationOutcom
 <html lang="en"><head><meta charset="utf-8"><title>CPS data quality {as_of}</title>
 <link rel="stylesheet" href="{OFFLINE_STYLESHEET}"></head>
 <body>
+<a class="cps-back" href="{REPORTS_INDEX}">← Back to the night's reports</a>
 <h1>CPS data quality — night of {as_of}</h1>
 <p>Gate: <strong class="{"critical" if verdict == "FAILED" else "passed"}">{verdict}</strong>
  · checked at {run_at:%Y-%m-%d %H:%M:%S} UTC · {len(outcomes)} expectations ·

@@ -21,6 +21,7 @@ SCHEMA_BREAKS: dict[str, tuple[tuple[str, str | None], ...]] = {
     "members": (("joined_at", "2024-13-45T10:00:00Z"), ("marketing_opt_in", "yes"), ("email", None)),
     "registrations": (("purchase_date", "31/12/2023"), ("registered_at", None), ("second_hand", "maybe")),
     "service_jobs": (("service_type", "cleaning"), ("received_at", "yesterday"), ("centre_id", None)),
+    "legacy_accounts": (("old_level", "Bronze"), ("member_since", "sometime"), ("email", None)),
 }
 PARQUET_TIMESTAMP = pa.timestamp("us", tz="UTC")
 

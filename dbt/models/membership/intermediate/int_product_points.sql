@@ -1,5 +1,6 @@
 -- Each catalogue product's points as of D (point decay, supersession, end of service, floor).
--- All shares are DECIMAL, so base_points * factor is exact and half-way values round up.
+-- The rules live in the product_points_at macro (shared with the points forecast); all shares
+-- are DECIMAL, so base_points * factor is exact and half-way values round up.
 with products as (
     select
         *,
@@ -7,47 +8,8 @@ with products as (
     from {{ ref('stg_products') }}
 ),
 
-aged as (
-    select
-        *,
-        -- Whole years by anniversary: one more year only once D reaches the launch month/day.
-        -- A product launched after D is of age 0.
-        greatest(
-            0,
-            year(as_of_date) - year(launch_date)
-            - case
-                when month(as_of_date) < month(launch_date)
-                    or (month(as_of_date) = month(launch_date) and day(as_of_date) < day(launch_date))
-                    then 1
-                else 0
-            end
-        )::integer as age_years,
-        coalesce(superseded_on <= as_of_date, false) as is_superseded,
-        coalesce(service_end_date <= as_of_date, false) as is_service_ended
-    from products
-),
-
-decayed as (
-    select
-        *,
-        {{ policy_decimal('decay_per_year') }}
-            * greatest(0, age_years - {{ policy_integer('grace_years') }} + 1) as decay_share
-    from aged
-),
-
-factored as (
-    select
-        *,
-        greatest(
-            case
-                when is_service_ended then {{ policy_decimal('floor_share') }}
-                when is_superseded
-                    then least(1 - decay_share, {{ policy_decimal('superseded_factor_cap') }})
-                else 1 - decay_share
-            end,
-            {{ policy_decimal('floor_share') }}
-        )::decimal(18, 6) as points_factor
-    from decayed
+pointed as (
+    {{ product_points_at('products', 'as_of_date') }}
 )
 
 select
@@ -65,11 +27,7 @@ select
     is_superseded,
     is_service_ended,
     points_factor,
-    case
-        when base_points > 0
-            -- round half up, exactly: floor(x + 0.5) on a DECIMAL
-            then greatest(1, floor(base_points::decimal(18, 0) * points_factor + 0.5))
-        else 0
-    end::integer as effective_points,
+    effective_points,
+    age_only_points,
     as_of_date
-from factored
+from pointed

@@ -12,6 +12,13 @@ with members as (
 
 ladder as (
     select level, min_points, next_level, next_level_points, tiers_reached from {{ ref('int_level_ladder') }}
+),
+
+-- the first change of the points forecast within the horizon, if any
+next_changes as (
+    select member_id, change_on as next_change_on, validated_points as points_after_next_change
+    from {{ ref('int_points_forecast') }}
+    qualify row_number() over (partition by member_id order by change_on) = 1
 )
 
 -- the member's level is the highest rung of the ladder its validated points reach
@@ -38,6 +45,9 @@ select
     ) as eligible_tiers,
     l.next_level,
     (l.next_level_points - validated_points)::bigint as points_to_next_level,
+    n.next_change_on,
+    n.points_after_next_change::bigint as points_after_next_change,
     {{ as_of_date() }} as as_of_date
 from members as m
 asof inner join ladder as l on m.validated_points >= l.min_points
+left join next_changes as n on m.member_id = n.member_id

@@ -13,24 +13,8 @@ explained as (
         *,
         case
             when status = 'duplicate_serial'
-                then ['This serial number is already registered for this product; check the serial number, '
-                    || 'or contact CPS if the product is yours']
-            else list_filter([
-                case when list_contains(reason_list, 'missing_serial_number') then 'Add the serial number' end,
-                case when list_contains(reason_list, 'missing_purchase_date') then 'Add the purchase date' end,
-                case when list_contains(reason_list, 'missing_purchase_country')
-                    then 'Add the country where you bought it' end,
-                case when list_contains(reason_list, 'missing_retailer') then 'Add the retailer you bought it from' end,
-                case when list_contains(reason_list, 'purchase_in_future')
-                    then 'Correct the purchase date: it is in the future' end,
-                case when list_contains(reason_list, 'purchase_before_launch')
-                    then 'Correct the purchase date: it is before the product was launched' end,
-                case when list_contains(reason_list, 'bad_country')
-                    then 'Correct the country of purchase: use its two-letter code, for example GB' end,
-                case when list_contains(reason_list, 'bad_serial')
-                    then 'Correct the serial number: it should be {{ var("serial_min_length") | int }} to '
-                        || '{{ var("serial_max_length") | int }} letters or digits' end
-            ], lambda step: step is not null)
+                then [{{ sql_text(registration_reasons()['duplicate_serial'].step) }}]
+            else {{ reason_steps('reason_list') }}
         end as steps
     from needing_action
 )

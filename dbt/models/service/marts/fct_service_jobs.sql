@@ -39,7 +39,9 @@ with_status as (
             when completed_date is not null then 'breached'
             when working_days_elapsed <= target_days then 'open'
             else 'open_breached'
-        end as status
+        end as status,
+        -- a late Fast Track job of a member whose level carries backup loans owes the member a loan
+        fast_track and level_loan_eligible as loan_eligible
     from targeted
 )
 
@@ -65,6 +67,7 @@ select
     turnaround_days::integer as turnaround_days,
     working_days_elapsed::integer as working_days_elapsed,
     status,
-    fast_track and level_loan_eligible and status in ('breached', 'open_breached') as loan_owed,
+    loan_eligible,
+    loan_eligible and status in ('breached', 'open_breached') as loan_owed,
     {{ as_of_date() }} as as_of_date
 from with_status

@@ -1,0 +1,174 @@
+-- Points forecast (member x change date): every date F in (D, D + horizon] on which the rules,
+-- over the inputs as of D, give a member other validated points than on the day before.
+--
+-- Not day by day: a registration's points can only change on a few dates, its candidates:
+--   * its product's change dates: anniversaries, supersession and end of service, kept only
+--     where the product's points (product_points_at) differ from the previous candidate;
+--   * its own dates: purchase date reached (purchase_in_future ends), removal date;
+--   * the own dates of every registration sharing its product and serial (who holds a serial
+--     can change when another registration starts or stops passing the checks).
+-- Each registration that counts tonight or has such dates is evaluated with the nightly rules
+-- (registration_checks_at, registration_status_at) at each of its candidates; between two
+-- candidates nothing it depends on changes, so its change at F is its points at F minus its
+-- points at the previous candidate (tonight's for the first). A member's changes are the dates
+-- where the sum of its registrations' changes is not 0.
+with tonight as (
+    select
+        {{ as_of_date() }} as as_of_date,
+        {{ as_of_date() }} + {{ policy_integer('forecast_horizon_days') }} as horizon_end
+),
+
+products as (
+    select * from {{ ref('stg_products') }}
+),
+
+-- ---------------------------------------------------------------- registrations' own dates
+-- tonight's registrations (as of D) with their source columns: int_registration_status holds them
+-- all, so the latest-version window over the raw registrations is not computed a second time
+registrations as (
+    select
+        * exclude (serial_key, reasons, pending_points, needs_action),
+        upper({{ trim_spaces('serial_number') }}) as candidate_serial_key
+    from {{ ref('int_registration_status') }}
+),
+
+own_dates as (
+    select r.registration_id, r.product_sku, r.candidate_serial_key, d.eval_date
+    from registrations as r
+    cross join tonight as t
+    cross join lateral (
+        select r.purchase_date as eval_date
+        union all select cast(r.removed_at as date)
+    ) as d
+    where d.eval_date > t.as_of_date and d.eval_date <= t.horizon_end
+),
+
+-- registrations sharing a product and serial with one that has its own dates take those dates too
+serial_group_dates as (
+    select distinct r.registration_id, r.product_sku, o.eval_date
+    from own_dates as o
+    inner join registrations as r
+        on o.product_sku = r.product_sku and o.candidate_serial_key = r.candidate_serial_key
+    where o.candidate_serial_key is not null
+),
+
+-- ---------------------------------------------------------------- product points on the dates that matter
+product_candidates as (
+    select p.product_sku, c.eval_date
+    from products as p
+    cross join tonight as t
+    cross join lateral (
+        select {{ anniversary_in_year('p.launch_date', 'y.year') }} as eval_date
+        from range(year(t.as_of_date), year(t.horizon_end) + 1) as y(year)
+        union all select p.superseded_on
+        union all select p.service_end_date
+        union all select t.as_of_date  -- tonight: the baseline each change is measured against
+    ) as c
+    where c.eval_date between t.as_of_date and t.horizon_end
+),
+
+product_eval_dates as (
+    select product_sku, eval_date from product_candidates
+    union  -- distinct: a registration's own dates need its product's points on those dates too
+    select product_sku, eval_date from own_dates
+    union
+    select product_sku, eval_date from serial_group_dates
+),
+
+product_candidate_rows as (
+    select p.*, c.eval_date
+    from product_eval_dates as c
+    inner join products as p on c.product_sku = p.product_sku
+),
+
+product_points as materialized (
+    {{ product_points_at('product_candidate_rows', 'eval_date') }}
+),
+
+product_change_dates as (
+    select product_sku, eval_date
+    from (
+        select
+            product_sku,
+            eval_date,
+            effective_points
+            <> lag(effective_points) over (partition by product_sku order by eval_date) as is_change
+        from product_points
+    )
+    where is_change
+),
+
+tonight_status as (
+    select registration_id, product_sku, status, effective_points from registrations
+),
+
+registration_candidates as (
+    select distinct registration_id, eval_date
+    from (
+        select registration_id, eval_date from own_dates
+        union all
+        select registration_id, eval_date from serial_group_dates
+        union all
+        -- product changes matter to a registration whose status cannot change unless it counts
+        select s.registration_id, c.eval_date
+        from tonight_status as s
+        inner join product_change_dates as c on s.product_sku = c.product_sku
+        where s.status = 'counted'
+            or s.registration_id in (select registration_id from own_dates)
+            or s.registration_id in (select registration_id from serial_group_dates)
+    )
+),
+
+candidate_registrations as (
+    select r.* exclude (candidate_serial_key, status, effective_points), c.eval_date
+    from registration_candidates as c
+    inner join registrations as r on c.registration_id = r.registration_id
+),
+
+launch_dates as (
+    select product_sku, launch_date from products
+),
+
+checked as materialized (
+    {{ registration_checks_at('candidate_registrations', 'launch_dates', 'eval_date') }}
+),
+
+candidate_points as (
+    {{ registration_status_at('checked', 'product_points', 'eval_date') }}
+),
+
+-- ---------------------------------------------------------------- changes per registration, then member
+registration_changes as (
+    select
+        c.member_id,
+        c.eval_date as change_on,
+        c.effective_points - coalesce(
+            lag(c.effective_points) over (partition by c.registration_id order by c.eval_date),
+            s.effective_points
+        ) as points_change
+    from candidate_points as c
+    inner join tonight_status as s on c.registration_id = s.registration_id
+),
+
+member_changes as (
+    select member_id, change_on, sum(points_change) as points_change
+    from registration_changes
+    group by member_id, change_on
+    having sum(points_change) <> 0
+),
+
+members as (
+    select m.member_id, coalesce(p.validated_points, 0) as validated_points
+    from {{ ref('stg_members') }} as m
+    left join {{ ref('int_member_points') }} as p on m.member_id = p.member_id
+)
+
+select
+    c.member_id,
+    c.change_on,
+    (
+        m.validated_points
+        + sum(c.points_change) over (partition by c.member_id order by c.change_on)
+    )::bigint as validated_points
+from member_changes as c
+inner join members as m on c.member_id = m.member_id

@@ -1,0 +1,15 @@
+-- The points forecast as published: each date in the horizon on which a member's validated
+-- points change (int_points_forecast), with the points and level from that date on (the highest
+-- rung of the level ladder the points reach, as in dim_members).
+with ladder as (
+    select level, min_points from {{ ref('int_level_ladder') }}
+)
+
+select
+    f.member_id,
+    f.change_on,
+    f.validated_points,
+    l.level,
+    {{ as_of_date() }} as as_of_date
+from {{ ref('int_points_forecast') }} as f
+asof inner join ladder as l on f.validated_points >= l.min_points
