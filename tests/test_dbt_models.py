@@ -212,7 +212,7 @@ def test_backfilling_a_past_night_adds_its_ledger_rows_only_and_history_survives
             database=warehouse,
             as_of=NIGHT_2,
             artifacts_dir=tmp_path / "dbt",
-            extra_vars={"current_night": NIGHT_3.isoformat()},
+            current_night=NIGHT_3,
         ),
         WITHOUT_UNIT_TESTS,
     )

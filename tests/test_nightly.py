@@ -5,14 +5,15 @@ Every `cps` process talks to one shared, real Prefect server (the `prefect_api` 
 
 from __future__ import annotations
 
+import csv
 import shutil
-from datetime import date
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from pipelines.core.policy import level_order
-from pipelines.core.settings import PROJECT_ROOT
 from pipelines.core.warehouse import connect
 from tests.nightly_helpers import (
     PublishedNight,
@@ -126,24 +127,39 @@ def test_failing_gate_keeps_the_last_night_and_nights_build_history(
         assert run_night_in_process(paths, date.fromisoformat(night)).as_of == date.fromisoformat(night)
     before = table_fingerprints(paths.warehouse)
 
-    # A catalogue whose successor link points nowhere is stopped at ingestion (exit 65: input rejected).
-    broken_catalog = tmp_path / "broken_catalog"
-    shutil.copytree(PROJECT_ROOT / "catalog", broken_catalog)
-    products = (broken_catalog / "products.csv").read_text(encoding="utf-8").splitlines()
-    header = products[0].split(",")
-    fields = products[1].split(",")
-    fields[header.index("superseded_by")] = "NO-SUCH-SKU"
-    fields[header.index("superseded_on")] = "2025-01-01"
-    products[1] = ",".join(fields)
-    (broken_catalog / "products.csv").write_text("\n".join(products) + "\n", encoding="utf-8")
+    # A feed that is valid file by file but broken as a whole: a new service jobs file that reports
+    # every job again, completed the day before it was received. Ingestion loads it; the quality
+    # gate's critical share of backwards jobs stops the night (exit 3).
+    backwards_inbox = tmp_path / "backwards_inbox"
+    shutil.copytree(inbox, backwards_inbox)
+    jobs: dict[str, dict[str, str]] = {}
+    for jobs_file in sorted((inbox / "service_jobs").glob("*.csv")):
+        with jobs_file.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            columns = list(reader.fieldnames or [])
+            jobs.update({row["job_id"]: row for row in reader})
+    assert jobs
+    for row in jobs.values():
+        received = datetime.fromisoformat(row["received_at"])
+        row["completed_at"] = (received - timedelta(days=1)).isoformat().replace("+00:00", "Z")
+        row["updated_at"] = f"{NEXT_NIGHT}T06:00:00Z"
+    with (backwards_inbox / "service_jobs" / f"{NEXT_NIGHT}_batch_0001.csv").open(
+        "w", newline="", encoding="utf-8"
+    ) as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(jobs.values())
 
     failed = run_cli(
-        [*paths.cli_args(NEXT_NIGHT), "--catalog", str(broken_catalog)], paths.prefect_home, api_url=prefect_api
+        replace(paths, inbox=backwards_inbox).cli_args(NEXT_NIGHT), paths.prefect_home, api_url=prefect_api
     )
-    assert failed.returncode == 65
-    assert "bad catalogue row in products.csv" in failed.stderr and "NO-SUCH-SKU" in failed.stderr
+    assert failed.returncode == 3, failed.stderr[-2000:]
+    message = failed.stderr.strip().splitlines()[-1]
+    assert message.startswith(f"cps: quality gate failed for {NEXT_NIGHT}:")
+    assert "service_jobs.completed_after_received_share" in message
+    assert message.endswith("nothing was published, the previous night stays")
     assert "Traceback" not in failed.stderr
-    assert len(failed.stderr.strip().splitlines()[-1]) < 600
+    assert len(message) < 600
     assert published_night(paths.warehouse) == date.fromisoformat(NIGHT)
     assert table_fingerprints(paths.warehouse) == before
 

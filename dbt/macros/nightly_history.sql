@@ -1,16 +1,26 @@
 {#
-  Nights. The published warehouse shows one current night C; the nightly flow passes it as the
-  var current_night (null before the first night). A run for D is a new night (D after C), a
-  re-run of C (D = C) or a backfill of a past night (D before C).
+  Nights. The published warehouse shows one current night C; the nightly run writes it beside the
+  run date D into the one-row table raw.run_context (current_night, null before the first night).
+  A run for D is a new night (D after C), a re-run of C (D = C) or a backfill of a past night
+  (D before C). Both dates stay out of dbt's vars so that dbt keeps its parsed project from one
+  night to the next; the comparison is therefore SQL, not Jinja.
+  The current_night var, when given (unit tests pin it with `overrides: vars:`), takes precedence;
+  a date pinned with the as_of_date var and no current_night var is not a backfill.
 #}
 {% macro current_night() -%}
-    {{ return(var('current_night', none)) }}
+    {%- set c = var('current_night', none) -%}
+    {%- if c is not none and c != '' -%}
+        date '{{ c }}'
+    {%- elif var('as_of_date', none) is not none and var('as_of_date', none) != '' -%}
+        cast(null as date)
+    {%- else -%}
+        (select current_night from raw.run_context)
+    {%- endif -%}
 {%- endmacro %}
 
+{# A boolean SQL expression: is this run a backfill of a night before the current one? #}
 {% macro is_backfill() -%}
-    {%- set current = var('current_night', none) -%}
-    {%- set night = var('as_of_date', none) -%}
-    {{ return(current is not none and current != '' and night is not none and night != '' and night < current) }}
+    coalesce({{ as_of_date() }} < {{ current_night() }}, false)
 {%- endmacro %}
 
 {#
@@ -27,8 +37,8 @@
         incremental_strategy='append',
         on_schema_change='append_new_columns',
         full_refresh=false,
-        pre_hook="{% if is_incremental() and not is_backfill() %}delete from {{ this }} where "
-            ~ night_column ~ " = {{ as_of_date() }}{% endif %}"
+        pre_hook="{% if is_incremental() %}delete from {{ this }} where "
+            ~ night_column ~ " = {{ as_of_date() }} and not {{ is_backfill() }}{% endif %}"
     ) }}
 {%- endmacro %}
 

@@ -11,12 +11,12 @@ members as (
     select member_id, level, validated_points, pending_points from {{ ref('dim_members') }}
 )
 
-{% if is_backfill() %}
 select 'missing from history' as problem, m.*
 from members as m
-where m.member_id not in (select member_id from tonight)
-{% else %}
-(select 'missing from history' as problem, * from (select * from members except select * from tonight))
+where {{ is_backfill() }} and m.member_id not in (select member_id from tonight)
 union all
-(select 'not a member tonight' as problem, * from (select * from tonight except select * from members))
-{% endif %}
+select * from (select 'missing from history' as problem, * from (select * from members except select * from tonight))
+where not {{ is_backfill() }}
+union all
+select * from (select 'not a member tonight' as problem, * from (select * from tonight except select * from members))
+where not {{ is_backfill() }}

@@ -97,7 +97,7 @@ def dbt_build_step(
         database=database,
         as_of=as_of,
         artifacts_dir=artifacts_dir,
-        extra_vars={"current_night": current.isoformat() if current else None},
+        current_night=current,
     )
     command = ("build", "--exclude", "test_type:unit")
     if node_tasks:

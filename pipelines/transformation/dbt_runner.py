@@ -19,21 +19,22 @@ from pipelines.core.warehouse import connect
 
 @dataclass(frozen=True)
 class DbtInvocation:
-    """What dbt needs to know: which file to build, as of which night, where artifacts go."""
+    """What dbt needs to know: which file to build, as of which night, where artifacts go.
+
+    current_night: the night the published warehouse shows (None before the first night), so that
+    the ledgers tell a backfill from a re-run. extra_vars: policy overrides (tests); none at night.
+    """
 
     database: Path
     as_of: date
     artifacts_dir: Path
     extra_vars: dict[str, Any] = field(default_factory=dict)
+    current_night: date | None = None
 
     def cli_args(self, command: Sequence[str]) -> list[str]:
-        """Models read the run date from raw.run_context (see record_run_date). With other vars (the
-        nightly run's current_night), as_of_date goes along: the ledger macros compare the two in Jinja.
-        Those vars change every night, so dbt parses again; moving current_night into raw.run_context
-        too (and the comparison into SQL) would keep the parse."""
-        dbt_vars = (
-            ["--vars", json.dumps({"as_of_date": self.as_of.isoformat(), **self.extra_vars})] if self.extra_vars else []
-        )
+        """Both dates reach the models through raw.run_context (see record_run_context), never as
+        vars: vars that change every night would make dbt parse the whole project again (~6 s)."""
+        dbt_vars = ["--vars", json.dumps(self.extra_vars)] if self.extra_vars else []
         return [
             *command,
             "--project-dir",
@@ -48,17 +49,18 @@ class DbtInvocation:
         ]
 
 
-def record_run_date(database: Path, as_of: date) -> None:
-    """Write D into raw.run_context, the one-row table the as_of_date() macro reads.
+def record_run_context(database: Path, as_of: date, current_night: date | None = None) -> None:
+    """Write D and the current night into raw.run_context, the one-row table the as_of_date() and
+    current_night() macros read.
 
-    Passed as a var instead, a new date every night would make dbt parse the whole project again
+    Passed as vars instead, new dates every night would make dbt parse the whole project again
     (~6 s): dbt keeps its parse only while vars stay the same.
     """
     connection = connect(database)
     try:
         connection.execute("create schema if not exists raw")
-        connection.execute("create or replace table raw.run_context (as_of_date date not null)")
-        connection.execute("insert into raw.run_context values (?)", [as_of])
+        connection.execute("create or replace table raw.run_context (as_of_date date not null, current_night date)")
+        connection.execute("insert into raw.run_context values (?, ?)", [as_of, current_night])
     finally:
         connection.close()
 
@@ -136,7 +138,7 @@ def run_dbt(invocation: DbtInvocation, command: Sequence[str] = ("build",)) -> A
     from pipelines.transformation.dbt_progress import DbtProgress
 
     invocation.artifacts_dir.mkdir(parents=True, exist_ok=True)
-    record_run_date(invocation.database, invocation.as_of)
+    record_run_context(invocation.database, invocation.as_of, invocation.current_night)
     try:
         with dbt_environment(invocation.database):
             result = dbtRunner(callbacks=[DbtProgress(f"dbt {command[0]}")]).invoke(invocation.cli_args(command))

@@ -28,7 +28,7 @@ from pipelines.transformation.dbt_runner import (
     DbtInvocation,
     dbt_environment,
     raise_for_failure,
-    record_run_date,
+    record_run_context,
     release_dbt_database,
 )
 
@@ -99,7 +99,7 @@ def run_dbt_as_prefect_tasks(invocation: DbtInvocation, command: Sequence[str] =
     from dbt.cli.main import dbtRunner
 
     invocation.artifacts_dir.mkdir(parents=True, exist_ok=True)
-    record_run_date(invocation.database, invocation.as_of)
+    record_run_context(invocation.database, invocation.as_of, invocation.current_night)
     events: queue.Queue[NodeEvent | None] = queue.Queue()
     outcome: dict[str, Any] = {}
 

@@ -18,6 +18,6 @@ where invitation_eligible
 {% if is_incremental() %}
     and member_id not in (
         select member_id from {{ this }}
-        {% if not is_backfill() %}where as_of_date <> {{ as_of_date() }}{% endif %}
+        where {{ is_backfill() }} or as_of_date <> {{ as_of_date() }}
     )
 {% endif %}

@@ -31,10 +31,10 @@ tonight as (
 {%- endif %}
 
 select * from tonight
-{% if is_incremental() and is_backfill() %}
-where not exists (
+{% if is_incremental() %}
+where not ({{ is_backfill() }} and exists (
     select 1 from {{ this }} as h where h.member_id = tonight.member_id and h.as_of_date = tonight.as_of_date
-)
+))
 {% endif %}
 {% if published is not none and published.type == 'table' %}
 union all

@@ -45,9 +45,7 @@ where c.previous_level is not null
     and c.previous_level <> c.level
 {% if is_incremental() %}
     and c.as_of_date = {{ as_of_date() }}
-    {% if is_backfill() %}
-    and not exists (
+    and not ({{ is_backfill() }} and exists (
         select 1 from {{ this }} as t where t.member_id = c.member_id and t.as_of_date = c.as_of_date
-    )
-    {% endif %}
+    ))
 {% endif %}
