@@ -45,8 +45,8 @@ class MartsReader:
         """An export model's rows of members with consent in the current night (a backfill's list too)."""
         return self.frame(
             f'select l.* from {REPORTING_SCHEMA}."{name}" as l'
-            f" semi join {self.consent_table} as consent on l.member_id = consent.member_id"
-            " where consent.marketing_opt_in order by l.member_id"
+            f" semi join {self.consent_table} as consent"
+            " on l.member_id = consent.member_id and consent.marketing_opt_in order by l.member_id"
         )
 
     def row(self, name: str) -> dict[str, Any]:
