@@ -133,7 +133,7 @@ MARKETING = PageSpec(
             ),
             ChartSpec(
                 "bars",
-                "drop_week",
+                "week_label",
                 (("silver", "Silver"), ("gold", "Gold"), ("platinum", "Platinum")),
                 LEVEL_COLOURS,
                 value_title="members",

@@ -12,6 +12,7 @@ with at_risk as (
 
 select
     drop_week,
+    strftime(drop_week, '%d %b %Y') as week_label,  -- the chart's category (text, not a timestamp axis)
     count(*)::bigint as members,
     count(*) filter (where exported)::bigint as exported,
     count(*) filter (where level = 'Silver')::bigint as silver,
@@ -20,4 +21,4 @@ select
     coalesce(sum(points_to_keep_level), 0)::bigint as points_to_keep_level,
     row_number() over (order by drop_week)::integer as sort_order
 from at_risk
-group by drop_week
+group by drop_week, week_label
