@@ -6,6 +6,7 @@ import atexit
 import os
 import sys
 from datetime import date, datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +14,15 @@ import typer
 
 from pipelines.core.environment import apply_offline_environment
 from pipelines.core.errors import CpsError, UsageError, file_system_problem
+from pipelines.core.runlog import (
+    DETAIL,
+    PROGRESS,
+    current_run_log,
+    quiet_console,
+    show_progress,
+    start_run_log,
+    with_log_hint,
+)
 from pipelines.core.settings import Settings
 from pipelines.flows.prefect_api import prepare_nightly_process
 from pipelines.publishing.publish import check_readable
@@ -24,7 +34,29 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-AsOf = Annotated[str | None, typer.Option("--as-of", help="Run date D as YYYY-MM-DD (default: today, UTC).")]
+
+def package_version() -> str:
+    try:
+        return version("cps-platform")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"cps {package_version()}")
+        raise typer.Exit()
+
+
+AsOf = Annotated[
+    date | None,
+    typer.Option(
+        "--as-of",
+        parser=lambda value: parse_as_of(value),
+        metavar="YYYY-MM-DD",
+        help="Run date D (default: today, UTC).",
+    ),
+]
 Inbox = Annotated[Path | None, typer.Option("--inbox", help="Inbox folder (env CPS_INBOX; default data/inbox).")]
 Catalog = Annotated[
     Path | None,
@@ -40,13 +72,34 @@ Reports = Annotated[
 ]
 
 
-def parse_as_of(value: str | None) -> date | None:
-    if value is None:
-        return None
+def parse_as_of(value: date | str | None) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
     try:
         return datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError:
         raise UsageError(f"bad date {value!r}: use YYYY-MM-DD, for example 2026-11-23") from None
+
+
+@app.callback()
+def cps(
+    show: Annotated[
+        bool,
+        typer.Option("--version", callback=show_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """CPS membership platform: nightly points, levels, invitations and repair SLA."""
+
+
+def announce_start(command: str) -> None:
+    """The first seconds go to starting Prefect and loading dbt and Great Expectations: say so at once."""
+    PROGRESS.info("cps %s: starting Prefect, loading dbt and Great Expectations ... %s", command, with_log_hint(""))
+
+
+def start_logging(command: str, settings: Settings) -> None:
+    """Progress on stderr and this run's log file (call again once Prefect is imported)."""
+    show_progress()
+    start_run_log(command, settings.logs)
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -103,6 +156,7 @@ def nightly(
     from pipelines.core.nights import check_usage
     from pipelines.publishing.publish import check_folders_and_lock
 
+    start_logging("nightly", settings)
     # Wrong usage, unwritable folders and a held lock are found before Prefect starts (seconds, not ~20 s).
     resolved = settings.resolved()
     check_readable(resolved.warehouse)
@@ -110,7 +164,9 @@ def nightly(
     check_folders_and_lock(
         resolved.lock_file, (resolved.warehouse.parent, resolved.reports), resolved.lock_wait_seconds
     )
+    announce_start("nightly")
     prepare_nightly_process()
+    start_logging("nightly", settings)  # Prefect, now imported, replaced the root logger's handlers
     from pipelines.flows.nightly import run_nightly
 
     summary = run_nightly(settings)
@@ -133,12 +189,21 @@ def generate(
     seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same files.")] = 42,
     as_of: AsOf = None,
     catalog: Catalog = None,
+    replace: Annotated[
+        bool,
+        typer.Option("--replace", help="Delete the files already in the inbox's source folders first."),
+    ] = False,
 ) -> None:
-    """Write a realistic synthetic inbox (members, registrations, service jobs) for the catalogue."""
+    """Write a realistic synthetic inbox (members, registrations, service jobs) for the catalogue.
+
+    The inbox's source folders must be empty, unless --replace is given.
+    """
     settings = load_settings(as_of=parse_as_of(as_of), catalog=catalog)
     from tools.synthetic.generate import generate_inbox
 
-    result = generate_inbox(out=out, members=members, seed=seed, as_of=settings.as_of, catalog_dir=settings.catalog)
+    result = generate_inbox(
+        out=out, members=members, seed=seed, as_of=settings.as_of, catalog_dir=settings.catalog, replace=replace
+    )
     typer.echo(result.render())
 
 
@@ -149,7 +214,10 @@ def demo(
 ) -> None:
     """Generate a demo inbox and run `cps nightly` on it with the default paths."""
     settings = load_settings()
+    start_logging("demo", settings)
+    announce_start("demo")
     prepare_nightly_process()
+    start_logging("demo", settings)  # Prefect, now imported, replaced the root logger's handlers
     from pipelines.flows.nightly import run_nightly
     from tools.synthetic.generate import generate_inbox
 
@@ -176,9 +244,33 @@ def explain(
 ) -> None:
     """Print a member's points product by product, and what would reach the next level."""
     settings = load_settings(warehouse=warehouse)
+    show_progress()  # another night is rebuilt aside with dbt: show its progress
+    from rich.console import Console
+
     from pipelines.publishing.explain import explain_member
 
-    typer.echo(explain_member(settings, member_id, parse_as_of(as_of)))
+    # Piped or redirected, rich would assume 80 columns; a wider page keeps rows on one line.
+    width = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 200
+    Console(highlight=False, width=width).print(explain_member(settings, member_id, parse_as_of(as_of)))
+
+
+@app.command()
+def docs(
+    warehouse: Warehouse = None,
+    reports: Reports = None,
+) -> None:
+    """Build the dbt docs of the published night as one static page: <reports>/docs/index.html.
+
+    dbt works on a copy of the warehouse; the published file is only read.
+    """
+    settings = load_settings(warehouse=warehouse, reports=reports)
+    start_logging("docs", settings)
+    from pipelines.publishing.explain import published_night
+    from pipelines.transformation.dbt_docs import build_docs_from_published
+
+    night = published_night(settings.warehouse) if settings.warehouse.is_file() else None
+    page = build_docs_from_published(settings.warehouse, night or settings.as_of, settings.reports / "docs")
+    typer.echo(f"dbt docs of the night {night or '(none published)'}: {page}")
 
 
 @app.command()
@@ -277,16 +369,28 @@ def bench(
 
 
 def main() -> None:
+    quiet_console()  # also covers the output of the flow runs `cps serve` starts
     try:
         app()  # click's standalone mode handles usage errors and ends with SystemExit
         code = 0
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     except CpsError as error:
-        print(f"cps: {error}", file=sys.stderr)
+        if current_run_log() is not None:
+            DETAIL.error("cps: %s", error, exc_info=error)
+        print(f"cps: {with_log_hint(str(error))}", file=sys.stderr)
         code = error.exit_code
     except OSError as error:  # a file-system error anywhere: one line naming the path, never a traceback
-        print(f"cps: {file_system_problem(error)}", file=sys.stderr)
+        if current_run_log() is not None:
+            DETAIL.error("file-system error", exc_info=error)
+        print(f"cps: {with_log_hint(file_system_problem(error))}", file=sys.stderr)
+        code = 1
+    except Exception as error:  # a bug or an unforeseen failure: one line here, the traceback in the log
+        first_line = (str(error).splitlines() or [""])[0]
+        hint = with_log_hint(f"unexpected {type(error).__name__}: {first_line}")
+        # The traceback goes to the run log, or to the console when this command keeps none.
+        DETAIL.error("unexpected error", exc_info=error)
+        print(f"cps: {hint}", file=sys.stderr)
         code = 1
     # Run the exit handlers (they stop Prefect's embedded server), then leave without the
     # interpreter's final clean-up: DuckDB 2.0's bindings print pages of harmless

@@ -86,6 +86,7 @@ def cli_environment(prefect_home: Path, dbt_node_tasks: bool = False, api_url: s
     """
     env = {key: value for key, value in os.environ.items() if not key.startswith(("CPS_", "PREFECT_API"))}
     env["PREFECT_HOME"] = str(prefect_home)
+    env["CPS_LOGS"] = str(prefect_home.parent / "logs")  # run logs beside the test's other files
     env["CPS_DBT_NODE_TASKS"] = "true" if dbt_node_tasks else "false"
     if api_url:
         env["PREFECT_API_URL"] = api_url

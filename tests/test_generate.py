@@ -342,8 +342,19 @@ def test_chunks_number_records_without_clashes(tmp_path: Path, catalog_dir: Path
 def test_refuses_to_mix_with_an_existing_inbox(tmp_path: Path, catalog_dir: Path) -> None:
     (tmp_path / "members").mkdir()
     (tmp_path / "members" / "old.csv").write_text("x\n", encoding="utf-8")
-    with pytest.raises(CpsError, match="not empty"):
+    with pytest.raises(CpsError, match="not empty: add --replace"):
         generate_inbox(out=tmp_path, members=10, seed=1, as_of=AS_OF, catalog_dir=catalog_dir)
+    assert (tmp_path / "members" / "old.csv").is_file(), "refusing must not delete anything"
+
+
+def test_replace_deletes_only_the_source_folders_files(tmp_path: Path, catalog_dir: Path) -> None:
+    (tmp_path / "members").mkdir()
+    (tmp_path / "members" / "old.csv").write_text("x\n", encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("kept\n", encoding="utf-8")
+    generate_inbox(out=tmp_path, members=10, seed=1, as_of=AS_OF, catalog_dir=catalog_dir, replace=True)
+    assert not (tmp_path / "members" / "old.csv").exists()
+    assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "kept\n"
+    assert any((tmp_path / "members").iterdir())
 
 
 def test_cli_generates_for_the_shipped_catalogue(tmp_path: Path) -> None:

@@ -75,3 +75,5 @@ def test_deployment_on_a_real_prefect_api_runs_to_completion(prefect_api: str, t
         assert (tmp_path / "reports" / NIGHT / "index.html").is_file()
     finally:
         stop(serving)
+    console = (tmp_path / "serve.log").read_text(encoding="utf-8", errors="replace")
+    assert "nanobind" not in console and "Error logging to API" not in console, console[-3000:]

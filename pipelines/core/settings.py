@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     warehouse: Path = Field(default=Path("data/warehouse/cps.duckdb"), description="Published DuckDB warehouse")
     reports: Path = Field(default=Path("data/reports"), description="Reports output folder")
     as_of: date = Field(default_factory=utc_today, description="Run date D (UTC)")
+    logs: Path = Field(default=Path("data/logs"), description="One log file per run, with the full detail")
     prefect_home: Path = Field(default=Path("data/prefect"), description="Prefect's local home")
     schedule_cron: str = Field(default="0 2 * * *", description="Nightly schedule for cps serve")
     schedule_timezone: str = Field(default="Europe/London", description="Time zone of the cron")
@@ -51,7 +52,7 @@ class Settings(BaseSettings):
 
     def resolved(self) -> Settings:
         """The same settings with absolute paths (steps may run from other folders, e.g. GX's stores)."""
-        paths = {name: getattr(self, name).resolve() for name in ("inbox", "catalog", "warehouse", "reports")}
+        paths = {name: getattr(self, name).resolve() for name in ("inbox", "catalog", "warehouse", "reports", "logs")}
         return self.model_copy(update=paths)
 
     @property

@@ -4,9 +4,7 @@ No postponed annotations here: Prefect builds the flow's parameter model from th
 served deployment loads this file by path.
 """
 
-import logging
 import shutil
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,7 +17,9 @@ from prefect import flow, get_run_logger, task
 from pipelines.core.errors import CpsError, QualityGateFailed, file_system_problem
 from pipelines.core.nights import NightKind, check_usage, classify, current_night
 from pipelines.core.policy import policy
+from pipelines.core.runlog import PROGRESS, show_progress, start_run_log
 from pipelines.core.settings import Settings
+from pipelines.flows.artifacts import attach_summary_artifacts
 from pipelines.publishing.nights import (
     add_backfilled_ledger_rows,
     apply_retention,
@@ -31,23 +31,11 @@ from pipelines.publishing.nights import (
 )
 from pipelines.publishing.publish import prepare_build_copy, publish_build, warehouse_lock
 from pipelines.publishing.summary import NightSummary, read_published_figures
+from pipelines.transformation.dbt_docs import build_static_docs
 from pipelines.transformation.dbt_runner import DbtInvocation, run_dbt
 from pipelines.transformation.dbt_tasks import run_dbt_as_prefect_tasks
 
 T = TypeVar("T")
-
-
-PROGRESS = logging.getLogger("cps.progress")
-
-
-def show_progress() -> None:
-    """Step-by-step progress on the terminal (Prefect's own console output is kept quiet)."""
-    if not PROGRESS.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s cps | %(message)s", datefmt="%H:%M:%S"))
-        PROGRESS.addHandler(handler)
-        PROGRESS.setLevel(logging.INFO)
-        PROGRESS.propagate = False
 
 
 @dataclass
@@ -118,6 +106,17 @@ def dbt_build_step(
         run_dbt(invocation, (*command, "--quiet"))
 
 
+def docs_step(database: Path, night: date, artifacts_dir: Path, night_reports: Path) -> None:
+    """The night's dbt docs (one static page), from its database and the manifest dbt build just wrote.
+
+    Documentation only: if it cannot be built, the night is still published, with a warning.
+    """
+    try:
+        build_static_docs(database, night, artifacts_dir, night_reports / "docs", compile_=False)
+    except CpsError as error:
+        PROGRESS.warning("dbt docs not built: %s", error)
+
+
 @flow(name="cps-nightly", log_prints=True)
 def nightly_flow(settings: Settings | None = None, as_of: date | None = None) -> NightSummary:
     """Ingest, dbt build, quality gate, reports, publish — for one run date.
@@ -129,6 +128,8 @@ def nightly_flow(settings: Settings | None = None, as_of: date | None = None) ->
     settings = (settings or Settings()).resolved()
     if as_of is not None:
         settings = settings.with_overrides(as_of=as_of)
+    show_progress()
+    start_run_log("nightly", settings.logs)  # served runs; `cps nightly` opened it already
     check_usage(settings, settings.allow_future)
     try:
         return run_night(settings)
@@ -197,6 +198,9 @@ def build_and_publish(
             + (f" (+{len(gate.critical_failures) - 3} more)" if len(gate.critical_failures) > 3 else "")
             + "; nothing was published, the previous night stays"
         )
+    timer.run(
+        "dbt docs", lambda: docs_step(night_path, night, settings.dbt_artifacts_dir, staging_root / night.isoformat())
+    )
     staged_archive: Path | None = None
     if kind is NightKind.BACKFILL:
         gained = add_backfilled_ledger_rows(build_path, night_path, night)
@@ -240,11 +244,13 @@ def build_and_publish(
         current_night=max(night, current) if current else night,
     )
     logger.info(summary.render())
+    attach_summary_artifacts(summary)
     return summary
 
 
 def run_nightly(settings: Settings) -> NightSummary:
     """Run the nightly flow for the settings' paths and date (the `cps nightly` command)."""
-    check_usage(settings, settings.allow_future)
     show_progress()
+    start_run_log("nightly", settings.logs.resolve())
+    check_usage(settings, settings.allow_future)
     return nightly_flow(settings=settings.resolved())

@@ -17,6 +17,7 @@ What happens to a file (decided here, tested in tests/test_ingest.py):
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -27,6 +28,7 @@ from prefect.cache_policies import NO_CACHE
 
 from pipelines.core.errors import CpsError, InputRejected
 from pipelines.core.policy import policy
+from pipelines.core.runlog import PROGRESS
 from pipelines.core.sources import ALL_SOURCES, INBOX_SOURCES, REFERENCE_SOURCES, SOURCES_BY_NAME
 from pipelines.core.warehouse import connect
 from pipelines.ingestion.files import ignored_files, source_files
@@ -175,6 +177,7 @@ def max_quarantined_share() -> float:
 def load_file_task(
     source_name: str, path: Path, database: Path, as_of: date | None = None, max_share: float | None = None
 ) -> FileResult:
+    started = time.perf_counter()
     source = SOURCES_BY_NAME[source_name]
     connection = open_warehouse(database)
     try:
@@ -185,6 +188,15 @@ def load_file_task(
             result = ingest_file(connection, source, path, share, as_of)
     finally:
         connection.close()
+    PROGRESS.info(
+        "ingest %s/%s %s: %s rows, %s quarantined %.1f s",
+        source_name,
+        path.name,
+        result.status,
+        f"{result.rows_read:,}",
+        f"{result.rows_quarantined:,}",
+        time.perf_counter() - started,
+    )
     logger = get_run_logger()
     if result.status == "rejected":
         logger.warning("rejected %s/%s: %s", source_name, path.name, result.error)

@@ -1,4 +1,4 @@
-"""`cps explain MEMBER_ID`: a member's points product by product, in words."""
+"""`cps explain MEMBER_ID`: a member's points product by product, in words, as a table (rich)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,10 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+from rich import box
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
 
 from pipelines.core.errors import CpsError
 from pipelines.core.policy import level_ladder, policy
@@ -106,24 +110,36 @@ def describe_points(line: RegistrationLine) -> str:
     return f"{line.base_points} base -> {line.product_points} now ({', '.join(notes)})"
 
 
-def render(member: dict[str, object], lines: list[RegistrationLine], night: date) -> str:
-    out = [
-        f"Member {member['member_id']} as of {night}: {member['level']}, "
-        f"{member['validated_points']} validated points, {member['pending_points']} pending",
-        "",
-        f"{'product':<44} {'points (base -> as of the night)':<52} {'status':<17} {'adds':>5} {'pending':>7}",
-    ]
+def registrations_table(lines: list[RegistrationLine]) -> Table:
+    """One row per registration: full product name, its registration id, points and status, wrapped."""
+    table = Table(box=box.SIMPLE_HEAD, show_lines=False, expand=False, pad_edge=False)
+    table.add_column("product", overflow="fold", min_width=20)
+    table.add_column("registration", no_wrap=True)
+    table.add_column("points (base -> as of the night)", overflow="fold", min_width=20)
+    table.add_column("status", overflow="fold", min_width=10)
+    table.add_column("adds", justify="right", no_wrap=True)
+    table.add_column("pending", justify="right", no_wrap=True)
     for line in lines:
-        name = f"{line.product_name} [{line.product_sku}]"[:44]
         status = line.status + (f" ({line.reasons})" if line.reasons else "")
-        out.append(
-            f"{name:<44} {describe_points(line):<52} {status:<17} {line.effective_points:>5} {line.pending_points:>7}"
+        table.add_row(
+            Text(f"{line.product_name} [{line.product_sku}]"),
+            Text(line.registration_id),
+            Text(describe_points(line)),
+            Text(status),
+            f"{line.effective_points:,}",
+            f"{line.pending_points:,}",
         )
-    if not lines:
-        out.append("(no products registered)")
-    out.append("")
-    out.extend(next_steps(member, lines))
-    return "\n".join(out)
+    return table
+
+
+def render(member: dict[str, object], lines: list[RegistrationLine], night: date) -> Group:
+    """The explanation for the console: a heading, the registrations table, what reaches the next level."""
+    heading = Text(
+        f"Member {member['member_id']} as of {night}: {member['level']}, "
+        f"{member['validated_points']} validated points, {member['pending_points']} pending"
+    )
+    body: Table | Text = registrations_table(lines) if lines else Text("(no products registered)")
+    return Group(heading, body, Text("\n".join(next_steps(member, lines))))
 
 
 def next_steps(member: dict[str, object], lines: list[RegistrationLine]) -> list[str]:
@@ -143,7 +159,7 @@ def next_steps(member: dict[str, object], lines: list[RegistrationLine]) -> list
     return steps
 
 
-def explain_member(settings: Settings, member_id: str, as_of: date | None = None) -> str:
+def explain_member(settings: Settings, member_id: str, as_of: date | None = None) -> Group:
     """Explain from the published night, or (with as_of) rebuild another night aside to explain it."""
     warehouse = settings.warehouse
     if not warehouse.exists():

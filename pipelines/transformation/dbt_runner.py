@@ -133,11 +133,13 @@ def run_dbt(invocation: DbtInvocation, command: Sequence[str] = ("build",)) -> A
     """Run one dbt command in-process; raise CpsError with the failing nodes if it fails."""
     from dbt.cli.main import dbtRunner
 
+    from pipelines.transformation.dbt_progress import DbtProgress
+
     invocation.artifacts_dir.mkdir(parents=True, exist_ok=True)
     record_run_date(invocation.database, invocation.as_of)
     try:
         with dbt_environment(invocation.database):
-            result = dbtRunner().invoke(invocation.cli_args(command))
+            result = dbtRunner(callbacks=[DbtProgress(f"dbt {command[0]}")]).invoke(invocation.cli_args(command))
     finally:
         release_dbt_database()
     raise_for_failure(result, command)

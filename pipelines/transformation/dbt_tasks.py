@@ -23,6 +23,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import wait
 from prefect.utilities.annotations import quote
 
+from pipelines.transformation.dbt_progress import DbtProgress
 from pipelines.transformation.dbt_runner import (
     DbtInvocation,
     dbt_environment,
@@ -102,7 +103,10 @@ def run_dbt_as_prefect_tasks(invocation: DbtInvocation, command: Sequence[str] =
     events: queue.Queue[NodeEvent | None] = queue.Queue()
     outcome: dict[str, Any] = {}
 
+    progress = DbtProgress(f"dbt {command[0]}")
+
     def forward(event: Any) -> None:
+        progress(event)
         if (node := node_event(event)) is not None:
             events.put(node)
 

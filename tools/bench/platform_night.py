@@ -18,6 +18,7 @@ def platform_settings(inputs: BenchInputs, size_dir: Path) -> Settings:
         catalog=inputs.catalog,
         warehouse=size_dir / "warehouse" / "cps.duckdb",
         reports=size_dir / "reports",
+        logs=size_dir / "logs",
         as_of=inputs.as_of,
     )
 

@@ -53,11 +53,20 @@ class GenerationResult:
         return "\n".join(lines)
 
 
-def _prepare_out(out: Path) -> None:
+def _prepare_out(out: Path, replace: bool = False) -> None:
+    """Make the source folders; with replace, delete the files already in them (only those folders)."""
     for source in INBOX_SOURCES:
         folder = out / source.name
         if folder.is_dir() and any(folder.iterdir()):
-            raise CpsError(f"{folder} is not empty: generate into an empty inbox folder")
+            if not replace:
+                raise CpsError(
+                    f"{folder} is not empty: add --replace to delete the files in {out}'s source folders first,"
+                    " or choose another --out"
+                )
+            for path in folder.iterdir():
+                if path.is_dir():
+                    raise CpsError(f"{folder} holds a folder ({path.name}): not replacing it, clear it by hand")
+                path.unlink()
         folder.mkdir(parents=True, exist_ok=True)
 
 
@@ -84,15 +93,20 @@ def _write_source(
         output.parquet_files += int(parquet)
 
 
-def generate_inbox(out: Path, members: int, seed: int, as_of: date, catalog_dir: Path) -> GenerationResult:
+def generate_inbox(
+    out: Path, members: int, seed: int, as_of: date, catalog_dir: Path, replace: bool = False
+) -> GenerationResult:
     """Write a synthetic inbox for `members` members under `out` (members/, registrations/, service_jobs/,
-    legacy_accounts/)."""
+    legacy_accounts/).
+
+    With replace, files already in those folders are deleted first; otherwise they must be empty.
+    """
     if members < 1:
         raise CpsError("--members must be at least 1")
     started = time.perf_counter()
     catalogue = load_catalogue(catalog_dir)
     frame = TimeFrame(as_of)
-    _prepare_out(out)
+    _prepare_out(out, replace)
     result = GenerationResult(out=out, members=members, seed=seed, as_of=as_of)
     next_registration, next_job = 1, 1
     for chunk, first in enumerate(range(0, members, CHUNK_MEMBERS)):
