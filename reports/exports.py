@@ -90,7 +90,7 @@ class WrittenList:
 def write_list(spec: MarketingList, rows: pd.DataFrame, night_dir: Path, as_of: date) -> WrittenList:
     """The night's list as CSV and Excel, named with the night's date so that no night overwrites another's."""
     stem = spec.file_stem(as_of)
-    rows = rows.drop(columns=["as_of_date"], errors="ignore")
+    rows = rows.drop(columns=["as_of_date", "sort_order"], errors="ignore")
     write_safe_csv(rows, night_dir / f"{stem}.csv")
     write_safe_xlsx(rows, night_dir / f"{stem}.xlsx", spec.name)
     return WrittenList(spec, len(rows), (f"{stem}.csv", f"{stem}.xlsx"))

@@ -23,7 +23,7 @@ from pipelines.core.warehouse import connect
 
 CATALOGUE_FILES = ("products.csv", "service_centres.csv")
 # Exported marketing lists (one per night, dated): what retention deletes from old report folders.
-EXPORT_PREFIXES = ("invitations_", "completion_campaign_")
+EXPORT_PREFIXES = ("invitations_", "completion_campaign_", "level_at_risk_", "come_back_")
 
 NIGHTS_TABLE = """
 create table if not exists raw.nights (
