@@ -224,7 +224,7 @@ def render_chart(spec: SectionSpec, frame: pd.DataFrame, values: dict[str, Any])
 
 def write_lists(specs: tuple[MarketingList, ...], context: PageContext) -> list[WrittenList]:
     """Each list's rows, read from its export model, written under the night's date."""
-    return [write_list(spec, context.marts.model(spec.model), context.night_dir, context.as_of) for spec in specs]
+    return [write_list(spec, context.marts.list_rows(spec.model), context.night_dir, context.as_of) for spec in specs]
 
 
 def list_section(spec: PageSpec, context: PageContext, values: dict[str, Any]) -> Section:

@@ -42,12 +42,16 @@ class MartsReader:
         return frame.sort_values(order).reset_index(drop=True) if order else frame
 
     def list_rows(self, name: str) -> pd.DataFrame:
-        """An export model's rows of members with consent in the current night (a backfill's list too)."""
-        return self.frame(
-            f'select l.* from {REPORTING_SCHEMA}."{name}" as l'
-            f" semi join {self.consent_table} as consent"
-            " on l.member_id = consent.member_id and consent.marketing_opt_in order by l.member_id"
-        )
+        """An export model's rows, in its order, of members with consent in the current night's data.
+
+        The export models already check consent in the night they were built for; a backfilled night
+        is checked again against the current night (consent withdrawn since then is respected).
+        """
+        frame = self.model(name)
+        if "member_id" not in frame.columns:
+            return frame
+        consenting = self.frame(f"select member_id from {self.consent_table} where marketing_opt_in")["member_id"]
+        return frame[frame["member_id"].isin(set(consenting))].reset_index(drop=True)
 
     def row(self, name: str) -> dict[str, Any]:
         """The one row of a figures model, as column name -> value."""
