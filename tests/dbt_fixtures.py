@@ -13,23 +13,17 @@ from typing import Any
 
 from pipelines.core.sources import ALL_SOURCES, SOURCES_BY_NAME
 from pipelines.core.warehouse import connect
-from pipelines.ingestion.load import LEDGER_COLUMNS, QUARANTINE_COLUMNS, raw_table_columns
+from pipelines.ingestion.load import create_raw_tables, raw_table_columns
 from pipelines.transformation.dbt_runner import DbtInvocation, run_dbt
 
 Row = Mapping[str, Any]
 
 
 def create_raw_schema(database: Path) -> None:
-    """Empty raw tables (if missing) for every source, the file ledger and the quarantine."""
-    tables = {source.name: raw_table_columns(source) for source in ALL_SOURCES}
-    tables["file_ledger"] = LEDGER_COLUMNS
-    tables["quarantine"] = QUARANTINE_COLUMNS
+    """The raw schema exactly as ingestion creates it: every source's table, the ledger, the quarantine, views."""
     connection = connect(database)
     try:
-        connection.execute("create schema if not exists raw")
-        for name, columns in tables.items():
-            definition = ", ".join(f"{column} {sql_type}" for column, sql_type in columns.items())
-            connection.execute(f"create table if not exists raw.{name} ({definition})")
+        create_raw_tables(connection, ALL_SOURCES)
     finally:
         connection.close()
 
