@@ -157,9 +157,11 @@ def test_failing_gate_keeps_the_last_night_and_nights_build_history(
     message = failed.stderr.strip().splitlines()[-1]
     assert message.startswith(f"cps: quality gate failed for {NEXT_NIGHT}:")
     assert "service_jobs.completed_after_received_share" in message
-    assert message.endswith("nothing was published, the previous night stays")
+    reason, _, details = message.partition(" (details: ")
+    assert reason.endswith("nothing was published, the previous night stays")
+    assert Path(details.removesuffix(")")).is_file()  # the run log, with the whole story
     assert "Traceback" not in failed.stderr
-    assert len(message) < 600
+    assert len(reason) < 600
     assert published_night(paths.warehouse) == date.fromisoformat(NIGHT)
     assert table_fingerprints(paths.warehouse) == before
 
