@@ -28,10 +28,21 @@ _SESSION_HOME = Path(os.environ.get("CPS_TEST_HOME", "/tmp")) / f"cps-tests-{os.
 os.environ["PREFECT_HOME"] = str(_SESSION_HOME / "prefect")
 (_SESSION_HOME / "prefect").mkdir(parents=True, exist_ok=True)
 apply_offline_environment(_SESSION_HOME / "prefect")
+# Nights run in this process write their run logs here, never into the checkout's data/logs.
+os.environ["CPS_LOGS"] = str(_SESSION_HOME / "logs")
 
 TINY_NIGHT = date(2026, 11, 20)
 TINY_MEMBERS = 200
 TINY_SEED = 11
+
+
+@pytest.fixture(autouse=True)
+def _one_run_log_per_test() -> Iterator[None]:
+    """A run log is per process and run; a night run in-process by one test must not lend it to the next."""
+    yield
+    from pipelines.core.runlog import stop_run_log
+
+    stop_run_log()
 
 
 @pytest.fixture(scope="session")
