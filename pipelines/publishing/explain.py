@@ -14,7 +14,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from pipelines.core.errors import CpsError
+from pipelines.core.errors import CpsError, UsageError
 from pipelines.core.policy import level_ladder, policy
 from pipelines.core.settings import Settings
 from pipelines.core.warehouse import connect
@@ -51,6 +51,16 @@ def published_night(warehouse: Path) -> date | None:
         return None
     finally:
         connection.close()
+
+
+def require_published_night(warehouse: Path) -> date:
+    """The published night, or one line saying why there is none (a wrong --warehouse is a usage error)."""
+    if not warehouse.exists():
+        raise UsageError(f"no warehouse at {warehouse}: run `cps nightly` first (or set --warehouse)")
+    night = published_night(warehouse)
+    if night is None:
+        raise CpsError(f"the warehouse {warehouse} has no published night yet: run `cps nightly` first")
+    return night
 
 
 def build_scratch_night(warehouse: Path, as_of: date, scratch_dir: Path) -> Path:
@@ -162,11 +172,7 @@ def next_steps(member: dict[str, object], lines: list[RegistrationLine]) -> list
 def explain_member(settings: Settings, member_id: str, as_of: date | None = None) -> Group:
     """Explain from the published night, or (with as_of) rebuild another night aside to explain it."""
     warehouse = settings.warehouse
-    if not warehouse.exists():
-        raise CpsError(f"no warehouse at {warehouse}: run `cps nightly` first (or set --warehouse)")
-    night = published_night(warehouse)
-    if night is None:
-        raise CpsError(f"the warehouse {warehouse} has no published night yet: run `cps nightly` first")
+    night = require_published_night(warehouse)
     if as_of is None or as_of == night:
         member, lines = read_member(warehouse, member_id)
         return render(member, lines, night)

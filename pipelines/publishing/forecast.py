@@ -20,7 +20,7 @@ from pipelines.core.errors import CpsError, UsageError
 from pipelines.core.policy import level_order, policy
 from pipelines.core.settings import Settings
 from pipelines.core.warehouse import connect
-from pipelines.publishing.explain import published_night
+from pipelines.publishing.explain import require_published_night
 from pipelines.transformation.dbt_runner import DbtInvocation, run_dbt
 
 FORECAST_MODELS = "+rpt_level_at_risk +fct_points_forecast"
@@ -123,11 +123,7 @@ def forecast(settings: Settings, as_of: date | None, days: int | None, console: 
     if not 1 <= days <= horizon:
         raise UsageError(f"--days must be between 1 and the forecast horizon ({horizon} days), not {days}")
     warehouse = settings.warehouse
-    if not warehouse.exists():
-        raise UsageError(f"no warehouse at {warehouse}: run `cps nightly` first (or set --warehouse)")
-    night = published_night(warehouse)
-    if night is None:
-        raise CpsError(f"the warehouse {warehouse} has no published night yet: run `cps nightly` first")
+    night = require_published_night(warehouse)
     if as_of is None or as_of == night:
         view = read_forecast(warehouse, night, days)
     else:
