@@ -135,6 +135,13 @@ def nightly(
         bool,
         typer.Option("--allow-future", help="Accept a run date later than tomorrow (UTC)."),
     ] = False,
+    full_refresh: Annotated[
+        bool,
+        typer.Option(
+            "--full-refresh",
+            help="Recompute tonight's state from all records, not only what changed since the current night.",
+        ),
+    ] = False,
 ) -> None:
     """One nightly run as of DATE: ingest, transform (dbt build), quality gate, reports, publish.
 
@@ -152,6 +159,7 @@ def nightly(
         lock_wait_seconds=wait,
         accept_rejected=accept_rejected or None,
         allow_future=allow_future or None,
+        full_refresh=full_refresh or None,
     )
     from pipelines.core.nights import check_usage
     from pipelines.publishing.publish import check_folders_and_lock

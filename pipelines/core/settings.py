@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     )
     lock_wait_seconds: float = Field(default=0.0, description="How long a nightly run waits for another run's lock")
     allow_future: bool = Field(default=False, description="Accept a run date later than tomorrow (UTC)")
+    full_refresh: bool = Field(
+        default=False,
+        description="Rebuild tonight's state from all records instead of only what changed since the current night",
+    )
 
     def with_overrides(self, **overrides: object) -> Settings:
         """A copy with the command-line flags that were given (None means 'not given')."""

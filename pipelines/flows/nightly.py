@@ -20,6 +20,7 @@ from pipelines.core.policy import policy
 from pipelines.core.runlog import PROGRESS, show_progress, start_run_log
 from pipelines.core.settings import Settings
 from pipelines.flows.artifacts import attach_summary_artifacts
+from pipelines.flows.quiet_exit import leave_quietly_if_served
 from pipelines.publishing.nights import (
     add_backfilled_ledger_rows,
     apply_retention,
@@ -86,7 +87,12 @@ def reports_step(database: Path, as_of: date, staging_root: Path, consent_databa
 
 
 def dbt_build_step(
-    database: Path, as_of: date, artifacts_dir: Path, node_tasks: bool, current: date | None = None
+    database: Path,
+    as_of: date,
+    artifacts_dir: Path,
+    node_tasks: bool,
+    current: date | None = None,
+    full_refresh: bool = False,
 ) -> None:
     """dbt build; with node_tasks, each model and test is its own Prefect task under this flow run.
 
@@ -98,6 +104,7 @@ def dbt_build_step(
         as_of=as_of,
         artifacts_dir=artifacts_dir,
         current_night=current,
+        full_refresh=full_refresh,
     )
     command = ("build", "--exclude", "test_type:unit")
     if node_tasks:
@@ -132,9 +139,15 @@ def nightly_flow(settings: Settings | None = None, as_of: date | None = None) ->
     start_run_log("nightly", settings.logs)  # served runs; `cps nightly` opened it already
     check_usage(settings, settings.allow_future)
     try:
-        return run_night(settings)
+        summary = run_night(settings)
     except OSError as error:
+        leave_quietly_if_served(succeeded=False)
         raise CpsError(file_system_problem(error)) from None
+    except BaseException:
+        leave_quietly_if_served(succeeded=False)
+        raise
+    leave_quietly_if_served(succeeded=True)
+    return summary
 
 
 def run_night(settings: Settings) -> NightSummary:
@@ -187,7 +200,9 @@ def build_and_publish(
         shutil.copyfile(build_path, night_path)
     timer.run(
         "dbt build",
-        lambda: dbt_build_step(night_path, night, settings.dbt_artifacts_dir, settings.dbt_node_tasks, current),
+        lambda: dbt_build_step(
+            night_path, night, settings.dbt_artifacts_dir, settings.dbt_node_tasks, current, settings.full_refresh
+        ),
     )
     gate = timer.run(
         "quality gate", lambda: quality_step(night_path, night, staging_root / night.isoformat() / "quality")

@@ -30,13 +30,16 @@ class DbtInvocation:
     artifacts_dir: Path
     extra_vars: dict[str, Any] = field(default_factory=dict)
     current_night: date | None = None
+    full_refresh: bool = False  # incremental models rebuild from all records
 
     def cli_args(self, command: Sequence[str]) -> list[str]:
         """Both dates reach the models through raw.run_context (see record_run_context), never as
         vars: vars that change every night would make dbt parse the whole project again (~6 s)."""
         dbt_vars = ["--vars", json.dumps(self.extra_vars)] if self.extra_vars else []
+        refresh = ["--full-refresh"] if self.full_refresh and command[:1] and command[0] in ("build", "run") else []
         return [
             *command,
+            *refresh,
             "--project-dir",
             str(DBT_PROJECT_DIR),
             "--profiles-dir",
