@@ -1,9 +1,11 @@
 """Ingestion flows: the catalogue and the inbox into the warehouse's raw tables.
 
-One flow per source (`ingest_source`) and `ingest_all`, which runs the catalogue (products, service
-centres) and then members, registrations and service jobs. Each file is its own Prefect task, so
-progress shows file by file. Every step opens its own DuckDB connection and closes it before it
-returns (the nightly run renames the database file afterwards).
+`ingest_all` loads the catalogue (products, service centres) and then members, registrations and
+service jobs; `ingest_source` loads one source. Each file is its own Prefect task, so progress shows
+file by file; inbox files load LOAD_WORKERS at a time (DuckDB reads one file with both cores, but a
+Parquet file of one row group, a commit or a Prefect call leaves a core idle). Every step opens its
+own DuckDB connection and closes it before it returns (the nightly run renames the database file
+afterwards).
 
 What happens to a file (decided here, tested in tests/test_ingest.py):
 - content (sha256) this source saw before, loaded or rejected: skipped, whatever the file's name;
@@ -18,6 +20,9 @@ What happens to a file (decided here, tested in tests/test_ingest.py):
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -25,23 +30,30 @@ from pathlib import Path
 import duckdb
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture, wait
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from pipelines.core.errors import CpsError, InputRejected
 from pipelines.core.policy import policy
 from pipelines.core.runlog import PROGRESS
-from pipelines.core.sources import ALL_SOURCES, INBOX_SOURCES, REFERENCE_SOURCES, SOURCES_BY_NAME
+from pipelines.core.sources import ALL_SOURCES, INBOX_SOURCES, REFERENCE_SOURCES, SOURCES_BY_NAME, Source
 from pipelines.core.warehouse import connect
-from pipelines.ingestion.files import ignored_files, source_files
+from pipelines.ingestion.files import file_sha256, ignored_files, source_files
 from pipelines.ingestion.load import (
     FileResult,
     create_raw_tables,
     ignore_file,
-    ingest_file,
     ingest_reference_file,
+    next_file_id,
+    read_or_reject,
     reconciliation_gaps,
     record_catalog_snapshot,
+    seen_contents,
     seen_unchanged,
 )
+
+# Inbox files loading at once: two, for two cores (more would only hold more files in memory).
+LOAD_WORKERS = 2
 
 __all__ = ["FileResult", "IngestSummary", "ingest_all", "ingest_source", "reconcile", "rejection_message"]
 
@@ -153,30 +165,39 @@ def reconcile(database: Path) -> int:
     return files
 
 
-def files_seen_unchanged(source_name: str, files: list[Path], database: Path) -> dict[Path, FileResult]:
-    """Inbox files the ledger saw at the same path and size, not modified since: skipped, as ingest_file would."""
-    source = SOURCES_BY_NAME[source_name]
+def policy_max_quarantined_share() -> float:
+    return float(policy()["max_quarantined_share"])
+
+
+@contextmanager
+def warehouse_held_open(database: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One connection held open for the whole ingestion, and handed to the caller.
+
+    The file tasks open connections of their own; while this one is open they share its database (opening
+    one costs nothing) and closing one does not checkpoint the file: the warehouse is written out once,
+    when this connection closes at the end.
+    """
     connection = open_warehouse(database)
     try:
-        seen = {path: seen_unchanged(connection, source, path) for path in files}
+        yield connection
     finally:
         connection.close()
-    return {
-        path: FileResult(source_name, path.name, "skipped", error=f"already {status} as file {file_id}")
-        for path, found in seen.items()
-        if found is not None
-        for file_id, status in [found]
-    }
-
-
-def max_quarantined_share() -> float:
-    return float(policy()["max_quarantined_share"])
 
 
 @task(name="load-file", task_run_name="load {source_name}/{path.name}", cache_policy=NO_CACHE)
 def load_file_task(
-    source_name: str, path: Path, database: Path, as_of: date | None = None, max_share: float | None = None
+    source_name: str,
+    path: Path,
+    database: Path,
+    as_of: date | None = None,
+    max_share: float = 0.0,
+    sha256: str | None = None,
+    file_id: int | None = None,
 ) -> FileResult:
+    """Load (or reject) one file: a catalogue file as tonight's snapshot, an inbox file as planned.
+
+    An inbox file comes with its content hash and the ledger id it gets (plan_source decided that it is new).
+    """
     started = time.perf_counter()
     source = SOURCES_BY_NAME[source_name]
     connection = open_warehouse(database)
@@ -184,8 +205,7 @@ def load_file_task(
         if source.reference:
             result = ingest_reference_file(connection, source, path, as_of)
         else:
-            share = max_quarantined_share() if max_share is None else max_share
-            result = ingest_file(connection, source, path, share, as_of)
+            result = read_or_reject(connection, source, path, sha256 or file_sha256(path), max_share, as_of, file_id)
     finally:
         connection.close()
     PROGRESS.info(
@@ -215,23 +235,92 @@ def load_file_task(
     return result
 
 
-def list_ignored(source_name: str, folder: Path, database: Path, as_of: date | None) -> list[FileResult]:
-    """Record the files of the source's folder that are not read, and warn about each."""
-    source = SOURCES_BY_NAME[source_name]
-    paths = ignored_files(source, folder)
-    if not paths:
-        return []
-    connection = open_warehouse(database)
-    try:
-        results = [ignore_file(connection, source, path, as_of) for path in paths]
-    finally:
-        connection.close()
-    for result in results:
-        get_run_logger().warning("ignored %s/%s: %s", source_name, result.file_name, result.error)
+def ingest_inbox_sources(
+    sources: tuple[Source, ...],
+    inbox: Path,
+    connection: duckdb.DuckDBPyConnection,
+    database: Path,
+    as_of: date | None,
+    max_share: float,
+) -> list[FileResult]:
+    """Load the new files of these inbox sources, up to LOAD_WORKERS at a time; results in source and file order.
+
+    Decided here, before any file loads, from the ledger (through `connection`): a file seen before at the
+    same path and size, not modified since, is skipped without hashing; any other file is hashed (in a
+    thread, ahead of the loads) and skipped when this source saw its content before, on an earlier night
+    or earlier in this list; each remaining file gets the next ledger id, in source and file-name order,
+    so that ids keep the files' arrival order whichever load finishes first. Files in a source folder
+    that are not read are listed as ignored (with ids after the source's files).
+    """
+    folders = {source.name: source_files(source, inbox) for source in sources}
+    unchanged = {
+        path: FileResult(source.name, path.name, "skipped", error=f"already {status} as file {file_id}")
+        for source in sources
+        for path in folders[source.name]
+        for file_id, status in [seen_unchanged(connection, source, path) or (0, "")]
+        if status
+    }
+    to_hash = [path for source in sources for path in folders[source.name] if path not in unchanged]
+    planned: list[FileResult | PrefectFuture[FileResult] | tuple[Path, str, int]] = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cps-sha256") as hasher:
+        hashes = {path: hasher.submit(file_sha256, path) for path in to_hash}
+        file_id = next_file_id(connection)
+        for source in sources:
+            seen = seen_contents(connection, source)
+            tonight: dict[str, int] = {}  # content -> index in `planned` of the file taken tonight
+            for path in folders[source.name]:
+                if path in unchanged:
+                    planned.append(unchanged[path])
+                    continue
+                sha256 = hashes[path].result()
+                if sha256 in seen:
+                    first_id, status = seen[sha256]
+                    error = f"same content already {status} as file {first_id}"
+                    planned.append(FileResult(source.name, path.name, "skipped", error=error))
+                elif sha256 in tonight:
+                    planned.append((path, source.name, tonight[sha256]))  # resolved once that file is done
+                else:
+                    tonight[sha256] = len(planned)
+                    planned.append(
+                        load_file_task.submit(source.name, path, database, as_of, max_share, sha256, file_id)
+                    )
+                    file_id += 1
+            for path in ignored_files(source, inbox):
+                planned.append(ignore_file(connection, source, path, as_of, file_id))
+                get_run_logger().warning("ignored %s/%s: %s", source.name, path.name, planned[-1].error)
+                file_id += 1
+    wait([item for item in planned if isinstance(item, PrefectFuture)])
+    results: list[FileResult] = []
+    for item in planned:
+        if isinstance(item, PrefectFuture):
+            results.append(item.result())
+        elif isinstance(item, tuple):
+            path, source_name, first = item
+            done = results[first]
+            error = f"same content already {done.status} as file {done.file_id} (tonight)"
+            results.append(FileResult(source_name, path.name, "skipped", error=error))
+        else:
+            results.append(item)
     return results
 
 
-@flow(name="ingest-source", flow_run_name="ingest {source_name}")
+def ingest_reference_source(source: Source, catalog: Path, database: Path, as_of: date | None) -> list[FileResult]:
+    """Load the catalogue file of a reference source (always through its task: each night records its catalogue)."""
+    return [load_file_task(source.name, path, database, as_of) for path in source_files(source, catalog)]
+
+
+def log_source_summaries(sources: tuple[Source, ...], results: list[FileResult]) -> None:
+    summary = IngestSummary(results)
+    for source in sources:
+        part = summary.for_source(source.name)
+        get_run_logger().info(part.render() if part.files else f"{source.name}: no files")
+
+
+@flow(
+    name="ingest-source",
+    flow_run_name="ingest {source_name}",
+    task_runner=ThreadPoolTaskRunner(max_workers=LOAD_WORKERS),
+)
 def ingest_source(
     source_name: str,
     folder: Path,
@@ -239,7 +328,7 @@ def ingest_source(
     as_of: date | None = None,
     max_quarantined_share: float | None = None,
 ) -> list[FileResult]:
-    """Load one source's new files, in file-name order, into raw.<source_name>.
+    """Load one source's new files into raw.<source_name> (ingest_all does this for every source at once).
 
     `folder` is the inbox (files in `<inbox>/<source_name>/`) for inbox sources, and the catalogue
     folder (`<catalog>/<source_name>.csv`) for reference sources. A bad catalogue file raises
@@ -248,25 +337,20 @@ def ingest_source(
     """
     if source_name not in SOURCES_BY_NAME:
         raise CpsError(f"unknown source: {source_name}")
-    files = source_files(SOURCES_BY_NAME[source_name], folder)
+    source = SOURCES_BY_NAME[source_name]
+    source_files(source, folder)  # a missing folder is reported before anything is created
     prepare_raw(database)
-    # A task per file to load; inbox files loaded on earlier nights, untouched since, are counted
-    # without one (a Prefect task costs API calls, and most of an inbox is old files). Catalogue
-    # files always go through their task: each night records which catalogue it used.
-    unchanged = {} if SOURCES_BY_NAME[source_name].reference else files_seen_unchanged(source_name, files, database)
-    results = [
-        unchanged[path]
-        if path in unchanged
-        else load_file_task(source_name, path, database, as_of, max_quarantined_share)
-        for path in files
-    ]
-    results.extend(list_ignored(source_name, folder, database, as_of))
-    part = IngestSummary(results)
-    get_run_logger().info(part.render() if results else f"{source_name}: no files")
+    with warehouse_held_open(database) as connection:
+        if source.reference:
+            results = ingest_reference_source(source, folder, database, as_of)
+        else:
+            share = policy_max_quarantined_share() if max_quarantined_share is None else max_quarantined_share
+            results = ingest_inbox_sources((source,), folder, connection, database, as_of, share)
+    log_source_summaries((source,), results)
     return results
 
 
-@flow(name="ingest-all")
+@flow(name="ingest-all", task_runner=ThreadPoolTaskRunner(max_workers=LOAD_WORKERS))
 def ingest_all(
     inbox: Path,
     catalog: Path,
@@ -285,17 +369,16 @@ def ingest_all(
         source_files(source, catalog)
     for source in INBOX_SOURCES:
         source_files(source, inbox)
+    share = policy_max_quarantined_share() if max_quarantined_share is None else max_quarantined_share
     summary = IngestSummary()
-    for source in REFERENCE_SOURCES:
-        summary.files.extend(ingest_source(source.name, catalog, database, as_of))
-    if as_of is not None:
-        connection = open_warehouse(database)
-        try:
+    prepare_raw(database)
+    with warehouse_held_open(database) as connection:
+        for source in REFERENCE_SOURCES:
+            summary.files.extend(ingest_reference_source(source, catalog, database, as_of))
+        if as_of is not None:
             record_catalog_snapshot(connection, REFERENCE_SOURCES, as_of)
-        finally:
-            connection.close()
-    for source in INBOX_SOURCES:
-        summary.files.extend(ingest_source(source.name, inbox, database, as_of, max_quarantined_share))
+        summary.files.extend(ingest_inbox_sources(INBOX_SOURCES, inbox, connection, database, as_of, share))
+    log_source_summaries(ALL_SOURCES, summary.files)
     files_checked = reconcile(database)
     get_run_logger().info("%s\nreconciled: %s files", summary.render(), files_checked)
     if summary.rejected and not accept_rejected:

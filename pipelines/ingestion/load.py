@@ -425,17 +425,19 @@ def load_file(
     sha256: str,
     max_quarantined_share: float,
     as_of: date | None = None,
+    file_id: int | None = None,
 ) -> FileResult:
     """Load one file in one transaction; raise UnreadableFile if it cannot be read as the source at all.
 
-    For reference data (the catalogue), raise CatalogueRowError for a row that breaks the schema.
+    `file_id` is the id the file gets (the next one when None). For reference data (the catalogue),
+    raise CatalogueRowError for a row that breaks the schema.
     """
     columns = file_columns(connection, path)
     missing = [name for name in source.required_columns if name not in columns]
     if missing:
         raise UnreadableFile(f"missing required columns: {', '.join(missing)}")
     with _transaction(connection):
-        file_id = _next_file_id(connection)
+        file_id = _next_file_id(connection) if file_id is None else file_id
         rows_read, rows_quarantined = _load_rows(connection, source, path, columns, file_id)
         if source.reference:
             _check_reference_rows(connection, source, file_id)
@@ -457,19 +459,24 @@ def reject_file(
     sha256: str,
     error: str,
     as_of: date | None = None,
+    file_id: int | None = None,
 ) -> FileResult:
     """Set a file aside: it loads nothing, its ledger row says why; this content is not tried again."""
     with _transaction(connection):
-        result = FileResult(source.name, path.name, "rejected", error=error, file_id=_next_file_id(connection))
+        file_id = _next_file_id(connection) if file_id is None else file_id
+        result = FileResult(source.name, path.name, "rejected", error=error, file_id=file_id)
         _record_ledger(connection, path, sha256, result, as_of)
     return result
 
 
-def ignore_file(connection: duckdb.DuckDBPyConnection, source: Source, path: Path, as_of: date | None) -> FileResult:
+def ignore_file(
+    connection: duckdb.DuckDBPyConnection, source: Source, path: Path, as_of: date | None, file_id: int | None = None
+) -> FileResult:
     """List a file in a source folder that is not read (another format) in the ledger, for the night's summary."""
     error = "not read: only .csv, .csv.gz and .parquet files are loaded"
     with _transaction(connection):
-        result = FileResult(source.name, path.name, "ignored", error=error, file_id=_next_file_id(connection))
+        file_id = _next_file_id(connection) if file_id is None else file_id
+        result = FileResult(source.name, path.name, "ignored", error=error, file_id=file_id)
         _record_ledger(connection, path, None, result, as_of)
     return result
 
@@ -490,26 +497,44 @@ def seen_unchanged(connection: duckdb.DuckDBPyConnection, source: Source, path: 
     ).fetchone()
 
 
-def _read_or_reject(
+def seen_contents(connection: duckdb.DuckDBPyConnection, source: Source) -> dict[str, tuple[int, str]]:
+    """Every file content (sha256) this source loaded or rejected before, with the first such file's id and status."""
+    rows = connection.execute(
+        "select sha256, min_by(file_id, file_id), min_by(status, file_id) from raw.file_ledger "
+        "where source = ? and status in ('loaded', 'rejected') and sha256 is not null group by sha256",
+        [source.name],
+    ).fetchall()
+    return {sha256: (int(file_id), status) for sha256, file_id, status in rows}
+
+
+def next_file_id(connection: duckdb.DuckDBPyConnection) -> int:
+    """The id the next file recorded in the ledger gets (ids follow the order files are taken in)."""
+    return _next_file_id(connection)
+
+
+def read_or_reject(
     connection: duckdb.DuckDBPyConnection,
     source: Source,
     path: Path,
     sha256: str,
     max_quarantined_share: float,
     as_of: date | None,
+    file_id: int | None = None,
 ) -> FileResult:
+    """Load the file, or reject it (a ledger row with the reason) when it cannot be read as the source."""
     try:
-        return load_file(connection, source, path, sha256, max_quarantined_share, as_of)
+        return load_file(connection, source, path, sha256, max_quarantined_share, as_of, file_id)
     except UnreadableFile as error:
-        return reject_file(connection, source, path, sha256, str(error), as_of)
+        reason = str(error)
     except duckdb.InvalidInputException as error:
         # The header was fine but a later line was not. Other errors (a full disk, a bug) propagate:
         # they must not set the file aside for good.
-        return reject_file(connection, source, path, sha256, f"not a readable file: {short_error(error)}", as_of)
+        reason = f"not a readable file: {short_error(error)}"
     except duckdb.IOException as error:
         if "gzip" not in str(error).lower():
             raise
-        return reject_file(connection, source, path, sha256, f"not a readable gzip file: {short_error(error)}", as_of)
+        reason = f"not a readable gzip file: {short_error(error)}"
+    return reject_file(connection, source, path, sha256, reason, as_of, file_id)
 
 
 def ingest_file(
@@ -531,7 +556,7 @@ def ingest_file(
     ).fetchone()
     if seen is not None:
         return FileResult(source.name, path.name, "skipped", error=f"same content already {seen[1]} as file {seen[0]}")
-    return _read_or_reject(connection, source, path, sha256, max_quarantined_share, as_of)
+    return read_or_reject(connection, source, path, sha256, max_quarantined_share, as_of)
 
 
 def ingest_reference_file(
@@ -554,7 +579,7 @@ def ingest_reference_file(
         return FileResult(source.name, path.name, "skipped", error=in_use_text)
     advice = "fix it (or put the previous file back) and run again"
     try:
-        result = _read_or_reject(connection, source, path, sha256, 0.0, as_of)
+        result = read_or_reject(connection, source, path, sha256, 0.0, as_of)
     except CatalogueRowError as error:
         raise InputRejected(
             f"bad catalogue row in {path.name}: {source.key} {error.key} at line {error.line}: {error.reason}; {advice}"
