@@ -168,14 +168,18 @@ def clear_rejects(connection: duckdb.DuckDBPyConnection) -> None:
     connection.execute(f"drop table if exists {REJECT_SCANS}")
 
 
-def reader_sql(path: Path, columns: list[str]) -> str:
+def reader_sql(path: Path, columns: list[str], native: frozenset[str] = frozenset()) -> str:
     """A relation of the file: its `columns` as VARCHAR, in file order, and ROW_NUMBER (1-based, file order).
 
     For CSV, ROW_NUMBER counts the rows DuckDB could read; lines it could not read are in REJECT_ERRORS
-    (see load.py, which renumbers so that both count from the same start).
+    (see load.py, which renumbers so that both count from the same start). The Parquet columns named in
+    `native` keep their own type.
     """
     if is_parquet(path):
-        casts = ", ".join(f"cast({sql_name(name)} as varchar) as {sql_name(name)}" for name in columns)
+        casts = ", ".join(
+            sql_name(name) if name in native else f"cast({sql_name(name)} as varchar) as {sql_name(name)}"
+            for name in columns
+        )
         call = f"read_parquet({sql_text(str(path))}, file_row_number = true)"
         return f"(select {casts}, file_row_number + 1 as {ROW_NUMBER} from {call})"
     # WITH ORDINALITY numbers the rows in file order, also when DuckDB reads the file in parallel.
@@ -183,17 +187,20 @@ def reader_sql(path: Path, columns: list[str]) -> str:
     return f"(select * from {_csv_call(path, columns)} with ordinality as _file({aliases}))"
 
 
-def file_columns(connection: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
-    """The file's column names, in file order; raises UnreadableFile if it is not a readable CSV/Parquet."""
+def file_columns(connection: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
+    """The file's columns and their types (all VARCHAR for CSV), in file order.
+
+    Raises UnreadableFile if it is not a readable CSV/Parquet.
+    """
     if path.stat().st_size == 0:
         raise UnreadableFile("empty file (not even a header row)")
     if not is_parquet(path):
-        return csv_header(path)
+        return dict.fromkeys(csv_header(path), "VARCHAR")
     try:
         described = connection.execute(f"describe select * from read_parquet({sql_text(str(path))})").fetchall()
     except duckdb.Error as error:
         raise UnreadableFile(f"not a readable Parquet file: {short_error(error)}") from None
-    return [row[0] for row in described]
+    return {str(row[0]): str(row[1]) for row in described}
 
 
 def short_error(error: BaseException) -> str:

@@ -17,7 +17,7 @@ import duckdb
 
 from pipelines.core.errors import CpsError, InputRejected
 from pipelines.core.sources import DUCKDB_TYPES, ColumnType, Source
-from pipelines.ingestion.checks import reason_sql, typed_value
+from pipelines.ingestion.checks import is_native, reason_sql, typed_value
 from pipelines.ingestion.files import (
     REJECT_ERRORS,
     ROW_NUMBER,
@@ -280,14 +280,21 @@ def _check_csv_rejects(connection: duckdb.DuckDBPyConnection, path: Path) -> Non
 
 
 def _load_rows(
-    connection: duckdb.DuckDBPyConnection, source: Source, path: Path, columns: list[str], file_id: int
+    connection: duckdb.DuckDBPyConnection, source: Source, path: Path, column_types: dict[str, str], file_id: int
 ) -> tuple[int, int]:
     """Check every row of the file, append the good ones to raw.<source> and the others to the quarantine.
 
-    Returns (rows read, rows quarantined). Runs inside the caller's transaction. Leaves FILE_TABLE
-    (the file's rows, typed, with their reasons) for the caller's checks; the caller drops it.
+    `column_types` are the file's columns and their types. Returns (rows read, rows quarantined). Runs
+    inside the caller's transaction. Leaves FILE_TABLE (the file's rows, typed, with their reasons) for
+    the caller's checks; the caller drops it.
     """
+    columns = list(column_types)
     present = set(columns)
+    native = frozenset(
+        column.name
+        for column in source.columns
+        if column.name in present and is_parquet(path) and is_native(column, column_types[column.name])
+    )
     text_sql = {
         column.name: sql_name(column.name) if column.name in present else "cast(null as varchar)"
         for column in source.columns
@@ -298,18 +305,20 @@ def _load_rows(
         for column in source.columns
     }
     typed_columns = "".join(
-        f", {typed_value(column, text_sql[column.name])} as {typed_sql[column.name]}"
+        f", {typed_value(column, text_sql[column.name], column.name in native)} as {typed_sql[column.name]}"
         for column in source.columns
         if column.type is not ColumnType.TEXT
     )
     checked = (
-        f"(select *, {reason_sql(source, text_sql, typed_sql)} as {REASON} "
-        f"from (select *{typed_columns} from {reader_sql(path, columns)}))"
+        f"(select *, {reason_sql(source, text_sql, typed_sql, native)} as {REASON} "
+        f"from (select *{typed_columns} from {reader_sql(path, columns, native)}))"
     )
     # The row as read (values cut at MAX_RECORD_VALUE, so one runaway field does not bloat the quarantine).
     record = (
         "to_json({"
-        + ", ".join(f"{sql_text(name)}: left({sql_name(name)}, {MAX_RECORD_VALUE})" for name in columns)
+        + ", ".join(
+            f"{sql_text(name)}: left(cast({sql_name(name)} as varchar), {MAX_RECORD_VALUE})" for name in columns
+        )
         + "})"
     )
     # One pass over the file, kept for the two inserts: typed values, row number, reasons, and the
@@ -432,13 +441,13 @@ def load_file(
     `file_id` is the id the file gets (the next one when None). For reference data (the catalogue),
     raise CatalogueRowError for a row that breaks the schema.
     """
-    columns = file_columns(connection, path)
-    missing = [name for name in source.required_columns if name not in columns]
+    column_types = file_columns(connection, path)
+    missing = [name for name in source.required_columns if name not in column_types]
     if missing:
         raise UnreadableFile(f"missing required columns: {', '.join(missing)}")
     with _transaction(connection):
         file_id = _next_file_id(connection) if file_id is None else file_id
-        rows_read, rows_quarantined = _load_rows(connection, source, path, columns, file_id)
+        rows_read, rows_quarantined = _load_rows(connection, source, path, column_types, file_id)
         if source.reference:
             _check_reference_rows(connection, source, file_id)
             if rows_read == 0:
