@@ -17,7 +17,11 @@ from pipelines.ingestion.files import sql_text
 # being shifted by a day.
 DATE_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 OFFSET_PATTERN = r"[+-]((0[0-9]|1[0-3])(:?[0-5][0-9])?|14(:?00)?)"
-TIMESTAMP_PATTERN = DATE_PATTERN + r"[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?" + f"(Z|{OFFSET_PATTERN})?"
+LOCAL_TIME_PATTERN = DATE_PATTERN + r"[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?"
+TIMESTAMP_PATTERN = LOCAL_TIME_PATTERN + f"(Z|{OFFSET_PATTERN})?"
+# A timestamp in UTC already ('Z' or no offset): the plain TIMESTAMP cast reads it, several times faster than
+# the time-zone-aware one (which an offset needs: the plain cast would ignore the offset).
+UTC_TIMESTAMP_PATTERN = LOCAL_TIME_PATTERN + "Z?"
 INTEGER_PATTERN = r"[+-]?[0-9]+"
 
 # Parquet column types that already are a column's type: such values are taken as they are (no text round
@@ -80,6 +84,8 @@ def typed_value(column: Column, value_sql: str, native: bool = False) -> str:
             parsed = _parsed_if_matches(
                 value_sql, text, TIMESTAMP_PATTERN, "cast(try_cast({} as timestamptz) as timestamp)"
             )
+            in_utc = f"when {_matches(value_sql, UTC_TIMESTAMP_PATTERN)} then try_cast({value_sql} as timestamp)"
+            parsed = parsed.replace("case ", f"case {in_utc} ", 1)
         case ColumnType.BOOLEAN:
             parsed = f"case lower({text}) when 'true' then true when 'false' then false end"
             # The usual spelling first: no trimming, no lower-casing.

@@ -297,7 +297,7 @@ def ingest_inbox_sources(
         elif isinstance(item, tuple):
             path, source_name, first = item
             done = results[first]
-            error = f"same content already {done.status} as file {done.file_id} (tonight)"
+            error = f"same content already {done.status} as file {done.file_id}"
             results.append(FileResult(source_name, path.name, "skipped", error=error))
         else:
             results.append(item)
