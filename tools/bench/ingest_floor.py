@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.core.sources import INBOX_SOURCES
-from pipelines.ingestion.checks import typed_value
+from pipelines.ingestion.checks import is_native, typed_value
 from pipelines.ingestion.files import is_parquet, source_files, sql_name, sql_text
 
 
@@ -24,15 +24,29 @@ def ingest_floor_seconds(inbox: Path) -> float:
         connection.execute("set TimeZone = 'UTC'")
         started = time.perf_counter()
         for source in INBOX_SOURCES:
-            files = source_files(source, inbox)
-            as_text = ", ".join(f"cast({sql_name(c.name)} as varchar) as {sql_name(c.name)}" for c in source.columns)
-            typed = ", ".join(f"{typed_value(c, sql_name(c.name))} as {sql_name(c.name)}" for c in source.columns)
             parts = []
-            for path in files:
-                reader = (
-                    f"read_parquet({sql_text(str(path))})"
-                    if is_parquet(path)
-                    else f"read_csv({sql_text(str(path))}, all_varchar = true, header = true)"
+            for path in source_files(source, inbox):
+                if is_parquet(path):
+                    reader = f"read_parquet({sql_text(str(path))})"
+                    # As ingestion reads Parquet: a column of the column's own type as it is, any other as text.
+                    types = dict(
+                        connection.execute(
+                            f"select column_name, column_type from (describe select * from {reader})"
+                        ).fetchall()
+                    )
+                    native = {c.name for c in source.columns if is_native(c, types.get(c.name, ""))}
+                else:
+                    reader = f"read_csv({sql_text(str(path))}, all_varchar = true, header = true)"
+                    native = set()
+                as_text = ", ".join(
+                    sql_name(c.name)
+                    if c.name in native
+                    else f"cast({sql_name(c.name)} as varchar) as {sql_name(c.name)}"
+                    for c in source.columns
+                )
+                typed = ", ".join(
+                    f"{typed_value(c, sql_name(c.name), c.name in native)} as {sql_name(c.name)}"
+                    for c in source.columns
                 )
                 parts.append(f"select {typed} from (select {as_text} from {reader})")
             if parts:
