@@ -378,8 +378,8 @@ def ingest_all(
         if as_of is not None:
             record_catalog_snapshot(connection, REFERENCE_SOURCES, as_of)
         summary.files.extend(ingest_inbox_sources(INBOX_SOURCES, inbox, connection, database, as_of, share))
+        files_checked = reconcile(database)
     log_source_summaries(ALL_SOURCES, summary.files)
-    files_checked = reconcile(database)
     get_run_logger().info("%s\nreconciled: %s files", summary.render(), files_checked)
     if summary.rejected and not accept_rejected:
         raise InputRejected(rejection_message(summary.rejected))
