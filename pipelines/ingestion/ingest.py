@@ -235,6 +235,17 @@ def load_file_task(
     return result
 
 
+def _unchanged(
+    connection: duckdb.DuckDBPyConnection, source: Source, folders: dict[str, list[Path]]
+) -> Iterator[tuple[Path, FileResult]]:
+    """The source's files the ledger saw at the same path and size, not modified since: skipped unhashed."""
+    for path in folders[source.name]:
+        found = seen_unchanged(connection, source, path)
+        if found is not None:
+            file_id, status = found
+            yield path, FileResult(source.name, path.name, "skipped", error=f"already {status} as file {file_id}")
+
+
 def ingest_inbox_sources(
     sources: tuple[Source, ...],
     inbox: Path,
@@ -253,13 +264,7 @@ def ingest_inbox_sources(
     that are not read are listed as ignored (with ids after the source's files).
     """
     folders = {source.name: source_files(source, inbox) for source in sources}
-    unchanged = {
-        path: FileResult(source.name, path.name, "skipped", error=f"already {status} as file {file_id}")
-        for source in sources
-        for path in folders[source.name]
-        for file_id, status in [seen_unchanged(connection, source, path) or (0, "")]
-        if status
-    }
+    unchanged = {path: result for source in sources for path, result in _unchanged(connection, source, folders)}
     to_hash = [path for source in sources for path in folders[source.name] if path not in unchanged]
     planned: list[FileResult | PrefectFuture[FileResult] | tuple[Path, str, int]] = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cps-sha256") as hasher:
