@@ -105,6 +105,14 @@ class TemporaryPrefectApi:
                 self.process.wait()
 
 
+_started: list[TemporaryPrefectApi] = []
+
+
+def temporary_api_in_use() -> bool:
+    """True when this process reports to the temporary API it started (nobody watches its UI)."""
+    return bool(_started) and os.environ.get("PREFECT_API_URL") == _started[0].url
+
+
 def start_temporary_api() -> TemporaryPrefectApi | None:
     """Start a temporary API and point this process (and its children) at it, unless one is configured.
 
@@ -114,6 +122,7 @@ def start_temporary_api() -> TemporaryPrefectApi | None:
         return None
     api = TemporaryPrefectApi.start()
     os.environ["PREFECT_API_URL"] = api.url
+    _started.append(api)
     return api
 
 
