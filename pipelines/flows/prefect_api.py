@@ -12,6 +12,7 @@ When PREFECT_API_URL is already set (a real server, a test harness), nothing is 
 from __future__ import annotations
 
 import atexit
+import gc
 import importlib.util
 import os
 import socket
@@ -126,10 +127,19 @@ def start_temporary_api() -> TemporaryPrefectApi | None:
     return api
 
 
+# Python's cyclic garbage collector runs every 700 new objects and now and then walks every object
+# alive: with Prefect, dbt, GX and dbt's manifest loaded that is ~3-4 s of CPU a night (measured with
+# gc.callbacks at 10,000 members). Collections every 50,000 new objects, and the libraries' own
+# objects frozen out of the walk once imported, cost about a third less.
+NIGHT_GC_THRESHOLDS = (50_000, 20, 100)
+
+
 def import_step_libraries() -> None:
     """dbt and Great Expectations: needed by the dbt and quality-gate steps, ~5 s of imports."""
     import dbt.cli.main  # noqa: F401
     import great_expectations  # noqa: F401
+
+    gc.freeze()  # what is loaded so far lives as long as the process: no collection need walk it
 
 
 def prepare_nightly_process() -> None:
@@ -141,6 +151,7 @@ def prepare_nightly_process() -> None:
     Prefect's API calls leave the interpreter mostly idle); a step that needs one before it is loaded
     simply waits for the import to finish (Python's import lock).
     """
+    gc.set_threshold(*NIGHT_GC_THRESHOLDS)
     api = start_temporary_api()
     # Prefect first: it sets up its logging on import, before the others can touch the root logger.
     import pipelines.flows.nightly  # noqa: F401, I001
