@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from pipelines.core.policy import level_ladder
-from pipelines.transformation.dbt_runner import DbtInvocation, run_dbt
 from tests.dbt_fixtures import (
     WITHOUT_UNIT_TESTS,
     build_night,
@@ -216,15 +215,7 @@ def test_backfilling_a_past_night_adds_its_ledger_rows_only_and_history_survives
     assert welcome_packs(warehouse) == [("M1", NIGHT_3), ("M2", NIGHT_1)]
 
     # The missed night, afterwards, while NIGHT_3 is the current night: a backfill.
-    run_dbt(
-        DbtInvocation(
-            database=warehouse,
-            as_of=NIGHT_2,
-            artifacts_dir=tmp_path / "dbt",
-            current_night=NIGHT_3,
-        ),
-        WITHOUT_UNIT_TESTS,
-    )
+    build_night(warehouse, NIGHT_2, tmp_path / "dbt", current_night=NIGHT_3)
 
     assert [row[:3] for row in history(warehouse) if row[1] == NIGHT_2] == [
         ("M1", NIGHT_2, "Silver"),
