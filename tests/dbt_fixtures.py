@@ -6,6 +6,9 @@ and `_row_number` (row within the file). Rows are given as dicts; a missing colu
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
 from collections.abc import Iterable, Mapping
 from datetime import date
 from pathlib import Path
@@ -105,16 +108,56 @@ def registration(registration_id: str, member_id: str, sku: str, **overrides: An
 WITHOUT_UNIT_TESTS = ("build", "--exclude-resource-type", "unit_test")
 
 
+# dbt re-uses its parse of the project (target/partial_parse.msgpack) only for the database path it
+# parsed with (the profile names the file), and a full parse costs seconds. So every test's dbt runs
+# at one path per file name (the same name keeps the DuckDB catalog its views name): the database is
+# moved there for the command and back after, and each test's artifacts start from the parse kept here.
+_SHARED_PARSE = Path(os.environ.get("CPS_TEST_HOME", "/tmp")) / f"cps-tests-{os.getpid()}" / "dbt-parse"
+PARSE_FILE = "partial_parse.msgpack"
+
+
+def _move_database(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", ".wal"):
+        moving = source.with_name(source.name + suffix)
+        if moving.exists():
+            shutil.move(moving, target.with_name(target.name + suffix))
+
+
 def build_night(
     database: Path,
     night: date,
     artifacts: Path,
     command: tuple[str, ...] = WITHOUT_UNIT_TESTS,
     policy: Mapping[str, Any] | None = None,
+    current_night: date | None = None,
 ) -> None:
-    """dbt for one night; `policy` pins policy vars the test depends on (as `overrides: vars:` in unit tests)."""
-    invocation = DbtInvocation(database=database, as_of=night, artifacts_dir=artifacts, extra_vars=dict(policy or {}))
-    run_dbt(invocation, command)
+    """dbt for one night; `policy` pins policy vars the test depends on (as `overrides: vars:` in unit tests).
+
+    current_night: the night the warehouse shows, when `night` is a backfill.
+    """
+    extra_vars = dict(policy or {})
+    key = hashlib.sha256(f"{database.name}|{sorted(extra_vars.items())}".encode()).hexdigest()[:16]
+    shared_database = _SHARED_PARSE / key / database.name
+    kept_parse = _SHARED_PARSE / key / PARSE_FILE
+    own_parse = artifacts / "target" / PARSE_FILE
+    if kept_parse.exists() and not own_parse.exists():
+        own_parse.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(kept_parse, own_parse)
+    invocation = DbtInvocation(
+        database=shared_database,
+        as_of=night,
+        artifacts_dir=artifacts,
+        extra_vars=extra_vars,
+        current_night=current_night,
+    )
+    _move_database(database, shared_database)
+    try:
+        run_dbt(invocation, command)
+    finally:
+        _move_database(shared_database, database)
+    if own_parse.exists() and not kept_parse.exists():
+        shutil.copyfile(own_parse, kept_parse)
 
 
 def query(database: Path, sql: str) -> list[tuple[Any, ...]]:

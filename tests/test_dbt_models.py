@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import astuple
 from datetime import date
 from pathlib import Path
@@ -10,7 +11,6 @@ from typing import Any
 import pytest
 
 from pipelines.core.policy import level_ladder
-from pipelines.transformation.dbt_runner import DbtInvocation, run_dbt
 from tests.dbt_fixtures import (
     WITHOUT_UNIT_TESTS,
     build_night,
@@ -103,17 +103,27 @@ def write_inbox(database: Path) -> None:
     )  # fmt: skip
 
 
-@pytest.fixture
-def warehouse(tmp_path: Path) -> Path:
-    database = tmp_path / "cps.duckdb"
+@pytest.fixture(scope="module")
+def first_night(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The inbox built as NIGHT_1 (models and data tests), once for the module: each test copies it."""
+    work = tmp_path_factory.mktemp("first-night")
+    database = work / "cps.duckdb"
     write_inbox(database)
+    build_night(database, NIGHT_1, work / "dbt", WITHOUT_UNIT_TESTS)
+    return database
+
+
+@pytest.fixture
+def warehouse(first_night: Path, tmp_path: Path) -> Path:
+    """This test's own copy of NIGHT_1, built."""
+    database = tmp_path / "cps.duckdb"
+    shutil.copyfile(first_night, database)
     return database
 
 
 def test_build_with_unit_tests_publishes_the_marts_and_docs_generate(warehouse: Path, tmp_path: Path) -> None:
     # Unit tests of incremental models read the columns of their table ({{ this }}), so they run
-    # once the models exist: a build, then every unit test.
-    build_night(warehouse, NIGHT_1, tmp_path / "dbt", WITHOUT_UNIT_TESTS)
+    # once the models exist: NIGHT_1 built (the fixture), then every unit test.
     build_night(warehouse, NIGHT_1, tmp_path / "dbt", ("test", "--select", "test_type:unit"))
 
     for table, columns in PUBLISHED_COLUMNS.items():
@@ -171,7 +181,6 @@ def welcome_packs(database: Path) -> list[tuple[Any, ...]]:
 
 
 def test_consecutive_nights_record_history_changes_and_welcome_packs(warehouse: Path, tmp_path: Path) -> None:
-    build_night(warehouse, NIGHT_1, tmp_path / "dbt")
     build_night(warehouse, NIGHT_2, tmp_path / "dbt")
 
     assert history(warehouse) == [
@@ -200,22 +209,13 @@ def test_consecutive_nights_record_history_changes_and_welcome_packs(warehouse: 
 def test_backfilling_a_past_night_adds_its_ledger_rows_only_and_history_survives_full_refresh(
     warehouse: Path, tmp_path: Path
 ) -> None:
-    build_night(warehouse, NIGHT_1, tmp_path / "dbt")
     build_night(warehouse, NIGHT_3, tmp_path / "dbt")
     published_changes = [("M1", NIGHT_3, "Red", "Silver", "up"), ("M2", NIGHT_3, "Silver", "Red", "down")]
     assert changes(warehouse) == published_changes
     assert welcome_packs(warehouse) == [("M1", NIGHT_3), ("M2", NIGHT_1)]
 
     # The missed night, afterwards, while NIGHT_3 is the current night: a backfill.
-    run_dbt(
-        DbtInvocation(
-            database=warehouse,
-            as_of=NIGHT_2,
-            artifacts_dir=tmp_path / "dbt",
-            current_night=NIGHT_3,
-        ),
-        WITHOUT_UNIT_TESTS,
-    )
+    build_night(warehouse, NIGHT_2, tmp_path / "dbt", current_night=NIGHT_3)
 
     assert [row[:3] for row in history(warehouse) if row[1] == NIGHT_2] == [
         ("M1", NIGHT_2, "Silver"),

@@ -8,8 +8,10 @@ reason; warnings land in quality.validation_results and in the Data Docs; nothin
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -189,8 +191,25 @@ def failed_names(reasons: list[str]) -> set[str]:
     return {reason.split(" ", 1)[0] for reason in reasons}
 
 
-def test_a_clean_warehouse_passes_with_every_expectation_evaluated(tmp_path: Path) -> None:
-    result = gate(tmp_path)
+@dataclass(frozen=True)
+class CleanNight:
+    """The clean warehouse after its gate: the result, the database (with its results) and the Data Docs."""
+
+    result: GateResult
+    database: Path
+    docs: Path
+
+
+@pytest.fixture(scope="module")
+def clean_night(tmp_path_factory: pytest.TempPathFactory) -> CleanNight:
+    """The gate over the clean warehouse, once for the module. Read-only: copy the database to change it."""
+    folder = tmp_path_factory.mktemp("clean-gate")
+    result = gate(folder)
+    return CleanNight(result, folder / "cps.duckdb", folder / "docs")
+
+
+def test_a_clean_warehouse_passes_with_every_expectation_evaluated(clean_night: CleanNight) -> None:
+    result = clean_night.result
 
     assert result.passed, result.render()
     assert result.warnings == [], result.render()
@@ -357,9 +376,8 @@ def test_rejected_files_and_stale_sources_are_reported_as_warnings(tmp_path: Pat
     assert "service_jobs" in stale and "registrations" not in stale
 
 
-def test_data_docs_read_offline_and_link_the_gx_pages(tmp_path: Path) -> None:
-    gate(tmp_path)
-    docs = tmp_path / "docs"
+def test_data_docs_read_offline_and_link_the_gx_pages(clean_night: CleanNight) -> None:
+    docs = clean_night.docs
 
     assert remote_assets(docs) == []
     pages = list((docs / "validations").rglob("*.html"))
@@ -370,9 +388,10 @@ def test_data_docs_read_offline_and_link_the_gx_pages(tmp_path: Path) -> None:
     assert "cps_offline.css" in pages[0].read_text(encoding="utf-8")
 
 
-def test_rerunning_a_night_replaces_its_results_and_keeps_other_nights(tmp_path: Path) -> None:
-    database = build_warehouse(tmp_path / "cps.duckdb")
-    first = run_quality_gate(database, AS_OF, tmp_path / "docs")
+def test_rerunning_a_night_replaces_its_results_and_keeps_other_nights(clean_night: CleanNight, tmp_path: Path) -> None:
+    database = tmp_path / "cps.duckdb"
+    shutil.copyfile(clean_night.database, database)  # the clean night, gated once (its results recorded)
+    first = clean_night.result
     # Another night (its marts are not tonight's: that night fails, which is fine here) and a re-run.
     run_quality_gate(database, date(2024, 7, 1), tmp_path / "docs-next")
     run_quality_gate(database, AS_OF, tmp_path / "docs")

@@ -186,7 +186,7 @@ def test_trends_come_from_the_ledgers(built: BuiltNights) -> None:
 
 def test_rerunning_a_night_replaces_only_its_own_metrics(built: BuiltNights, tmp_path: Path) -> None:
     """The night-metrics ledger: a run replaces its own night's rows and leaves every other night as recorded."""
-    from pipelines.transformation.dbt_runner import DbtInvocation, run_dbt
+    from tests.dbt_fixtures import build_night
 
     copy = tmp_path / "cps.duckdb"
     shutil.copyfile(built.warehouse, copy)
@@ -195,7 +195,7 @@ def test_rerunning_a_night_replaces_only_its_own_metrics(built: BuiltNights, tmp
     connection.execute("update reporting.fct_night_metrics set value = -1 where as_of_date = ?", [EARLIER])
     connection.execute("update reporting.fct_night_metrics set value = -2 where as_of_date = ?", [NIGHT])
     connection.close()
-    run_dbt(DbtInvocation(copy, NIGHT, tmp_path / "dbt"), ("run", "--select", "fct_night_metrics", "--quiet"))
+    build_night(copy, NIGHT, tmp_path / "dbt", ("run", "--select", "fct_night_metrics", "--quiet"))
     connection = duckdb.connect(str(copy), read_only=True)
     rows = connection.execute("select as_of_date, metric, value from reporting.fct_night_metrics").df()
     connection.close()
