@@ -239,6 +239,8 @@ def run_size(members: int, workdir: Path, catalog: Path, resume: bool = False) -
     shutil.rmtree(results_dir, ignore_errors=True)
     place = size_dir / "platform"
     shutil.rmtree(place, ignore_errors=True)  # night 1 runs on an empty warehouse
+    for earlier_layout in ("warehouse", "reports"):  # where earlier versions of the benchmark kept them
+        shutil.rmtree(size_dir / earlier_layout, ignore_errors=True)
     prefect_home = (workdir / "prefect").resolve()
     outcome = SizeResult(members=members, as_of=inputs.as_of)
 
