@@ -334,7 +334,12 @@ def test_growth_compares_medians_and_flags_the_dbt_nodes_that_grew(tmp_path: Pat
         results = write_run_results(tmp_path / f"n{number}r{run}.json", nodes)
         return Measurement("platform", 10, number, seconds, seconds, 1, tmp_path / "x.parquet", {}, results)
 
-    steady = {"model.cps.fct_registrations": 10.0, "model.cps.dim_members": 2.0, "test.cps.not_null_x": 0.01}
+    steady = {
+        "model.cps.fct_registrations": 10.0,
+        "model.cps.dim_members": 2.0,
+        "model.cps.agg_small": 0.2,
+        "test.cps.not_null_x": 0.6,
+    }
     growing = {**steady, "model.cps.fct_level_history": 3.0}
     grown = {**steady, "model.cps.fct_level_history": 4.1, "model.cps.dim_members": 2.9}
     result = GrowthResult(members=10, nights=4, as_of=D)
@@ -350,7 +355,8 @@ def test_growth_compares_medians_and_flags_the_dbt_nodes_that_grew(tmp_path: Pat
     text = render_growth(result)
     assert "| model fct_level_history | 3.00 | 4.10 | **yes** |" in text
     assert "| model dim_members | 2.00 | 2.90 |  |" in text
-    assert "1 other nodes, each under 0.1 s" in text
+    assert "| 1 other models, each under 0.5 s | 0.20 | 0.20 | |" in text
+    assert "| 1 data tests (any that grew has its own row) | 0.60 | 0.60 | |" in text
 
 
 def test_each_later_night_adds_one_batch_for_a_different_one_percent(

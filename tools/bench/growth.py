@@ -38,7 +38,7 @@ from tools.bench.touch import second_night_inbox
 GROWTH_MAX_FACTOR = 1.2  # the last night at most this many times the second (median of the runs)
 NODE_GROWTH_SHARE = 0.20  # a dbt node that grew by more than this share ...
 NODE_GROWTH_SECONDS = 1.0  # ... and by more than this many seconds is flagged
-NODE_SHOWN_SECONDS = 0.1  # nodes faster than this on both nights are summed in one line
+NODE_SHOWN_SECONDS = 0.5  # models faster than this on both nights are summed in one line
 SEQUENCE_STEPS = ("ingest", "dbt build", "quality gate")
 
 
@@ -154,8 +154,16 @@ def short_node_name(unique_id: str) -> str:
     return f"{kind} {rest.partition('.')[2] or rest}"
 
 
+def is_test(unique_id: str) -> bool:
+    return unique_id.startswith(("test.", "unit_test."))
+
+
 def render_node_table(result: GrowthResult) -> tuple[str, list[str]]:
-    """dbt's per-node medians of the second and the last night side by side; the nodes that grew."""
+    """dbt's per-model medians of the second and the last night side by side; the nodes that grew.
+
+    Models (and seeds) of at least NODE_SHOWN_SECONDS on either night get a row, the others one row
+    together; data tests one row together, but any node that grew (a test too) is flagged by name.
+    """
     last = result.nights
     second, final = median_node_seconds(result.runs(2)), median_node_seconds(result.runs(last))
     if not second or not final:
@@ -163,24 +171,30 @@ def render_node_table(result: GrowthResult) -> tuple[str, list[str]]:
     nodes = sorted(dict.fromkeys([*final, *second]), key=lambda node: -final.get(node, 0.0))
     flagged = [node for node in nodes if grew(second.get(node, 0.0), final.get(node, 0.0))]
     shown = [
-        node for node in nodes if node in flagged or max(second.get(node, 0), final.get(node, 0)) >= NODE_SHOWN_SECONDS
+        node
+        for node in nodes
+        if node in flagged
+        or (not is_test(node) and max(second.get(node, 0.0), final.get(node, 0.0)) >= NODE_SHOWN_SECONDS)
     ]
-    rest = [node for node in nodes if node not in shown]
     lines = [
-        f"| dbt node | night 2 (s) | night {last} (s) "
+        f"| dbt model | night 2 (s) | night {last} (s) "
         f"| grew > {NODE_GROWTH_SHARE:.0%} and > {NODE_GROWTH_SECONDS:g} s |",
         "|---|---:|---:|---|",
     ]
     for node in shown:
         mark = "**yes**" if node in flagged else ""
         lines.append(f"| {short_node_name(node)} | {second.get(node, 0.0):.2f} | {final.get(node, 0.0):.2f} | {mark} |")
-    if rest:
-        lines.append(
-            f"| {len(rest)} other nodes, each under {NODE_SHOWN_SECONDS:g} s | "
-            f"{sum(second.get(n, 0.0) for n in rest):.2f} | {sum(final.get(n, 0.0) for n in rest):.2f} | |"
-        )
+    for label, group in (
+        (f"other models, each under {NODE_SHOWN_SECONDS:g} s", [n for n in nodes if n not in shown and not is_test(n)]),
+        ("data tests (any that grew has its own row)", [n for n in nodes if n not in shown and is_test(n)]),
+    ):
+        if group:
+            lines.append(
+                f"| {len(group)} {label} | {sum(second.get(n, 0.0) for n in group):.2f} "
+                f"| {sum(final.get(n, 0.0) for n in group):.2f} | |"
+            )
     lines.append(
-        f"| all {len(nodes)} nodes (summed; dbt runs them on several threads) | {sum(second.values()):.2f} "
+        f"| all {len(nodes)} nodes (summed; dbt may run several at once) | {sum(second.values()):.2f} "
         f"| {sum(final.values()):.2f} | |"
     )
     return "\n".join(lines), [short_node_name(node) for node in flagged]

@@ -314,7 +314,7 @@ def size_targets(result: SizeResult) -> list[Target]:
         targets.append(
             Target(
                 f"night 2 at least {NIGHT2_MIN_SPEEDUP_OVER_PANDAS:g}x faster than the pandas script",
-                f"pandas {seconds_text(pandas2.seconds)} s / night 2 {seconds_text(night2.seconds)} s = {speedup:.1f}x",
+                f"pandas {seconds_text(pandas2.seconds)} s / night 2 {seconds_text(night2.seconds)} s = {speedup:.2f}x",
                 speedup >= NIGHT2_MIN_SPEEDUP_OVER_PANDAS,
             )
         )
