@@ -149,9 +149,10 @@ def grew(before: float, after: float) -> bool:
 
 
 def short_node_name(unique_id: str) -> str:
-    """model.cps.fct_registrations -> model fct_registrations (tests keep their generated name)."""
+    """model.cps.fct_registrations -> model fct_registrations; test.cps.not_null_x.1a2b -> test not_null_x."""
     kind, _, rest = unique_id.partition(".")
-    return f"{kind} {rest.partition('.')[2] or rest}"
+    name = rest.partition(".")[2] or rest
+    return f"{kind} {name.rpartition('.')[0] or name}" if kind == "test" else f"{kind} {name}"
 
 
 def is_test(unique_id: str) -> bool:
@@ -177,7 +178,7 @@ def render_node_table(result: GrowthResult) -> tuple[str, list[str]]:
         or (not is_test(node) and max(second.get(node, 0.0), final.get(node, 0.0)) >= NODE_SHOWN_SECONDS)
     ]
     lines = [
-        f"| dbt model | night 2 (s) | night {last} (s) "
+        f"| dbt model (or test) | night 2 (s) | night {last} (s) "
         f"| grew > {NODE_GROWTH_SHARE:.0%} and > {NODE_GROWTH_SECONDS:g} s |",
         "|---|---:|---:|---|",
     ]
