@@ -448,7 +448,8 @@ def render_report(
     parts = [
         f"## `cps bench` run of {started:%Y-%m-%d %H:%M} UTC",
         "",
-        f"Command: `{command}` (finished {datetime.now(UTC):%H:%M} UTC).",
+        f"Command: `{command}` (finished {datetime.now(UTC):%H:%M} UTC, after "
+        f"{(datetime.now(UTC) - started).total_seconds() / 60:,.1f} min, generating no input that was reused).",
         "",
         f"Machine: {machine_text()}. Settings: {settings_text()}.",
         "",
