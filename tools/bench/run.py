@@ -449,7 +449,7 @@ def render_report(
         f"## `cps bench` run of {started:%Y-%m-%d %H:%M} UTC",
         "",
         f"Command: `{command}` (finished {datetime.now(UTC):%H:%M} UTC, after "
-        f"{(datetime.now(UTC) - started).total_seconds() / 60:,.1f} min, generating no input that was reused).",
+        f"{(datetime.now(UTC) - started).total_seconds() / 60:,.1f} min, incl. generating inputs not in the workdir).",
         "",
         f"Machine: {machine_text()}. Settings: {settings_text()}.",
         "",
