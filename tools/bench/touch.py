@@ -85,8 +85,10 @@ def second_night_inbox(inputs: BenchInputs, folder: Path) -> tuple[BenchInputs, 
     manifest_file = folder / "touch.json"
     manifest = {
         "previous_inbox": str(inputs.inbox.resolve()),
-        "previous_files": [
-            f"{source.name}/{path.name}" for source in INBOX_SOURCES for path in inputs.files(source.name)
+        "previous_files": [  # a regenerated file has another size or time: the batch is made again
+            [f"{source.name}/{path.name}", path.stat().st_size, path.stat().st_mtime_ns]
+            for source in INBOX_SOURCES
+            for path in inputs.files(source.name)
         ],
         "as_of": next_day.isoformat(),
     }
