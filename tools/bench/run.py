@@ -93,6 +93,7 @@ class SizeResult:
     ingest_floor_seconds: float = 0.0
     measurements: list[Measurement] = field(default_factory=list)
     agreements: list[Agreement] = field(default_factory=list)
+    measured_at: str = ""  # when this size was measured (UTC), earlier than the run with --resume
 
     @property
     def disagreements(self) -> list[Agreement]:
@@ -205,6 +206,7 @@ def save_size_result(path: Path, result: SizeResult, manifest: dict[str, object]
         "touched_registrations": result.touched_registrations,
         "anniversary_products": result.anniversary_products,
         "ingest_floor_seconds": result.ingest_floor_seconds,
+        "measured_at": result.measured_at,
         "measurements": [m.to_json() for m in result.measurements],
         "agreements": [vars(a) for a in result.agreements],
     }
@@ -225,6 +227,7 @@ def load_size_result(path: Path, manifest: dict[str, object]) -> SizeResult | No
         ingest_floor_seconds=float(payload["ingest_floor_seconds"]),
         measurements=[Measurement.from_json(m) for m in payload["measurements"]],
         agreements=[Agreement(**a) for a in payload["agreements"]],
+        measured_at=str(payload.get("measured_at", "")),
     )
 
 
@@ -242,7 +245,7 @@ def run_size(members: int, workdir: Path, catalog: Path, resume: bool = False) -
     for earlier_layout in ("warehouse", "reports"):  # where earlier versions of the benchmark kept them
         shutil.rmtree(size_dir / earlier_layout, ignore_errors=True)
     prefect_home = (workdir / "prefect").resolve()
-    outcome = SizeResult(members=members, as_of=inputs.as_of)
+    outcome = SizeResult(members=members, as_of=inputs.as_of, measured_at=f"{datetime.now(UTC):%Y-%m-%d %H:%M}")
 
     progress(f"{members:,} members: ingestion floor (inbox read and typed by DuckDB alone) ...")
     outcome.ingest_floor_seconds = ingest_floor_seconds(inputs.inbox)
@@ -408,7 +411,8 @@ def render_size(result: SizeResult) -> str:
         [
             f"### {result.members:,} members",
             "",
-            f"Night 1: as of {result.as_of}, empty warehouse. Night 2: as of {next_day}, the same warehouse, "
+            f"Measured from {result.measured_at} UTC. Night 1: as of {result.as_of}, empty warehouse. "
+            f"Night 2: as of {next_day}, the same warehouse, "
             f"plus one batch stamped {next_day} with new versions of {result.touched_registrations:,} "
             f"registrations (about 1% of members), and {result.anniversary_products:,} products whose launch "
             f"anniversary is {next_day:%d %B}. References: the work after imports, each in its own process; "
