@@ -411,7 +411,8 @@ def render_size(result: SizeResult) -> str:
         [
             f"### {result.members:,} members",
             "",
-            f"Measured from {result.measured_at} UTC. Night 1: as of {result.as_of}, empty warehouse. "
+            (f"Measured from {result.measured_at} UTC. " if result.measured_at else "")
+            + f"Night 1: as of {result.as_of}, empty warehouse. "
             f"Night 2: as of {next_day}, the same warehouse, "
             f"plus one batch stamped {next_day} with new versions of {result.touched_registrations:,} "
             f"registrations (about 1% of members), and {result.anniversary_products:,} products whose launch "
