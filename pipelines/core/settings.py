@@ -34,9 +34,12 @@ class Settings(BaseSettings):
     prefect_home: Path = Field(default=Path("data/prefect"), description="Prefect's local home")
     schedule_cron: str = Field(default="0 2 * * *", description="Nightly schedule for cps serve")
     schedule_timezone: str = Field(default="Europe/London", description="Time zone of the cron")
-    dbt_node_tasks: bool = Field(
-        default=True,
-        description="Show every dbt model and test as its own Prefect task (costs a little time per node)",
+    dbt_node_tasks: bool | None = Field(
+        default=None,
+        description=(
+            "Show every dbt model and test as its own Prefect task (costs a little time per node); "
+            "unset: on when the run reports to a Prefect server, off with a run's own temporary API"
+        ),
     )
     accept_rejected: bool = Field(
         default=False,

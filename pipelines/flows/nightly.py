@@ -20,6 +20,7 @@ from pipelines.core.policy import policy
 from pipelines.core.runlog import PROGRESS, show_progress, start_run_log
 from pipelines.core.settings import Settings
 from pipelines.flows.artifacts import attach_summary_artifacts
+from pipelines.flows.prefect_api import temporary_api_in_use
 from pipelines.flows.quiet_exit import leave_quietly_if_served
 from pipelines.publishing.nights import (
     add_backfilled_ledger_rows,
@@ -113,6 +114,14 @@ def dbt_build_step(
         run_dbt(invocation, (*command, "--quiet"))
 
 
+def dbt_node_tasks(settings: Settings) -> bool:
+    """Each dbt node as a Prefect task: for a server's UI. A run's own temporary API has no one
+    watching, and its ~400 task runs (models and data tests) would cost more than the models do."""
+    if settings.dbt_node_tasks is not None:
+        return settings.dbt_node_tasks
+    return not temporary_api_in_use()
+
+
 def docs_step(database: Path, night: date, artifacts_dir: Path, night_reports: Path) -> None:
     """The night's dbt docs (one static page), from its database and the manifest dbt build just wrote.
 
@@ -201,7 +210,7 @@ def build_and_publish(
     timer.run(
         "dbt build",
         lambda: dbt_build_step(
-            night_path, night, settings.dbt_artifacts_dir, settings.dbt_node_tasks, current, settings.full_refresh
+            night_path, night, settings.dbt_artifacts_dir, dbt_node_tasks(settings), current, settings.full_refresh
         ),
     )
     gate = timer.run(
