@@ -436,9 +436,8 @@ def settings_text() -> str:
     threads = os.environ.get("CPS_DBT_THREADS", "not set")
     api = os.environ.get("PREFECT_API_URL")
     prefect = f"the running Prefect server at {api}" if api else "no PREFECT_API_URL (each night starts Prefect itself)"
-    return (
-        f"CPS_DBT_NODE_TASKS={'true' if Settings().dbt_node_tasks else 'false'}, CPS_DBT_THREADS={threads}, {prefect}"
-    )
+    node_tasks = os.environ.get("CPS_DBT_NODE_TASKS", "not set (nodes as Prefect tasks only with a server)")
+    return f"CPS_DBT_NODE_TASKS={node_tasks}, CPS_DBT_THREADS={threads}, {prefect}"
 
 
 def render_report(
