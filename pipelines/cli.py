@@ -361,19 +361,56 @@ def serve(
 @app.command()
 def bench(
     sizes: Annotated[
-        str, typer.Option("--sizes", help="Comma-separated member counts, e.g. 10000,100000,1000000.")
+        str,
+        typer.Option("--sizes", help="Comma-separated member counts, e.g. 10000,100000,1000000 (empty: none)."),
     ] = "10000,100000",
-    workdir: Annotated[Path, typer.Option("--workdir", help="Where data sets are generated (and reused).")] = Path(
-        "data/bench"
-    ),
-    output: Annotated[Path | None, typer.Option("--output", help="Markdown file to append the results to.")] = None,
+    workdir: Annotated[
+        Path, typer.Option("--workdir", help="Where inboxes and warehouses are generated (and reused).")
+    ] = Path("data/bench"),
+    output: Annotated[
+        Path | None, typer.Option("--output", help="Markdown file to append this run's section to.")
+    ] = None,
+    nights: Annotated[
+        int,
+        typer.Option("--nights", min=0, help="Growth run: this many consecutive nights (0: none; at least 3)."),
+    ] = 0,
+    growth_size: Annotated[int, typer.Option("--growth-size", min=1, help="Members in the growth run.")] = 100_000,
+    repeats: Annotated[
+        int, typer.Option("--repeats", min=1, help="Growth run: runs of night 2 and of the last night (median).")
+    ] = 3,
+    resume: Annotated[
+        bool,
+        typer.Option("--resume", help="Reuse the measurements an interrupted run left in --workdir."),
+    ] = False,
 ) -> None:
-    """Measure the nightly run against pandas, polars and one hand-written DuckDB query."""
+    """Issue 13's targets side by side: the nightly run against pandas, polars and a hand-written DuckDB query.
+
+    At each size: night 1 (empty warehouse) and night 2 (the day after, about 1% changed), each
+    `cps nightly` run as a subprocess. With --nights: consecutive nights at --growth-size, the last
+    against the second. Generated inboxes are reused from --workdir.
+    """
     load_settings()
     from tools.bench.run import run_benchmarks
 
-    member_counts = [int(size) for size in sizes.split(",") if size.strip()]
-    typer.echo(run_benchmarks(member_counts, workdir=workdir, output=output))
+    try:
+        member_counts = [int(size) for size in sizes.split(",") if size.strip()]
+    except ValueError:
+        raise UsageError(f"bad --sizes {sizes!r}: use member counts, e.g. 10000,100000") from None
+    command = f"cps bench --sizes {sizes}" + (
+        f" --nights {nights} --growth-size {growth_size} --repeats {repeats}" if nights else ""
+    )
+    typer.echo(
+        run_benchmarks(
+            member_counts,
+            workdir=workdir,
+            output=output,
+            nights=nights,
+            growth_size=growth_size,
+            repeats=repeats,
+            resume=resume,
+            command=command,
+        )
+    )
 
 
 def main() -> None:

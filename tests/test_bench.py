@@ -16,7 +16,7 @@ from tools.bench import pandas_reference as bench_pandas
 from tools.bench import polars_reference as bench_polars
 from tools.bench.inputs import BenchInputs
 from tools.bench.measure import Measurement
-from tools.bench.run import compare, merge_into_markdown, run_benchmarks
+from tools.bench.run import compare, run_benchmarks
 from tools.bench.touch import second_night_inbox
 from tools.synthetic.generate import generate_inbox
 
@@ -234,33 +234,180 @@ def test_compare_counts_every_member_that_differs_or_is_missing(tmp_path: Path) 
     assert len(agreement.examples) == 4 and agreement.examples[0].startswith("M1:")
 
 
-def test_results_replace_their_size_and_keep_the_other_sections(tmp_path: Path, catalog_dir: Path) -> None:
-    from tools.bench.run import SizeResult
+def test_a_run_appends_its_section_and_keeps_what_the_file_had(tmp_path: Path) -> None:
+    from tools.bench.run import append_to_markdown
 
     markdown = tmp_path / "BENCHMARKS.md"
-    markdown.write_text("# Benchmarks\n\n## Benchmark\n\nNotes by hand.\n\n## Later\n\nkept\n", encoding="utf-8")
-    results = [
-        SizeResult(members=size, as_of=D, measurements=[write_levels(tmp_path / "duckdb.parquet", [("M1", 1, "Red")])])
-        for size in (100, 10)
-    ]
-    merge_into_markdown(markdown, results)
-    merge_into_markdown(markdown, results[:1])
+    markdown.write_text("# Benchmarks\n\nNotes by hand.\n", encoding="utf-8")
+    append_to_markdown(markdown, "## `cps bench` run one\n")
+    append_to_markdown(markdown, "## `cps bench` run two\n")
     text = markdown.read_text(encoding="utf-8")
-    assert text.count("### 100 members") == 1 and text.count("### 10 members") == 1
-    assert text.index("### 10 members") < text.index("### 100 members")
-    assert text.index("Notes by hand.") < text.index("### 10 members") < text.index("## Later") < text.index("kept")
+    assert text.index("Notes by hand.") < text.index("run one") < text.index("run two")
+
+
+def test_step_times_are_read_from_the_run_summary() -> None:
+    from tools.bench.measure import step_seconds
+
+    output = (
+        "12:00:01 ingest ...\nNight 2026-11-23 published to x (new)\n"
+        "  time per step: prepare 0.1s, ingest 16.8s, dbt build 86.4s, quality gate 7.0s, publish 0.2s\n"
+        "  reports: x\n"
+    )
+    assert step_seconds(output) == {
+        "prepare": 0.1,
+        "ingest": 16.8,
+        "dbt build": 86.4,
+        "quality gate": 7.0,
+        "publish": 0.2,
+    }
+    assert step_seconds("cps: quality gate failed") == {}
+
+
+def platform_night(tmp_path: Path, night: int, seconds: float, steps: dict[str, float], peak: int = 1) -> Measurement:
+    return Measurement("platform", 10, night, seconds, seconds, peak, tmp_path / f"p{night}.parquet", steps)
+
+
+def test_each_target_says_met_or_missed_at_its_boundary(tmp_path: Path) -> None:
+    from tools.bench.run import (
+        DBT_MAX_FACTOR_OVER_QUERY,
+        GB,
+        INGEST_MAX_SECONDS,
+        NIGHT1_MAX_SECONDS,
+        NIGHT2_MAX_SECONDS,
+        NIGHT2_MIN_SPEEDUP_OVER_PANDAS,
+        PEAK_MAX_BYTES,
+        SizeResult,
+        size_targets,
+    )
+
+    query, pandas = 10.0, NIGHT2_MAX_SECONDS * NIGHT2_MIN_SPEEDUP_OVER_PANDAS
+    met = SizeResult(members=1_000_000, as_of=D, ingest_floor_seconds=3.0)
+    met.measurements = [
+        Measurement("duckdb", 10, 1, query, query, 1, tmp_path / "q1.parquet"),
+        Measurement("duckdb", 10, 2, query, query, 1, tmp_path / "q2.parquet"),
+        Measurement("pandas", 10, 2, pandas, pandas, 1, tmp_path / "pd.parquet"),
+        platform_night(
+            tmp_path,
+            1,
+            NIGHT1_MAX_SECONDS - 0.1,
+            {"ingest": INGEST_MAX_SECONDS - 0.1, "dbt build": query * DBT_MAX_FACTOR_OVER_QUERY},
+            PEAK_MAX_BYTES - 1,
+        ),
+        platform_night(
+            tmp_path,
+            2,
+            NIGHT2_MAX_SECONDS - 0.1,
+            {"ingest": 1.0, "dbt build": 1.0},
+        ),
+    ]
+    assert [target.met for target in size_targets(met)] == [True] * 7
+    missed = SizeResult(members=1_000_000, as_of=D, ingest_floor_seconds=3.0)
+    missed.measurements = [
+        *met.measurements[:3],
+        platform_night(
+            tmp_path,
+            1,
+            NIGHT1_MAX_SECONDS,
+            {"ingest": INGEST_MAX_SECONDS, "dbt build": query * DBT_MAX_FACTOR_OVER_QUERY + 0.1},
+            PEAK_MAX_BYTES,
+        ),
+        platform_night(tmp_path, 2, NIGHT2_MAX_SECONDS + 0.1, {"dbt build": 1}),
+    ]
+    verdicts = {target.name: target.met for target in size_targets(missed)}
+    assert verdicts.pop("night 2: dbt build within 1.5x the hand-written query (the issue sets it for night 1)")
+    assert set(verdicts.values()) == {False} and len(verdicts) == 6, verdicts
+    assert "3.00 GB" in next(t.measured for t in size_targets(missed) if t.name.startswith("peak")) and GB
+
+
+def write_run_results(path: Path, seconds: dict[str, float]) -> Path:
+    import json
+
+    results = [{"unique_id": node, "execution_time": time, "status": "success"} for node, time in seconds.items()]
+    path.write_text(json.dumps({"results": results}), encoding="utf-8")
+    return path
+
+
+def test_growth_compares_medians_and_flags_the_dbt_nodes_that_grew(tmp_path: Path) -> None:
+    from tools.bench.growth import GrowthResult, growth_targets, render_growth
+
+    def night(number: int, seconds: float, nodes: dict[str, float], run: int) -> Measurement:
+        results = write_run_results(tmp_path / f"n{number}r{run}.json", nodes)
+        return Measurement("platform", 10, number, seconds, seconds, 1, tmp_path / "x.parquet", {}, results)
+
+    steady = {
+        "model.cps.fct_registrations": 10.0,
+        "model.cps.dim_members": 2.0,
+        "model.cps.agg_small": 0.2,
+        "test.cps.not_null_x": 0.6,
+    }
+    growing = {**steady, "model.cps.fct_level_history": 3.0}
+    grown = {**steady, "model.cps.fct_level_history": 4.1, "model.cps.dim_members": 2.9}
+    result = GrowthResult(members=10, nights=4, as_of=D)
+    result.sequence = [night(1, 50, steady, 1), night(2, 10, growing, 1), night(3, 11, growing, 1)]
+    result.sequence.append(night(4, 13, grown, 1))
+    result.reruns = [night(2, 12, growing, 2), night(4, 14.5, grown, 2), night(2, 11, growing, 3)]
+    result.reruns.append(night(4, 20, grown, 3))
+    targets, runs = growth_targets(result)
+    assert "median 11.0 s" in runs and "median 14.5 s" in runs
+    assert targets[0].met is False and "14.5 s vs 11.0 s = 1.32x" in targets[0].measured
+    # fct_level_history grew by 1.1 s and 37%: flagged; dim_members by 45% but only 0.9 s: not flagged
+    assert targets[1].met is False and targets[1].measured == "grew: model fct_level_history"
+    text = render_growth(result)
+    assert "| model fct_level_history | 3.00 | 4.10 | **yes** |" in text
+    assert "| model dim_members | 2.00 | 2.90 |  |" in text
+    assert "| 1 other models, each under 0.5 s | 0.20 | 0.20 | |" in text
+    assert "| 1 data tests (any that grew has its own row) | 0.60 | 0.60 | |" in text
+
+
+def test_each_later_night_adds_one_batch_for_a_different_one_percent(
+    generated_inbox: Path, catalog_dir: Path, tmp_path: Path
+) -> None:
+    from tools.bench.growth import night_inputs
+
+    first = BenchInputs(generated_inbox, catalog_dir, D)
+    inputs, touched = night_inputs(first, 3, tmp_path / "nights")
+    assert [i.as_of for i in inputs] == [D, D + timedelta(days=1), D + timedelta(days=2)]
+    batches = [i.files("registrations")[-1] for i in inputs[1:]]
+    assert [b.name for b in batches] == ["2026-11-24_bench_touch.csv", "2026-11-25_bench_touch.csv"]
+    assert len(inputs[2].files("registrations")) == len(first.files("registrations")) + 2
+    members = [set(pq_members(batch)) for batch in batches]
+    assert members[0] and members[1] and members[0] != members[1]
+    assert all(0 < rows < 200 for rows in touched)
+    modified = batches[1].stat().st_mtime_ns
+    again, _ = night_inputs(first, 3, tmp_path / "nights")  # reused, not written again
+    assert again == inputs and batches[1].stat().st_mtime_ns == modified
+
+
+def pq_members(batch: Path) -> list[str]:
+    import duckdb
+
+    return [row[0] for row in duckdb.sql(f"select member_id from read_csv('{batch}', all_varchar = true)").fetchall()]
+
+
+def test_the_machine_is_named() -> None:
+    from tools.bench.machine import load_average, machine_text
+
+    text = machine_text()
+    for part in ("cores", "GiB memory", "Python", "DuckDB", "dbt-core", "Prefect"):
+        assert part in text
+    assert len(load_average().split(" / ")) == 3
 
 
 def test_platform_agrees_with_the_references_on_both_nights(
-    catalog_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    catalog_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prefect_api: str
 ) -> None:
-    """The whole benchmark at 200 members: four implementations, two nights, each in its own process."""
+    """The whole benchmark at a tiny size: four implementations, two nights, each in its own process."""
     monkeypatch.setenv("CPS_DBT_NODE_TASKS", "false")  # the plain dbt build: quicker for a test
-    report = run_benchmarks([200], workdir=tmp_path / "bench", output=tmp_path / "BENCHMARKS.md", catalog=catalog_dir)
+    monkeypatch.setenv("PREFECT_API_URL", prefect_api)  # the suite's server, as an operator's running one
+    output = tmp_path / "BENCHMARKS.md"
+    report = run_benchmarks([60], workdir=tmp_path / "bench", output=output, catalog=catalog_dir)
     assert "Night 1: polars, pandas, platform agree" in report
-    assert "Night 2: platform agrees" in report
-    written = (tmp_path / "BENCHMARKS.md").read_text(encoding="utf-8")
-    assert "### 200 members" in written and "· dbt build" in written and "platform: whole night" in written
+    assert "Night 2: polars, pandas, platform agree" in report
+    written = output.read_text(encoding="utf-8")
+    assert written.startswith("# Benchmarks") and "### 60 members" in written
+    for line in ("| · ingest |", "| · dbt build |", "| · quality gate |", "| · outside the steps", "Load average"):
+        assert line in written
+    assert written.count("**met**") + written.count("**MISSED**") == 7
 
 
 def test_the_ingestion_floor_reads_every_inbox_file_and_is_reported(generated_inbox: Path) -> None:

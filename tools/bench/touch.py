@@ -1,12 +1,16 @@
-"""The benchmark's second night: about 1% of members change some registrations the day after D.
+"""The benchmark's next nights: about 1% of members change some registrations each day after D.
 
-One extra registrations batch, stamped D+1, carries a new version of every registration of the
-chosen members, with the missing details filled in (what a member completing the "blue dot"
-registrations does). The night-2 inbox is the night-1 inbox (links, not copies) plus that batch.
+One extra registrations batch, stamped during the next day, carries a new version of every
+registration of the chosen members (picked by a hash of member_id and the day, so a different 1%
+each night), with the missing details filled in (what a member completing the "blue dot"
+registrations does). The next night's inbox is the previous night's inbox (links, not copies) plus
+that batch, so a sequence of nights costs one small batch per night to generate. The date moving on
+also brings the night's launch anniversaries (products whose points change that day).
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import date, timedelta
 from pathlib import Path
@@ -28,7 +32,7 @@ def touch_batch_name(next_day: date) -> str:
 
 
 def write_touch_batch(inputs: BenchInputs, path: Path) -> int:
-    """Write the D+1 batch for about 1% of the members (at least one); returns its rows."""
+    """Write the next day's batch for about 1% of the members (at least one); returns its rows."""
     next_day = inputs.as_of + timedelta(days=1)
     stamp = f"{next_day.isoformat()}T12:00:00Z"
     timestamp_text = "strftime({column}, '%Y-%m-%dT%H:%M:%SZ')"
@@ -52,9 +56,9 @@ def write_touch_batch(inputs: BenchInputs, path: Path) -> int:
             f"""
             create temp table touched as
             with registrations as ({source_sql(inputs.files(REGISTRATIONS.name), REGISTRATIONS)}),
-            chosen as (  -- about 1% of the members with registrations, picked by a hash of member_id
+            chosen as (  -- about 1% of the members with registrations, picked by a hash of member_id and the day
                 select member_id from (select distinct member_id from registrations)
-                qualify row_number() over (order by hash(member_id), member_id)
+                qualify row_number() over (order by hash(member_id || {quoted(next_day.isoformat())}), member_id)
                     <= ceil(count(*) over () * {TOUCHED_SHARE_PERCENT} / 100)
             )
             select {select_list}
@@ -73,13 +77,31 @@ def write_touch_batch(inputs: BenchInputs, path: Path) -> int:
 
 
 def second_night_inbox(inputs: BenchInputs, folder: Path) -> tuple[BenchInputs, int]:
-    """The night-2 inbox under `folder`: links to every night-1 batch plus the D+1 batch."""
+    """The next night's inbox under `folder`: links to every batch of `inputs` plus the next day's batch.
+
+    Reused when `folder` already holds it for the same previous inbox and day (generation is the slow part).
+    """
+    next_day = inputs.as_of + timedelta(days=1)
+    manifest_file = folder / "touch.json"
+    manifest = {
+        "previous_inbox": str(inputs.inbox.resolve()),
+        "previous_files": [  # a regenerated file has another size or time: the batch is made again
+            [f"{source.name}/{path.name}", path.stat().st_size, path.stat().st_mtime_ns]
+            for source in INBOX_SOURCES
+            for path in inputs.files(source.name)
+        ],
+        "as_of": next_day.isoformat(),
+    }
+    if manifest_file.is_file():
+        written = json.loads(manifest_file.read_text(encoding="utf-8"))
+        if written.get("manifest") == manifest:
+            return BenchInputs(inbox=folder, catalog=inputs.catalog, as_of=next_day), int(written["rows"])
     if folder.exists():
         shutil.rmtree(folder)
     for source in INBOX_SOURCES:
         (folder / source.name).mkdir(parents=True)
         for path in inputs.files(source.name):
             (folder / source.name / path.name).symlink_to(path.resolve())
-    next_day = inputs.as_of + timedelta(days=1)
     rows = write_touch_batch(inputs, folder / REGISTRATIONS.name / touch_batch_name(next_day))
+    manifest_file.write_text(json.dumps({"manifest": manifest, "rows": rows}), encoding="utf-8")
     return BenchInputs(inbox=folder, catalog=inputs.catalog, as_of=next_day), rows
