@@ -119,7 +119,8 @@ def recorded_night(database: Path, night: date) -> RecordedNight | None:
         columns = {
             row[0]
             for row in connection.execute(
-                "select column_name from information_schema.columns where table_schema = 'raw' and table_name = 'nights'"
+                "select column_name from information_schema.columns"
+                " where table_schema = 'raw' and table_name = 'nights'"
             ).fetchall()
         }
         if not {"project_sha256", "file_watermark"} <= columns:

@@ -209,9 +209,7 @@ def build_and_publish(
         shutil.copyfile(build_path, night_path)
     timer.run(
         "dbt build",
-        lambda: dbt_build_step(
-            night_path, night, settings.dbt_artifacts_dir, settings.dbt_node_tasks, current, plan
-        ),
+        lambda: dbt_build_step(night_path, night, settings.dbt_artifacts_dir, settings.dbt_node_tasks, current, plan),
     )
     gate = timer.run(
         "quality gate", lambda: quality_step(night_path, night, staging_root / night.isoformat() / "quality")
