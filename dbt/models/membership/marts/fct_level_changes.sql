@@ -26,12 +26,26 @@ nights as (
     where as_of_date < {{ as_of_date() }}
     group by member_id
 {%- else %}
-    -- a new night (or a re-run): every member recorded on any night before D has a row on the latest
-    -- of them (a member, once known, stays known, and every night records every member), so that
-    -- night's rows alone are the previous levels, however many nights the history holds
+    -- a new night (or a re-run): the rows of the latest recorded night before D; every member
+    -- known then has one there (a member, once known, stays known, and a night records every
+    -- member), so only members missing from it (new tonight, as a rule) look further back
     select member_id, as_of_date, level
     from history
     where as_of_date = (select max(as_of_date) from history where as_of_date < {{ as_of_date() }})
+    union all
+    select h.member_id, max(h.as_of_date) as as_of_date, arg_max(h.level, h.as_of_date) as level
+    from history as h
+    semi join (
+        select t.member_id
+        from history as t
+        where t.as_of_date = {{ as_of_date() }}
+            and t.member_id not in (
+                select member_id from history
+                where as_of_date = (select max(as_of_date) from history where as_of_date < {{ as_of_date() }})
+            )
+    ) as missing on h.member_id = missing.member_id
+    where h.as_of_date < {{ as_of_date() }}
+    group by h.member_id
 {%- endif %}
 ),
 {% else %}
