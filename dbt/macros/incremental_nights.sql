@@ -34,9 +34,9 @@
   deletes and recomputes every row rather than keeping stale ones.
   changes_column: the column of int_registration_changes holding the keys.
 #}
-{% macro is_recomputed(column, changes_column) -%}
+{% macro is_recomputed(column, changes_column, changes_model='int_registration_changes') -%}
     ({{ incremental_since() }} is null
-        or {{ column }} in (select {{ changes_column }} from {{ ref('int_registration_changes') }}))
+        or {{ column }} in (select {{ changes_column }} from {{ ref(changes_model) }}))
 {%- endmacro %}
 
 {#
@@ -44,12 +44,16 @@
   int_registration_changes: before the model's rows are inserted, the pre-hook deletes the stored
   rows of those keys (also a key that has no row tonight, e.g. a member who no longer holds any
   registration). On a full rebuild (dbt --full-refresh) the table is built anew.
+  changes_model: the model listing the keys; past_column: a date column whose rows on or before D
+  are dropped every night (the forecast's change dates that are no longer ahead).
 #}
-{% macro recomputed_keys_config(key, changes_column) -%}
+{% macro recomputed_keys_config(key, changes_column, changes_model='int_registration_changes', past_column=none) -%}
+    {%- set past = (" or " ~ past_column ~ " <= {{ as_of_date() }}") if past_column else "" -%}
     {{ config(
         materialized='incremental',
         incremental_strategy='append',
         pre_hook="{% if is_incremental() %}delete from {{ this }} where "
-            ~ "{{ is_recomputed('" ~ key ~ "', '" ~ changes_column ~ "') }}{% endif %}"
+            ~ "{{ is_recomputed('" ~ key ~ "', '" ~ changes_column ~ "', '" ~ changes_model ~ "') }}"
+            ~ past ~ "{% endif %}"
     ) }}
 {%- endmacro %}

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -81,6 +81,8 @@ class BuildPlan:
     incremental_since: date | None
     reason: str = ""  # why a full rebuild (empty when incremental)
     files_after: int | None = None  # raw rows of files above this id arrived after night C was built
+    # the dbt project tonight is built with, taken before the build (recorded with the night)
+    project_digest: str = field(default_factory=lambda: project_sha256())
 
     @property
     def incremental(self) -> bool:
@@ -96,8 +98,10 @@ class BuildPlan:
         return f"full rebuild: {self.reason}"
 
 
-def full(reason: str) -> BuildPlan:
-    return BuildPlan(incremental_since=None, reason=reason)
+def full(reason: str, project: str | None = None) -> BuildPlan:
+    if project is None:
+        return BuildPlan(incremental_since=None, reason=reason)
+    return BuildPlan(incremental_since=None, reason=reason, project_digest=project)
 
 
 @dataclass(frozen=True)
@@ -144,21 +148,22 @@ def plan_build(
     catalog_dir: Path,
 ) -> BuildPlan:
     """Decide for a night as of `night` built in `database` (the copy of the published warehouse)."""
+    project = project_sha256()
     if full_refresh:
-        return full("--full-refresh was asked for")
+        return full("--full-refresh was asked for", project)
     if current is None:
-        return full("no current night yet")
+        return full("no current night yet", project)
     if kind is NightKind.RERUN:
-        return full(f"re-run of the current night {current}")
+        return full(f"re-run of the current night {current}", project)
     if kind is NightKind.BACKFILL:
-        return full(f"backfill of a night before the current night {current}")
+        return full(f"backfill of a night before the current night {current}", project)
     recorded = recorded_night(database, current)
     if recorded is None or recorded.file_watermark is None:
-        return full(f"no record of how the current night {current} was built")
+        return full(f"no record of how the current night {current} was built", project)
     if recorded.catalogue_sha256 != catalogue_hashes(catalog_dir):
-        return full(f"the catalogue changed since {current}")
+        return full(f"the catalogue changed since {current}", project)
     if recorded.policy_sha256 != policy_sha256():
-        return full(f"the policy changed since {current}")
-    if recorded.project_sha256 != project_sha256():
-        return full(f"the dbt project changed since {current}")
-    return BuildPlan(incremental_since=current, files_after=recorded.file_watermark)
+        return full(f"the policy changed since {current}", project)
+    if recorded.project_sha256 != project:
+        return full(f"the dbt project changed since {current}", project)
+    return BuildPlan(incremental_since=current, files_after=recorded.file_watermark, project_digest=project)

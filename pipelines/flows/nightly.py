@@ -228,7 +228,7 @@ def build_and_publish(
         gained = add_backfilled_ledger_rows(build_path, night_path, night)
         logger.info("backfill %s: the current night's ledgers gained %s", night, gained)
         staged_archive = write_archive(night_path, settings.build_dir / "archive" / f"{night.isoformat()}.duckdb")
-    record_night(build_path, night, kind, settings.catalog)
+    record_night(build_path, night, kind, settings.catalog, plan.project_digest)
     staged_reports = timer.run(
         "reports",
         lambda: reports_step(night_path, night, staging_root, build_path if kind is NightKind.BACKFILL else None),

@@ -40,8 +40,13 @@ NIGHTS_COLUMNS_ADDED = (
 )
 
 
-def record_night(database: Path, night: date, kind: NightKind, catalog_dir: Path) -> None:
-    """One row per published night in raw.nights (a re-run or rebuild replaces the night's row of its kind)."""
+def record_night(
+    database: Path, night: date, kind: NightKind, catalog_dir: Path, project_digest: str | None = None
+) -> None:
+    """One row per published night in raw.nights (a re-run or rebuild replaces the night's row of its kind).
+
+    project_digest: the dbt project the night was built with (taken before its build); now when not given.
+    """
     stored_kind = "backfill" if kind is NightKind.BACKFILL else "night"
     settings = policy_json()
     connection = connect(database)
@@ -61,7 +66,7 @@ def record_night(database: Path, night: date, kind: NightKind, catalog_dir: Path
                 catalogue_hashes(catalog_dir),
                 hashlib.sha256(settings.encode()).hexdigest(),
                 settings,
-                project_sha256(),
+                project_digest or project_sha256(),
                 registrations_file_watermark(connection),
             ],
         )
