@@ -300,7 +300,10 @@ def test_an_incremental_night_recomputes_only_what_changed(two_nights: TwoNights
     connection = connect(two_nights.incremental.warehouse, read_only=True)
     try:
         recomputed = {
-            row[0] for row in connection.execute("select registration_id from intermediate.int_registration_changes")
+            row[0]
+            for row in connection.execute(
+                "select registration_id from intermediate.int_registration_changes"
+            ).fetchall()
         }
         total = connection.execute("select count(*) from intermediate.int_registration_status").fetchone()[0]
     finally:
