@@ -12,10 +12,7 @@ with history as (
 
 {% if is_incremental() %}
 {#- a backfill or not, known before the SQL is written: the two need different reads of the history -#}
-{%- set backfill = false -%}
-{%- if execute -%}
-    {%- set backfill = run_query('select ' ~ is_backfill()).columns[0].values()[0] -%}
-{%- endif %}
+{%- set backfill = run_is_backfill() %}
 nights as (
     select * from history where as_of_date = {{ as_of_date() }}
     union all
@@ -74,7 +71,9 @@ where c.previous_level is not null
     and c.previous_level <> c.level
 {% if is_incremental() %}
     and c.as_of_date = {{ as_of_date() }}
-    and not ({{ is_backfill() }} and exists (
+  {%- if run_is_backfill() %}
+    and not exists (
         select 1 from {{ this }} as t where t.member_id = c.member_id and t.as_of_date = c.as_of_date
-    ))
+    )
+  {%- endif %}
 {% endif %}
