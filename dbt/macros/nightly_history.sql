@@ -55,3 +55,14 @@
         full_refresh=false
     ) }}
 {%- endmacro %}
+
+{#
+  is_backfill() answered while the model is compiled (a Jinja boolean, false at parse time): for
+  ledgers whose backfill-only clause would otherwise read every night's rows on every night.
+#}
+{% macro run_is_backfill() -%}
+    {%- if execute -%}
+        {{- return(run_query('select ' ~ is_backfill()).columns[0].values()[0]) -}}
+    {%- endif -%}
+    {{- return(false) -}}
+{%- endmacro %}

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from prefect import flow, get_run_logger, task
 
+from pipelines.core.build_plan import BuildPlan, plan_build
 from pipelines.core.errors import CpsError, QualityGateFailed, file_system_problem
 from pipelines.core.nights import NightKind, check_usage, classify, current_night
 from pipelines.core.policy import policy
@@ -93,19 +94,24 @@ def dbt_build_step(
     artifacts_dir: Path,
     node_tasks: bool,
     current: date | None = None,
-    full_refresh: bool = False,
+    plan: BuildPlan | None = None,
 ) -> None:
     """dbt build; with node_tasks, each model and test is its own Prefect task under this flow run.
 
     Unit tests check the SQL's logic, not the night's data: they run in the test suite, not here.
     current: the night the published warehouse shows, so that the ledgers know a backfill from a re-run.
+    plan: incremental since the current night, or a full rebuild (dbt --full-refresh; the ledgers
+    are never rebuilt: they are configured full_refresh=false). None: a full rebuild.
     """
+    plan = plan or BuildPlan(incremental_since=None, reason="no plan given")
     invocation = DbtInvocation(
         database=database,
         as_of=as_of,
         artifacts_dir=artifacts_dir,
         current_night=current,
-        full_refresh=full_refresh,
+        full_refresh=not plan.incremental,
+        incremental_since=plan.incremental_since,
+        files_after=plan.files_after,
     )
     command = ("build", "--exclude", "test_type:unit")
     if node_tasks:
@@ -202,6 +208,9 @@ def build_and_publish(
         ),
     )
     logger.info("ingested: %s", ingest_summary.render())
+    plan = plan_build(build_path, night, current, kind, settings.full_refresh, settings.catalog)
+    PROGRESS.info("night %s: %s", night, plan.describe())
+    logger.info("night %s: %s", night, plan.describe())
     night_path = build_path
     if kind is NightKind.BACKFILL:
         night_path = settings.build_dir / "backfill" / build_path.name  # same name: same DuckDB catalog
@@ -209,9 +218,7 @@ def build_and_publish(
         shutil.copyfile(build_path, night_path)
     timer.run(
         "dbt build",
-        lambda: dbt_build_step(
-            night_path, night, settings.dbt_artifacts_dir, dbt_node_tasks(settings), current, settings.full_refresh
-        ),
+        lambda: dbt_build_step(night_path, night, settings.dbt_artifacts_dir, dbt_node_tasks(settings), current, plan),
     )
     gate = timer.run(
         "quality gate", lambda: quality_step(night_path, night, staging_root / night.isoformat() / "quality")
@@ -230,7 +237,7 @@ def build_and_publish(
         gained = add_backfilled_ledger_rows(build_path, night_path, night)
         logger.info("backfill %s: the current night's ledgers gained %s", night, gained)
         staged_archive = write_archive(night_path, settings.build_dir / "archive" / f"{night.isoformat()}.duckdb")
-    record_night(build_path, night, kind, settings.catalog)
+    record_night(build_path, night, kind, settings.catalog, plan.project_digest)
     staged_reports = timer.run(
         "reports",
         lambda: reports_step(night_path, night, staging_root, build_path if kind is NightKind.BACKFILL else None),
@@ -265,6 +272,7 @@ def build_and_publish(
         step_seconds=timer.seconds,
         figures=read_published_figures(published, night),
         kind=kind.value,
+        build=plan.describe(),
         current_night=max(night, current) if current else night,
     )
     logger.info(summary.render())

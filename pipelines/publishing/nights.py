@@ -9,7 +9,6 @@ night: when it ran, which catalogue (sha256 of each file) and which policy (sha2
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import stat
@@ -17,11 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from pipelines.core.build_plan import catalogue_hashes, policy_json, project_sha256, registrations_file_watermark
 from pipelines.core.nights import NightKind, archive_path, archived_nights, current_night
-from pipelines.core.policy import policy
 from pipelines.core.warehouse import connect
 
-CATALOGUE_FILES = ("products.csv", "service_centres.csv")
 # Exported marketing lists (one per night, dated): what retention deletes from old report folders.
 EXPORT_PREFIXES = ("invitations_", "completion_campaign_", "level_at_risk_", "come_back_")
 
@@ -35,31 +33,32 @@ create table if not exists raw.nights (
     policy json
 )
 """
+# Added with incremental nights: what else built the night's stored rows (see pipelines/core/build_plan.py).
+NIGHTS_COLUMNS_ADDED = (
+    "alter table raw.nights add column if not exists project_sha256 varchar",  # models, macros, seeds
+    "alter table raw.nights add column if not exists file_watermark bigint",  # highest raw file id built on
+)
 
 
-def catalogue_hashes(catalog_dir: Path) -> str:
-    parts = []
-    for name in CATALOGUE_FILES:
-        digest = hashlib.sha256((catalog_dir / name).read_bytes()).hexdigest()
-        parts.append(f"{name}={digest}")
-    return ";".join(parts)
+def record_night(
+    database: Path, night: date, kind: NightKind, catalog_dir: Path, project_digest: str | None = None
+) -> None:
+    """One row per published night in raw.nights (a re-run or rebuild replaces the night's row of its kind).
 
-
-def policy_json() -> str:
-    return json.dumps(policy(), sort_keys=True, default=str)
-
-
-def record_night(database: Path, night: date, kind: NightKind, catalog_dir: Path) -> None:
-    """One row per published night in raw.nights (a re-run or rebuild replaces the night's row of its kind)."""
+    project_digest: the dbt project the night was built with (taken before its build); now when not given.
+    """
     stored_kind = "backfill" if kind is NightKind.BACKFILL else "night"
     settings = policy_json()
     connection = connect(database)
     try:
         connection.execute("create schema if not exists raw")
         connection.execute(NIGHTS_TABLE)
+        for statement in NIGHTS_COLUMNS_ADDED:
+            connection.execute(statement)
         connection.execute("delete from raw.nights where as_of_date = ? and kind = ?", [night, stored_kind])
         connection.execute(
-            "insert into raw.nights values (?, ?, ?, ?, ?, ?)",
+            "insert into raw.nights (as_of_date, kind, run_at, catalogue_sha256, policy_sha256, policy,"
+            " project_sha256, file_watermark) values (?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 night,
                 stored_kind,
@@ -67,6 +66,8 @@ def record_night(database: Path, night: date, kind: NightKind, catalog_dir: Path
                 catalogue_hashes(catalog_dir),
                 hashlib.sha256(settings.encode()).hexdigest(),
                 settings,
+                project_digest or project_sha256(),
+                registrations_file_watermark(connection),
             ],
         )
     finally:

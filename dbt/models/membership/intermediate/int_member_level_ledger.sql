@@ -31,10 +31,11 @@ tonight as (
 {%- endif %}
 
 select * from tonight
-{% if is_incremental() %}
-where not ({{ is_backfill() }} and exists (
+{#- only a backfill reads the stored history: a new night's or a re-run's cost does not grow with the nights #}
+{% if is_incremental() and run_is_backfill() %}
+where not exists (
     select 1 from {{ this }} as h where h.member_id = tonight.member_id and h.as_of_date = tonight.as_of_date
-))
+)
 {% endif %}
 {% if published is not none and published.type == 'table' %}
 union all

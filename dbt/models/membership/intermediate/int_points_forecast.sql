@@ -1,3 +1,5 @@
+{{ recomputed_keys_config('member_id', 'member_id', 'int_forecast_changes', 'change_on') }}
+-- depends_on: {{ ref('int_forecast_changes') }}
 -- Points forecast (member x change date): every date F in (D, D + horizon] on which the rules,
 -- over the inputs as of D, give a member other validated points than on the day before.
 --
@@ -12,6 +14,9 @@
 -- candidates nothing it depends on changes, so its change at F is its points at F minus its
 -- points at the previous candidate (tonight's for the first). A member's changes are the dates
 -- where the sum of its registrations' changes is not 0.
+-- Incremental (doc incremental_nights): an incremental night computes only the members of
+-- int_forecast_changes (with the other registrations of their products and serials, whose dates
+-- they take); the pre-hook removed their rows and every row dated D or earlier.
 with tonight as (
     select
         {{ as_of_date() }} as as_of_date,
@@ -30,6 +35,15 @@ registrations as (
         * exclude (serial_key, reasons, pending_points, needs_action),
         upper({{ trim_spaces('serial_number') }}) as candidate_serial_key
     from {{ ref('int_registration_status') }}
+{%- if is_incremental() %}
+    as r
+    where {{ is_recomputed('r.member_id', 'member_id', 'int_forecast_changes') }}
+        or exists (
+            select 1 from {{ ref('int_registration_status') }} as g
+            where {{ is_recomputed('g.member_id', 'member_id', 'int_forecast_changes') }}
+                and g.product_sku = r.product_sku and g.serial_key = r.serial_key
+        )
+{%- endif %}
 ),
 
 own_dates as (
@@ -172,3 +186,6 @@ select
     )::bigint as validated_points
 from member_changes as c
 inner join members as m on c.member_id = m.member_id
+{%- if is_incremental() %}
+where {{ is_recomputed('c.member_id', 'member_id', 'int_forecast_changes') }}
+{%- endif %}

@@ -1,6 +1,9 @@
 -- The points forecast as published: each date in the horizon on which a member's validated
 -- points change (int_points_forecast), with the points and level from that date on (the highest
 -- rung of the level ladder the points reach, as in dim_members).
+-- A view: int_points_forecast keeps its rows from night to night (doc incremental_nights); the
+-- night's date is written into the view when the night is built.
+{{ config(materialized='view') }}
 with ladder as (
     select level, min_points from {{ ref('int_level_ladder') }}
 )
@@ -10,6 +13,6 @@ select
     f.change_on,
     f.validated_points,
     l.level,
-    {{ as_of_date() }} as as_of_date
+    {{ as_of_date_constant() }} as as_of_date
 from {{ ref('int_points_forecast') }} as f
 asof inner join ladder as l on f.validated_points >= l.min_points

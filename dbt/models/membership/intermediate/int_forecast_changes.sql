@@ -1,0 +1,60 @@
+-- depends_on: {{ ref('int_registration_changes') }}
+-- The members whose points forecast an incremental night recomputes (doc incremental_nights); every
+-- other member keeps its stored forecast rows after D. A member's forecast over (D, D + horizon]
+-- is its forecast over (C, C + horizon] from D on, unless tonight's inputs differ for it or a
+-- candidate date enters the horizon: so the members of a recomputed registration
+-- (int_registration_changes), and the members of registrations with a candidate date in
+-- (C + horizon, D + horizon] (their product's anniversary, supersession or end of service; their
+-- own purchase or removal date, or that of another registration of the same product and serial).
+-- Empty on a full rebuild.
+{{ config(materialized='table') }}
+with context as (
+    select
+        {{ incremental_since() }} + {{ policy_integer('forecast_horizon_days') }} as window_start,
+        {{ as_of_date() }} + {{ policy_integer('forecast_horizon_days') }} as window_end
+),
+
+registrations as (
+    select r.registration_id, r.member_id, r.product_sku, r.serial_key, r.purchase_date, r.removed_at
+    from {{ ref('int_registration_status') }} as r
+    semi join context as c on c.window_start is not null
+),
+
+-- products with a candidate date newly inside the horizon
+products_with_new_dates as (
+    select distinct p.product_sku
+    from {{ ref('stg_products') }} as p
+    cross join context as c
+    cross join lateral (
+        select {{ anniversary_in_year('p.launch_date', 'y.year') }} as eval_date
+        from range(year(c.window_start), year(c.window_end) + 1) as y(year)
+        union all select p.superseded_on
+        union all select p.service_end_date
+    ) as d
+    where c.window_start is not null and d.eval_date > c.window_start and d.eval_date <= c.window_end
+),
+
+-- registrations whose own purchase or removal date newly enters the horizon
+dated as (
+    select r.registration_id, r.member_id, r.product_sku, r.serial_key
+    from registrations as r, context as c
+    where (r.purchase_date > c.window_start and r.purchase_date <= c.window_end)
+        or (cast(r.removed_at as date) > c.window_start and cast(r.removed_at as date) <= c.window_end)
+),
+
+-- the other registrations of the same product and serial take those dates too (a blank serial is
+-- incomplete on every date: its points never depend on another registration's dates)
+dated_groups as (
+    select r.member_id
+    from registrations as r
+    semi join (select distinct product_sku, serial_key from dated where serial_key <> '') as g
+        on r.product_sku = g.product_sku and r.serial_key = g.serial_key
+)
+
+select member_id from {{ ref('int_registration_changes') }}
+union
+select r.member_id from registrations as r semi join products_with_new_dates as p on r.product_sku = p.product_sku
+union
+select member_id from dated
+union
+select member_id from dated_groups
