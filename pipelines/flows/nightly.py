@@ -93,11 +93,13 @@ def dbt_build_step(
     node_tasks: bool,
     current: date | None = None,
     full_refresh: bool = False,
+    policy_overrides: dict[str, Any] | None = None,
 ) -> None:
     """dbt build; with node_tasks, each model and test is its own Prefect task under this flow run.
 
     Unit tests check the SQL's logic, not the night's data: they run in the test suite, not here.
     current: the night the published warehouse shows, so that the ledgers know a backfill from a re-run.
+    policy_overrides: policy values other than dbt_project.yml's, as dbt vars (none on an ordinary night).
     """
     invocation = DbtInvocation(
         database=database,
@@ -105,6 +107,7 @@ def dbt_build_step(
         artifacts_dir=artifacts_dir,
         current_night=current,
         full_refresh=full_refresh,
+        extra_vars=dict(policy_overrides or {}),
     )
     command = ("build", "--exclude", "test_type:unit")
     if node_tasks:
@@ -201,7 +204,13 @@ def build_and_publish(
     timer.run(
         "dbt build",
         lambda: dbt_build_step(
-            night_path, night, settings.dbt_artifacts_dir, settings.dbt_node_tasks, current, settings.full_refresh
+            night_path,
+            night,
+            settings.dbt_artifacts_dir,
+            settings.dbt_node_tasks,
+            current,
+            settings.full_refresh,
+            settings.policy_overrides,
         ),
     )
     gate = timer.run(
@@ -221,7 +230,7 @@ def build_and_publish(
         gained = add_backfilled_ledger_rows(build_path, night_path, night)
         logger.info("backfill %s: the current night's ledgers gained %s", night, gained)
         staged_archive = write_archive(night_path, settings.build_dir / "archive" / f"{night.isoformat()}.duckdb")
-    record_night(build_path, night, kind, settings.catalog)
+    record_night(build_path, night, kind, settings.catalog, settings.policy_overrides)
     staged_reports = timer.run(
         "reports",
         lambda: reports_step(night_path, night, staging_root, build_path if kind is NightKind.BACKFILL else None),

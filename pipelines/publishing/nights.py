@@ -13,9 +13,11 @@ import json
 import os
 import shutil
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from pipelines.core.nights import NightKind, archive_path, archived_nights, current_night
 from pipelines.core.policy import policy
@@ -45,14 +47,17 @@ def catalogue_hashes(catalog_dir: Path) -> str:
     return ";".join(parts)
 
 
-def policy_json() -> str:
-    return json.dumps(policy(), sort_keys=True, default=str)
+def policy_json(overrides: Mapping[str, Any] | None = None) -> str:
+    """The policy a night used: the project's vars with the run's overrides applied."""
+    return json.dumps({**policy(), **(overrides or {})}, sort_keys=True, default=str)
 
 
-def record_night(database: Path, night: date, kind: NightKind, catalog_dir: Path) -> None:
+def record_night(
+    database: Path, night: date, kind: NightKind, catalog_dir: Path, policy_overrides: Mapping[str, Any] | None = None
+) -> None:
     """One row per published night in raw.nights (a re-run or rebuild replaces the night's row of its kind)."""
     stored_kind = "backfill" if kind is NightKind.BACKFILL else "night"
-    settings = policy_json()
+    settings = policy_json(policy_overrides)
     connection = connect(database)
     try:
         connection.execute("create schema if not exists raw")
