@@ -39,8 +39,6 @@ NIGHTS: tuple[date, ...] = (
     date(2026, 8, 25),  # N5
     date(2026, 9, 21),  # N6, after a gap of 27 days
     date(2026, 9, 22),  # N7: other policy values
-    date(2026, 9, 23),  # N8: the shipped policy again
-    date(2026, 10, 19),  # N9, after a gap of 26 days
 )
 POLICY_NIGHT = NIGHTS[6]
 SEQUENCE_RETAILER = "Sequence Camera Shop"
@@ -343,7 +341,7 @@ def generate_night_sequence(root: Path, members: int, seed: int, catalog_dir: Pa
 
 def _scenario_events(writer: _Writer, products: ScenarioProducts, centre: str) -> None:
     """Members and registrations written here, so that each event's effect is known exactly."""
-    n1, n2, n3, n4, n5, n6, _, n8, n9 = NIGHTS
+    n1, n2, n3, n4, n5, n6, _ = NIGHTS
     plain = products.plain
     arrive, expect = writer.arrive, writer.expect
 
@@ -366,7 +364,7 @@ def _scenario_events(writer: _Writer, products: ScenarioProducts, centre: str) -
         _registration("RSEQ000009", "MSEQ0005", plain[2], "ST0000000009", stamp(n2, 9, 35)),
         # the member of this one arrives a night later
         _registration("RSEQ000010", "MSEQ0007", plain[3], "OR0000000010", stamp(n2, 9, 40)),
-        # removed later, with a removal date reached on N9
+        # removed later, with a removal date reached on N6
         _registration("RSEQ000011", "MSEQ0006", plain[4], "RA0000000011", stamp(n2, 9, 45)),
     ]
     arrive(n2, REGISTRATIONS, registrations, "new_registrations")
@@ -445,9 +443,7 @@ def _scenario_events(writer: _Writer, products: ScenarioProducts, centre: str) -
     expect("purchase date reached", n4, "fct_registrations", "RSEQ000006", "status", "invalid", "counted")
 
     # N4: a file arriving late holds an earlier registration of RSEQ000009's serial (stamped before N1).
-    thief = _registration(
-        "RSEQ000012", "MSEQ0006", plain[2], "st0000000009", stamp(n1 - timedelta(days=2), 9)
-    )
+    thief = _registration("RSEQ000012", "MSEQ0006", plain[2], "st0000000009", stamp(n1 - timedelta(days=2), 9))
     arrive(n4, REGISTRATIONS, [thief], "late_earlier_registration")
     expect("late file with older stamps", n4, "fct_registrations", "RSEQ000012", "status", ABSENT, "counted")
     expect("serial taken by an earlier registration", n4, "fct_registrations", "RSEQ000009", "status",
@@ -476,14 +472,14 @@ def _scenario_events(writer: _Writer, products: ScenarioProducts, centre: str) -
         _half_up(products.service_ended.base_points, float(policy()["floor_share"])),
     )
 
-    # N8 brings a removal dated ahead to N9 - 5 days; reached in the gap before N9.
+    # N5 brings a removal dated ahead to N6 - 5 days; reached in the gap before N6.
     arrive(
-        n8,
+        n5,
         REGISTRATIONS,
-        [{**by_id["RSEQ000011"], "removed_at": stamp(n9 - timedelta(days=5), 9), "updated_at": stamp(n8, 9)}],
+        [{**by_id["RSEQ000011"], "removed_at": stamp(n6 - timedelta(days=5), 9), "updated_at": stamp(n5, 9)}],
         "removal_dated_ahead",
     )
-    expect("removal dated ahead, reached", n9, "fct_registrations", "RSEQ000011", "status", "counted", "removed")
+    expect("removal dated ahead, reached", n6, "fct_registrations", "RSEQ000011", "status", "counted", "removed")
 
 
 def _half_up(base_points: int, factor: float) -> int:
@@ -502,7 +498,7 @@ def _full_or_decayed(product: Product, day: date) -> int:
 
 def _background_events(writer: _Writer, base: Path, plain: Product) -> None:
     """Changes to the generated members, registrations and jobs, arriving on the later nights."""
-    n1, n2, n3, n4, n5, n6, n7, n8, n9 = NIGHTS
+    n1, n2, n3, n4, n5, n6, n7 = NIGHTS
     registrations = _latest(base, REGISTRATIONS, "registration_id")
     end_of_first = stamp(n1 + timedelta(days=1), 0)
     members = [row for row in _latest(base, MEMBERS, "member_id") if _utc(row["updated_at"]) < end_of_first]
@@ -542,12 +538,12 @@ def _background_events(writer: _Writer, base: Path, plain: Product) -> None:
     expect("record arriving a night late", n3, "fct_registrations", complete[0]["registration_id"], "status",
            NOT_REMOVED, "removed")  # fmt: skip
     # Removals and completions over the later nights, one or two a night.
-    for night, row in ((n5, complete[1]), (n6, complete[2]), (n7, complete[3]), (n9, complete[4])):
-        arrive(night, REGISTRATIONS, [_registration_record(row, removed_at=stamp(night, 9), updated_at=stamp(night, 9))],
-               "removal")  # fmt: skip
+    for night, row in ((n4, complete[1]), (n5, complete[2]), (n6, complete[3]), (n7, complete[4])):
+        removal = _registration_record(row, removed_at=stamp(night, 9), updated_at=stamp(night, 9))
+        arrive(night, REGISTRATIONS, [removal], "removal")
         expect("removal (generated)", night, "fct_registrations", row["registration_id"], "status",
                NOT_REMOVED, "removed")  # fmt: skip
-    for night, row in ((n6, incomplete[2]), (n8, incomplete[3])):
+    for night, row in ((n6, incomplete[2]), (n7, incomplete[3])):
         arrive(night, REGISTRATIONS, [_completed(row, stamp(night - timedelta(days=1), 18))], "completion")
         expect("completion (generated)", night, "fct_registrations", row["registration_id"], "status",
                "incomplete", DECIDED)  # fmt: skip
@@ -563,7 +559,7 @@ def _background_events(writer: _Writer, base: Path, plain: Product) -> None:
     # Service jobs: open jobs of the generated inbox completed on later nights.
     jobs = _latest(base, SERVICE_JOBS, "job_id")
     open_jobs = [row for row in jobs if row["completed_at"] is None and _utc(row["updated_at"]) < end_of_first]
-    for night, row in zip((n3, n5, n8), open_jobs, strict=False):
+    for night, row in zip((n3, n5, n6), open_jobs, strict=False):
         done = {**row, "received_at": _utc(row["received_at"]), "completed_at": stamp(night, 11),
                 "updated_at": stamp(night, 11)}  # fmt: skip
         arrive(night, SERVICE_JOBS, [done], "job_done")
