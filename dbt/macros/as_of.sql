@@ -19,3 +19,20 @@
 {% macro end_of_as_of_day() -%}
     cast({{ as_of_date() }} + interval 1 day as timestamp)
 {%- endmacro %}
+
+{#
+  D as a date literal, read from raw.run_context when the model is built: for published views, so
+  that a view keeps the date of the night it was built for (a later run rewrites raw.run_context).
+  At parse time (no database yet) a placeholder; the var, when given, as in as_of_date().
+#}
+{% macro as_of_date_constant() -%}
+    {%- set d = var('as_of_date', none) -%}
+    {%- if d is not none and d != '' -%}
+        date '{{ d }}'
+    {%- elif execute -%}
+        {%- set result = run_query('select cast(as_of_date as varchar) from raw.run_context') -%}
+        date '{{ result.columns[0].values()[0] }}'
+    {%- else -%}
+        cast(null as date)
+    {%- endif -%}
+{%- endmacro %}

@@ -2,14 +2,19 @@
   Change records -> one row per key as of D: versions stamped after the end of day D are ignored
   (so any past night can be rebuilt), then the latest updated_at wins; ties go to the file loaded
   later, then to the later row of that file.
+  key_filter: a boolean SQL condition on the rows, applied before the window (an incremental night
+  reads only the keys it recomputes; DuckDB does not push a filter on the key through the window).
 #}
-{% macro latest_version(relation, key, stamp_columns=['updated_at']) -%}
+{% macro latest_version(relation, key, stamp_columns=['updated_at'], key_filter=none) -%}
     select *
     from {{ relation }}
     where true
     {%- for stamp in stamp_columns %}
       and {{ stamp }} < {{ end_of_as_of_day() }}
     {%- endfor %}
+    {%- if key_filter is not none %}
+      and ({{ key_filter }})
+    {%- endif %}
     qualify row_number() over (
         partition by {{ key }}
         order by updated_at desc, _file_id desc, _row_number desc

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from prefect import flow, get_run_logger, task
 
+from pipelines.core.build_plan import BuildPlan, plan_build
 from pipelines.core.errors import CpsError, QualityGateFailed, file_system_problem
 from pipelines.core.nights import NightKind, check_usage, classify, current_night
 from pipelines.core.policy import policy
@@ -92,7 +93,7 @@ def dbt_build_step(
     artifacts_dir: Path,
     node_tasks: bool,
     current: date | None = None,
-    full_refresh: bool = False,
+    plan: BuildPlan | None = None,
     policy_overrides: dict[str, Any] | None = None,
 ) -> None:
     """dbt build; with node_tasks, each model and test is its own Prefect task under this flow run.
@@ -100,13 +101,18 @@ def dbt_build_step(
     Unit tests check the SQL's logic, not the night's data: they run in the test suite, not here.
     current: the night the published warehouse shows, so that the ledgers know a backfill from a re-run.
     policy_overrides: policy values other than dbt_project.yml's, as dbt vars (none on an ordinary night).
+    plan: incremental since the current night, or a full rebuild (dbt --full-refresh; the ledgers
+    are never rebuilt: they are configured full_refresh=false). None: a full rebuild.
     """
+    plan = plan or BuildPlan(incremental_since=None, reason="no plan given")
     invocation = DbtInvocation(
         database=database,
         as_of=as_of,
         artifacts_dir=artifacts_dir,
         current_night=current,
-        full_refresh=full_refresh,
+        full_refresh=not plan.incremental,
+        incremental_since=plan.incremental_since,
+        files_after=plan.files_after,
         extra_vars=dict(policy_overrides or {}),
     )
     command = ("build", "--exclude", "test_type:unit")
@@ -196,6 +202,11 @@ def build_and_publish(
         ),
     )
     logger.info("ingested: %s", ingest_summary.render())
+    plan = plan_build(
+        build_path, night, current, kind, settings.full_refresh, settings.catalog, settings.policy_overrides
+    )
+    PROGRESS.info("night %s: %s", night, plan.describe())
+    logger.info("night %s: %s", night, plan.describe())
     night_path = build_path
     if kind is NightKind.BACKFILL:
         night_path = settings.build_dir / "backfill" / build_path.name  # same name: same DuckDB catalog
@@ -209,7 +220,7 @@ def build_and_publish(
             settings.dbt_artifacts_dir,
             settings.dbt_node_tasks,
             current,
-            settings.full_refresh,
+            plan,
             settings.policy_overrides,
         ),
     )
@@ -265,6 +276,7 @@ def build_and_publish(
         step_seconds=timer.seconds,
         figures=read_published_figures(published, night),
         kind=kind.value,
+        build=plan.describe(),
         current_night=max(night, current) if current else night,
     )
     logger.info(summary.render())

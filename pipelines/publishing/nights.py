@@ -9,7 +9,6 @@ night: when it ran, which catalogue (sha256 of each file) and which policy (sha2
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import stat
@@ -19,11 +18,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pipelines.core.build_plan import catalogue_hashes, policy_json, project_sha256, registrations_file_watermark
 from pipelines.core.nights import NightKind, archive_path, archived_nights, current_night
-from pipelines.core.policy import policy
 from pipelines.core.warehouse import connect
 
-CATALOGUE_FILES = ("products.csv", "service_centres.csv")
 # Exported marketing lists (one per night, dated): what retention deletes from old report folders.
 EXPORT_PREFIXES = ("invitations_", "completion_campaign_", "level_at_risk_", "come_back_")
 
@@ -37,19 +35,11 @@ create table if not exists raw.nights (
     policy json
 )
 """
-
-
-def catalogue_hashes(catalog_dir: Path) -> str:
-    parts = []
-    for name in CATALOGUE_FILES:
-        digest = hashlib.sha256((catalog_dir / name).read_bytes()).hexdigest()
-        parts.append(f"{name}={digest}")
-    return ";".join(parts)
-
-
-def policy_json(overrides: Mapping[str, Any] | None = None) -> str:
-    """The policy a night used: the project's vars with the run's overrides applied."""
-    return json.dumps({**policy(), **(overrides or {})}, sort_keys=True, default=str)
+# Added with incremental nights: what else built the night's stored rows (see pipelines/core/build_plan.py).
+NIGHTS_COLUMNS_ADDED = (
+    "alter table raw.nights add column if not exists project_sha256 varchar",  # models, macros, seeds
+    "alter table raw.nights add column if not exists file_watermark bigint",  # highest raw file id built on
+)
 
 
 def record_night(
@@ -62,9 +52,12 @@ def record_night(
     try:
         connection.execute("create schema if not exists raw")
         connection.execute(NIGHTS_TABLE)
+        for statement in NIGHTS_COLUMNS_ADDED:
+            connection.execute(statement)
         connection.execute("delete from raw.nights where as_of_date = ? and kind = ?", [night, stored_kind])
         connection.execute(
-            "insert into raw.nights values (?, ?, ?, ?, ?, ?)",
+            "insert into raw.nights (as_of_date, kind, run_at, catalogue_sha256, policy_sha256, policy,"
+            " project_sha256, file_watermark) values (?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 night,
                 stored_kind,
@@ -72,6 +65,8 @@ def record_night(
                 catalogue_hashes(catalog_dir),
                 hashlib.sha256(settings.encode()).hexdigest(),
                 settings,
+                project_sha256(),
+                registrations_file_watermark(connection),
             ],
         )
     finally:

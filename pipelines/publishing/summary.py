@@ -67,6 +67,7 @@ class NightSummary:
     step_seconds: dict[str, float]
     figures: PublishedFigures
     kind: str = "new"  # new, re-run or backfill
+    build: str = ""  # "incremental since C" or "full rebuild: <reason>"
     current_night: date | None = None
 
     def render(self) -> str:
@@ -84,6 +85,7 @@ class NightSummary:
             headline = f"Night {self.as_of} published to {self.warehouse} ({self.kind})"
         lines = [
             headline,
+            *([f"  build: {self.build}"] if self.build else []),
             f"  rows in: {ingest.rows_read:,} read, {ingest.rows_loaded:,} loaded, "
             f"{ingest.rows_quarantined:,} quarantined; files {ingest.files_loaded} loaded, "
             f"{ingest.files_skipped} already loaded, {ingest.files_rejected} rejected (rows unknown), "

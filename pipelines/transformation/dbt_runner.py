@@ -31,6 +31,10 @@ class DbtInvocation:
     extra_vars: dict[str, Any] = field(default_factory=dict)
     current_night: date | None = None
     full_refresh: bool = False  # incremental models rebuild from all records
+    # An incremental night (see pipelines/core/build_plan.py): the night C whose stored rows it builds on,
+    # and the highest raw file id C was built with. None: every incremental model recomputes every row.
+    incremental_since: date | None = None
+    files_after: int | None = None
 
     def cli_args(self, command: Sequence[str]) -> list[str]:
         """Both dates reach the models through raw.run_context (see record_run_context), never as
@@ -52,9 +56,16 @@ class DbtInvocation:
         ]
 
 
-def record_run_context(database: Path, as_of: date, current_night: date | None = None) -> None:
+def record_run_context(
+    database: Path,
+    as_of: date,
+    current_night: date | None = None,
+    incremental_since: date | None = None,
+    files_after: int | None = None,
+) -> None:
     """Write D and the current night into raw.run_context, the one-row table the as_of_date() and
-    current_night() macros read.
+    current_night() macros read; with them, what an incremental night builds on (incremental_since()
+    and files_after(), null on a full rebuild).
 
     Passed as vars instead, new dates every night would make dbt parse the whole project again
     (~6 s): dbt keeps its parse only while vars stay the same.
@@ -62,8 +73,13 @@ def record_run_context(database: Path, as_of: date, current_night: date | None =
     connection = connect(database)
     try:
         connection.execute("create schema if not exists raw")
-        connection.execute("create or replace table raw.run_context (as_of_date date not null, current_night date)")
-        connection.execute("insert into raw.run_context values (?, ?)", [as_of, current_night])
+        connection.execute(
+            "create or replace table raw.run_context (as_of_date date not null, current_night date,"
+            " incremental_since date, files_after bigint)"
+        )
+        connection.execute(
+            "insert into raw.run_context values (?, ?, ?, ?)", [as_of, current_night, incremental_since, files_after]
+        )
     finally:
         connection.close()
 
@@ -141,7 +157,13 @@ def run_dbt(invocation: DbtInvocation, command: Sequence[str] = ("build",)) -> A
     from pipelines.transformation.dbt_progress import DbtProgress
 
     invocation.artifacts_dir.mkdir(parents=True, exist_ok=True)
-    record_run_context(invocation.database, invocation.as_of, invocation.current_night)
+    record_run_context(
+        invocation.database,
+        invocation.as_of,
+        invocation.current_night,
+        invocation.incremental_since,
+        invocation.files_after,
+    )
     try:
         with dbt_environment(invocation.database):
             result = dbtRunner(callbacks=[DbtProgress(f"dbt {command[0]}")]).invoke(invocation.cli_args(command))

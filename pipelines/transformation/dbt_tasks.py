@@ -99,7 +99,13 @@ def run_dbt_as_prefect_tasks(invocation: DbtInvocation, command: Sequence[str] =
     from dbt.cli.main import dbtRunner
 
     invocation.artifacts_dir.mkdir(parents=True, exist_ok=True)
-    record_run_context(invocation.database, invocation.as_of, invocation.current_night)
+    record_run_context(
+        invocation.database,
+        invocation.as_of,
+        invocation.current_night,
+        invocation.incremental_since,
+        invocation.files_after,
+    )
     events: queue.Queue[NodeEvent | None] = queue.Queue()
     outcome: dict[str, Any] = {}
 

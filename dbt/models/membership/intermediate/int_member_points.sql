@@ -1,4 +1,8 @@
+{{ recomputed_keys_config('member_id', 'member_id') }}
+-- depends_on: {{ ref('int_registration_changes') }}
 -- Registrations summed per member_id (including member ids not, or not yet, among the members).
+-- Incremental (doc incremental_nights): an incremental night sums again only the members named by
+-- a recomputed registration (in any version: a registration may have moved to another member).
 select
     member_id,
     sum(effective_points)::bigint as validated_points,
@@ -6,4 +10,7 @@ select
     count(*) filter (where status = 'counted')::integer as counted_products,
     count(*) filter (where needs_action)::integer as action_required_count
 from {{ ref('int_registration_status') }}
+{% if is_incremental() %}
+where {{ is_recomputed('member_id', 'member_id') }}
+{% endif %}
 group by member_id

@@ -2,7 +2,8 @@
 -- Level changes, a ledger: night D's rows compare each member's level on D with its previous
 -- recorded night before D (a member's first recorded night gives no row). Rows of other nights are
 -- never recomputed, also when a backfill slots a night in between. The first build (no table yet)
--- takes every night of the level history up to D.
+-- takes every night of the level history up to D; a later night reads only D's rows and those of the
+-- latest night before D (a backfill: each member's latest night before D).
 with history as (
     select member_id, as_of_date, level
     from {{ ref('fct_member_levels') }}
@@ -10,14 +11,42 @@ with history as (
 ),
 
 {% if is_incremental() %}
+{#- a backfill or not, known before the SQL is written: the two need different reads of the history -#}
+{%- set backfill = false -%}
+{%- if execute -%}
+    {%- set backfill = run_query('select ' ~ is_backfill()).columns[0].values()[0] -%}
+{%- endif %}
 nights as (
     select * from history where as_of_date = {{ as_of_date() }}
     union all
-    -- each member's last night before D
+{%- if backfill %}
+    -- a backfill: each member's last night before D, among all nights
     select member_id, max(as_of_date) as as_of_date, arg_max(level, as_of_date) as level
     from history
     where as_of_date < {{ as_of_date() }}
     group by member_id
+{%- else %}
+    -- a new night (or a re-run): the rows of the latest recorded night before D; every member
+    -- known then has one there (a member, once known, stays known, and a night records every
+    -- member), so only members missing from it (new tonight, as a rule) look further back
+    select member_id, as_of_date, level
+    from history
+    where as_of_date = (select max(as_of_date) from history where as_of_date < {{ as_of_date() }})
+    union all
+    select h.member_id, max(h.as_of_date) as as_of_date, arg_max(h.level, h.as_of_date) as level
+    from history as h
+    semi join (
+        select t.member_id
+        from history as t
+        where t.as_of_date = {{ as_of_date() }}
+            and t.member_id not in (
+                select member_id from history
+                where as_of_date = (select max(as_of_date) from history where as_of_date < {{ as_of_date() }})
+            )
+    ) as missing on h.member_id = missing.member_id
+    where h.as_of_date < {{ as_of_date() }}
+    group by h.member_id
+{%- endif %}
 ),
 {% else %}
 nights as (

@@ -1,21 +1,25 @@
--- Every registration known as of D with its status, reasons and points.
+{{ config(materialized='view') }}
+-- Every registration known as of D with its status, reasons and points: a view over the stored
+-- int_registration_status (recomputed only where something changed, doc incremental_nights) that
+-- adds the night's date, so that millions of rows are not written again every night. The date is
+-- written into the view as a constant when the night is built: the published view keeps showing its
+-- night whatever later runs write into raw.run_context.
 select
-    r.registration_id,
-    r.member_id,
-    m.member_id is not null as member_known,
-    r.product_sku,
-    r.serial_number,
-    r.purchase_date,
-    r.purchase_country,
-    r.retailer,
-    r.second_hand,
-    r.registered_at,
-    r.removed_at,
-    r.status,
-    r.reasons,
-    r.effective_points,
-    r.pending_points,
-    r.needs_action,
-    {{ as_of_date() }} as as_of_date
-from {{ ref('int_registration_status') }} as r
-left join {{ ref('dim_members') }} as m on r.member_id = m.member_id
+    registration_id,
+    member_id,
+    member_known,
+    product_sku,
+    serial_number,
+    purchase_date,
+    purchase_country,
+    retailer,
+    second_hand,
+    registered_at,
+    removed_at,
+    status,
+    reasons,
+    effective_points,
+    pending_points,
+    needs_action,
+    {{ as_of_date_constant() }} as as_of_date
+from {{ ref('int_registration_status') }}
