@@ -50,10 +50,11 @@ class PublishedNight:
     fingerprints: dict[str, str]
 
 
-def run_night_in_process(paths: NightPaths, night: date, catalog: Path | None = None) -> Any:
+def run_night_in_process(paths: NightPaths, night: date, catalog: Path | None = None, **options: Any) -> Any:
     """The nightly flow for `night` in this process (needs the prefect_harness fixture); its NightSummary.
 
     For tests about what nights compute: no `cps` start-up to pay. Errors raise as CpsError subclasses.
+    `options` are further Settings fields (e.g. full_refresh, policy_overrides).
     """
     from pipelines.core.settings import Settings
     from pipelines.flows.nightly import run_nightly
@@ -65,6 +66,7 @@ def run_night_in_process(paths: NightPaths, night: date, catalog: Path | None = 
         as_of=night,
         dbt_node_tasks=False,
         **({"catalog": catalog} if catalog is not None else {}),
+        **options,
     )
     return run_nightly(settings)
 

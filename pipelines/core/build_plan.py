@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -40,12 +42,13 @@ def catalogue_hashes(catalog_dir: Path) -> str:
     return ";".join(parts)
 
 
-def policy_json() -> str:
-    return json.dumps(policy(), sort_keys=True, default=str)
+def policy_json(overrides: Mapping[str, Any] | None = None) -> str:
+    """The policy a night uses: the project's vars with the run's overrides (Settings.policy_overrides)."""
+    return json.dumps({**policy(), **(overrides or {})}, sort_keys=True, default=str)
 
 
-def policy_sha256() -> str:
-    return hashlib.sha256(policy_json().encode()).hexdigest()
+def policy_sha256(overrides: Mapping[str, Any] | None = None) -> str:
+    return hashlib.sha256(policy_json(overrides).encode()).hexdigest()
 
 
 def project_sha256(project_dir: Path = DBT_PROJECT_DIR) -> str:
@@ -146,6 +149,7 @@ def plan_build(
     kind: NightKind,
     full_refresh: bool,
     catalog_dir: Path,
+    policy_overrides: Mapping[str, Any] | None = None,
 ) -> BuildPlan:
     """Decide for a night as of `night` built in `database` (the copy of the published warehouse)."""
     project = project_sha256()
@@ -162,7 +166,7 @@ def plan_build(
         return full(f"no record of how the current night {current} was built", project)
     if recorded.catalogue_sha256 != catalogue_hashes(catalog_dir):
         return full(f"the catalogue changed since {current}", project)
-    if recorded.policy_sha256 != policy_sha256():
+    if recorded.policy_sha256 != policy_sha256(policy_overrides):
         return full(f"the policy changed since {current}", project)
     if recorded.project_sha256 != project:
         return full(f"the dbt project changed since {current}", project)

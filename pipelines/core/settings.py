@@ -51,6 +51,12 @@ class Settings(BaseSettings):
         default=False,
         description="Rebuild tonight's state from all records instead of only what changed since the current night",
     )
+    # Not a command-line flag: policy values that differ from dbt_project.yml for this run (tests of a
+    # policy change between nights). Passed to dbt as vars and part of the policy hash the night records.
+    policy_overrides: dict[str, int | float] = Field(
+        default_factory=dict,
+        description="Policy values overriding dbt_project.yml vars for this run (by name)",
+    )
 
     def with_overrides(self, **overrides: object) -> Settings:
         """A copy with the command-line flags that were given (None means 'not given')."""

@@ -95,11 +95,13 @@ def dbt_build_step(
     node_tasks: bool,
     current: date | None = None,
     plan: BuildPlan | None = None,
+    policy_overrides: dict[str, Any] | None = None,
 ) -> None:
     """dbt build; with node_tasks, each model and test is its own Prefect task under this flow run.
 
     Unit tests check the SQL's logic, not the night's data: they run in the test suite, not here.
     current: the night the published warehouse shows, so that the ledgers know a backfill from a re-run.
+    policy_overrides: policy values other than dbt_project.yml's, as dbt vars (none on an ordinary night).
     plan: incremental since the current night, or a full rebuild (dbt --full-refresh; the ledgers
     are never rebuilt: they are configured full_refresh=false). None: a full rebuild.
     """
@@ -112,6 +114,7 @@ def dbt_build_step(
         full_refresh=not plan.incremental,
         incremental_since=plan.incremental_since,
         files_after=plan.files_after,
+        extra_vars=dict(policy_overrides or {}),
     )
     command = ("build", "--exclude", "test_type:unit")
     if node_tasks:
@@ -208,7 +211,9 @@ def build_and_publish(
         ),
     )
     logger.info("ingested: %s", ingest_summary.render())
-    plan = plan_build(build_path, night, current, kind, settings.full_refresh, settings.catalog)
+    plan = plan_build(
+        build_path, night, current, kind, settings.full_refresh, settings.catalog, settings.policy_overrides
+    )
     PROGRESS.info("night %s: %s", night, plan.describe())
     logger.info("night %s: %s", night, plan.describe())
     night_path = build_path
@@ -218,7 +223,15 @@ def build_and_publish(
         shutil.copyfile(build_path, night_path)
     timer.run(
         "dbt build",
-        lambda: dbt_build_step(night_path, night, settings.dbt_artifacts_dir, dbt_node_tasks(settings), current, plan),
+        lambda: dbt_build_step(
+            night_path,
+            night,
+            settings.dbt_artifacts_dir,
+            dbt_node_tasks(settings),
+            current,
+            plan,
+            settings.policy_overrides,
+        ),
     )
     gate = timer.run(
         "quality gate", lambda: quality_step(night_path, night, staging_root / night.isoformat() / "quality")
@@ -237,7 +250,7 @@ def build_and_publish(
         gained = add_backfilled_ledger_rows(build_path, night_path, night)
         logger.info("backfill %s: the current night's ledgers gained %s", night, gained)
         staged_archive = write_archive(night_path, settings.build_dir / "archive" / f"{night.isoformat()}.duckdb")
-    record_night(build_path, night, kind, settings.catalog, plan.project_digest)
+    record_night(build_path, night, kind, settings.catalog, plan.project_digest, settings.policy_overrides)
     staged_reports = timer.run(
         "reports",
         lambda: reports_step(night_path, night, staging_root, build_path if kind is NightKind.BACKFILL else None),

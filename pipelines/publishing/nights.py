@@ -12,9 +12,11 @@ import hashlib
 import os
 import shutil
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from pipelines.core.build_plan import catalogue_hashes, policy_json, project_sha256, registrations_file_watermark
 from pipelines.core.nights import NightKind, archive_path, archived_nights, current_night
@@ -41,14 +43,20 @@ NIGHTS_COLUMNS_ADDED = (
 
 
 def record_night(
-    database: Path, night: date, kind: NightKind, catalog_dir: Path, project_digest: str | None = None
+    database: Path,
+    night: date,
+    kind: NightKind,
+    catalog_dir: Path,
+    project_digest: str | None = None,
+    policy_overrides: Mapping[str, Any] | None = None,
 ) -> None:
     """One row per published night in raw.nights (a re-run or rebuild replaces the night's row of its kind).
 
     project_digest: the dbt project the night was built with (taken before its build); now when not given.
+    policy_overrides: values set for this night instead of the policy file's (tests); part of the policy hash.
     """
     stored_kind = "backfill" if kind is NightKind.BACKFILL else "night"
-    settings = policy_json()
+    settings = policy_json(policy_overrides)
     connection = connect(database)
     try:
         connection.execute("create schema if not exists raw")
