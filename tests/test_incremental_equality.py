@@ -64,13 +64,16 @@ def read_value(connection: duckdb.DuckDBPyConnection, expectation: Expectation) 
 def snapshot(warehouse: Path, expectations: list[Expectation]) -> Snapshot:
     connection = connect(warehouse, read_only=True)
     try:
-        products = connection.execute("select product_sku, age_years, effective_points from marts.dim_products")
+        # fetch each result before the next query: execute() re-uses the connection's one cursor
+        products = connection.execute(
+            "select product_sku, age_years, effective_points from marts.dim_products"
+        ).fetchall()
         registrations = connection.execute(
             "select registration_id, status, effective_points from marts.fct_registrations"
-        )
+        ).fetchall()
         return Snapshot(
-            product_points={sku: (age, points) for sku, age, points in products.fetchall()},
-            registrations={key: (status, points) for key, status, points in registrations.fetchall()},
+            product_points={sku: (age, points) for sku, age, points in products},
+            registrations={key: (status, points) for key, status, points in registrations},
             levels=dict(connection.execute("select member_id, level from marts.dim_members").fetchall()),
             values={expectation: read_value(connection, expectation) for expectation in expectations},
         )
@@ -101,7 +104,7 @@ def read_relations(warehouse: Path) -> tuple[dict[str, list[tuple[str, str]]], d
         for name, columns in relations.items():
             schema, table = name.split(".")
             column_list = ", ".join(f'"{column}"' for column, _ in columns)
-            contents[name] = connection.execute(f'select {column_list} from {schema}."{table}"').to_arrow_table()
+            contents[name] = connection.sql(f'select {column_list} from {schema}."{table}"').to_arrow_table()
         nights = connection.execute(
             "select as_of_date, kind, catalogue_sha256, policy_sha256 from raw.nights order by all"
         ).fetchall()
