@@ -155,12 +155,8 @@ def raise_for_failure(result: Any, command: Sequence[str]) -> None:
         raise CpsError(f"dbt {' '.join(command)} failed: {detail}{more}")
 
 
-def run_dbt(invocation: DbtInvocation, command: Sequence[str] = ("build",)) -> Any:
-    """Run one dbt command in-process; raise CpsError with the failing nodes if it fails."""
-    from dbt.cli.main import dbtRunner
-
-    from pipelines.transformation.dbt_progress import DbtProgress
-
+def prepare_run(invocation: DbtInvocation) -> None:
+    """The artifacts folder and the night's run context, before either way of running dbt."""
     invocation.artifacts_dir.mkdir(parents=True, exist_ok=True)
     record_run_context(
         invocation.database,
@@ -169,6 +165,15 @@ def run_dbt(invocation: DbtInvocation, command: Sequence[str] = ("build",)) -> A
         invocation.incremental_since,
         invocation.files_after,
     )
+
+
+def run_dbt(invocation: DbtInvocation, command: Sequence[str] = ("build",)) -> Any:
+    """Run one dbt command in-process; raise CpsError with the failing nodes if it fails."""
+    from dbt.cli.main import dbtRunner
+
+    from pipelines.transformation.dbt_progress import DbtProgress
+
+    prepare_run(invocation)
     try:
         with dbt_environment(invocation.database):
             result = dbtRunner(callbacks=[DbtProgress(f"dbt {command[0]}")]).invoke(invocation.cli_args(command))

@@ -27,8 +27,8 @@ from pipelines.transformation.dbt_progress import DbtProgress
 from pipelines.transformation.dbt_runner import (
     DbtInvocation,
     dbt_environment,
+    prepare_run,
     raise_for_failure,
-    record_run_context,
     release_dbt_database,
 )
 
@@ -98,14 +98,7 @@ def run_dbt_as_prefect_tasks(invocation: DbtInvocation, command: Sequence[str] =
     """Like run_dbt, inside a flow: each dbt node that runs is a Prefect task of the flow run."""
     from dbt.cli.main import dbtRunner
 
-    invocation.artifacts_dir.mkdir(parents=True, exist_ok=True)
-    record_run_context(
-        invocation.database,
-        invocation.as_of,
-        invocation.current_night,
-        invocation.incremental_since,
-        invocation.files_after,
-    )
+    prepare_run(invocation)
     events: queue.Queue[NodeEvent | None] = queue.Queue()
     outcome: dict[str, Any] = {}
 
