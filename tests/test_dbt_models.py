@@ -252,3 +252,23 @@ def test_a_null_in_a_column_that_must_have_values_fails_the_check_naming_column_
     with pytest.raises(QualityGateFailed, match=r"not_null_dim_members: .* \| null in country \(2 rows\);") as raised:
         build_night(warehouse, NIGHT_1, tmp_path / "dbt", ("test", "--select", "not_null_dim_members"))
     assert "language" not in str(raised.value)
+
+
+def test_the_ledger_checks_look_at_tonights_rows_which_are_the_only_ones_a_night_writes(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    # A night writes only rows dated D into the level ledger, so its checks read those (they would
+    # otherwise grow with every night recorded). A duplicate dated another night is not read ...
+    past_duplicate = f"""
+        insert into intermediate.int_member_level_ledger
+        select member_id, as_of_date - {{days}}, level, validated_points, pending_points
+        from intermediate.int_member_level_ledger where member_id = 'M1' and as_of_date = date '{NIGHT_1}'
+    """
+    execute(warehouse, past_duplicate.format(days=1))
+    execute(warehouse, past_duplicate.format(days=1))
+    build_night(warehouse, NIGHT_1, tmp_path / "dbt", ("test", "--select", "int_member_level_ledger"))
+
+    # ... and one dated tonight fails the night.
+    execute(warehouse, past_duplicate.format(days=0))
+    with pytest.raises(QualityGateFailed, match=r"unique_combination_of_columns_int_member_level_ledger"):
+        build_night(warehouse, NIGHT_1, tmp_path / "dbt", ("test", "--select", "int_member_level_ledger"))
