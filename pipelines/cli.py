@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from pipelines.core.environment import apply_offline_environment
 from pipelines.core.errors import CpsError, UsageError, file_system_problem
@@ -103,9 +104,19 @@ def start_logging(command: str, settings: Settings) -> None:
 
 
 def load_settings(**overrides: object) -> Settings:
-    settings = Settings().with_overrides(**overrides)
+    try:
+        settings = Settings().with_overrides(**overrides)
+    except ValidationError as error:  # a CPS_* variable with a value of the wrong form
+        raise UsageError(settings_problem(error)) from None
     apply_offline_environment(settings.prefect_home.resolve())
     return settings
+
+
+def settings_problem(error: ValidationError) -> str:
+    """One line naming the variable, its value and what is wrong with it."""
+    first = error.errors()[0]
+    name = "CPS_" + "_".join(str(part) for part in first["loc"]).upper()
+    return f"bad setting {name}={first.get('input')!r}: {first['msg']}"
 
 
 def fail(message: str) -> None:
