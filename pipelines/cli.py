@@ -10,7 +10,9 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated
 
+import duckdb
 import typer
+from pydantic import ValidationError
 
 from pipelines.core.environment import apply_offline_environment
 from pipelines.core.errors import CpsError, UsageError, file_system_problem
@@ -24,6 +26,7 @@ from pipelines.core.runlog import (
     with_log_hint,
 )
 from pipelines.core.settings import Settings
+from pipelines.core.warehouse import MEMORY_LIMIT_VARIABLE, memory_limit
 from pipelines.flows.prefect_api import prepare_nightly_process
 from pipelines.publishing.publish import check_readable
 
@@ -103,9 +106,26 @@ def start_logging(command: str, settings: Settings) -> None:
 
 
 def load_settings(**overrides: object) -> Settings:
-    settings = Settings().with_overrides(**overrides)
+    try:
+        settings = Settings().with_overrides(**overrides)
+    except ValidationError as error:  # a CPS_* variable with a value of the wrong form
+        raise UsageError(settings_problem(error)) from None
     apply_offline_environment(settings.prefect_home.resolve())
     return settings
+
+
+def settings_problem(error: ValidationError) -> str:
+    """One line naming the variable, its value and what is wrong with it."""
+    first = error.errors()[0]
+    name = "CPS_" + "_".join(str(part) for part in first["loc"]).upper()
+    return f"bad setting {name}={first.get('input')!r}: {first['msg']}"
+
+
+def out_of_memory_problem(detail: str) -> str:
+    return (
+        f"DuckDB ran out of memory within its limit ({MEMORY_LIMIT_VARIABLE}={memory_limit()}): "
+        f"raise the limit or free memory on the machine, then run again ({detail})"
+    )
 
 
 def fail(message: str) -> None:
@@ -425,6 +445,12 @@ def main() -> None:
             DETAIL.error("cps: %s", error, exc_info=error)
         print(f"cps: {with_log_hint(str(error))}", file=sys.stderr)
         code = error.exit_code
+    except duckdb.OutOfMemoryException as error:  # DuckDB could neither fit nor spill within the limit
+        if current_run_log() is not None:
+            DETAIL.error("out of memory", exc_info=error)
+        first_line = (str(error).splitlines() or [""])[0]
+        print(f"cps: {with_log_hint(out_of_memory_problem(first_line))}", file=sys.stderr)
+        code = 1
     except OSError as error:  # a file-system error anywhere: one line naming the path, never a traceback
         if current_run_log() is not None:
             DETAIL.error("file-system error", exc_info=error)

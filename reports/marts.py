@@ -50,7 +50,12 @@ class MartsReader:
         frame = self.model(name)
         if "member_id" not in frame.columns:
             return frame
-        consenting = self.frame(f"select member_id from {self.consent_table} where marketing_opt_in")["member_id"]
+        # Only the list's own members with consent: all consenting members (most of a million) would
+        # cost seconds to read and match in pandas.
+        consenting = self.frame(
+            f"select member_id from {self.consent_table} where marketing_opt_in"
+            f' and member_id in (select member_id from {REPORTING_SCHEMA}."{name}")'
+        )["member_id"]
         return frame[frame["member_id"].isin(set(consenting))].reset_index(drop=True)
 
     def row(self, name: str) -> dict[str, Any]:

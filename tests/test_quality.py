@@ -104,6 +104,8 @@ create table fixture.registrations as
         case when i = 60 then timestamp '2024-06-28 10:00:00' else timestamp '2024-02-01 10:00:00' end as updated_at
     from range(1, 61) as r(i);
 create view staging.stg_registrations as select * from fixture.registrations;
+-- raw holds every version; here one per registration (the freshness check reads raw)
+create view raw.registrations as select * from fixture.registrations;
 create schema if not exists intermediate;
 create view intermediate.int_registration_status as select * from fixture.registrations;
 
@@ -374,6 +376,20 @@ def test_rejected_files_and_stale_sources_are_reported_as_warnings(tmp_path: Pat
     assert "bad.csv" in rejected and "fixed.csv" not in rejected
     stale = next(reason for reason in result.warnings if reason.startswith("night.sources_fresh "))
     assert "service_jobs" in stale and "registrations" not in stale
+
+
+def test_registrations_are_stale_when_only_versions_stamped_after_the_night_are_recent(tmp_path: Path) -> None:
+    result = gate(
+        tmp_path,
+        "update fixture.registrations set updated_at = timestamp '2024-02-01 10:00:00'",
+        # A version stamped the day after the night: not yet part of the night's registrations.
+        "insert into fixture.registrations select * replace ('R999' as registration_id,"
+        " timestamp '2024-07-01 08:00:00' as updated_at) from fixture.registrations where registration_id = 'R001'",
+    )
+
+    stale = next(reason for reason in result.warnings if reason.startswith("night.sources_fresh "))
+    assert '"source": "registrations"' in stale
+    assert '"source": "members"' not in stale and '"source": "service_jobs"' not in stale
 
 
 def test_data_docs_read_offline_and_link_the_gx_pages(clean_night: CleanNight) -> None:

@@ -51,6 +51,15 @@ class Settings(BaseSettings):
         default=False,
         description="Rebuild tonight's state from all records instead of only what changed since the current night",
     )
+    duckdb_memory_limit: str = Field(
+        default="1.5GB",
+        pattern=r"(?i)^\s*\d+(\.\d+)?\s*([KMGT]i?B|%)\s*$",
+        description=(
+            "Most memory DuckDB may use for each database a night opens (ingestion, dbt, quality gate, "
+            "reports; DuckDB's memory_limit, e.g. 1.5GB or 800MB); larger work spills to a folder beside "
+            "the database file"
+        ),
+    )
     # Not a command-line flag: policy values that differ from dbt_project.yml for this run (tests of a
     # policy change between nights). Passed to dbt as vars and part of the policy hash the night records.
     policy_overrides: dict[str, int | float] = Field(

@@ -20,6 +20,7 @@ from pipelines.core.nights import NightKind, check_usage, classify, current_nigh
 from pipelines.core.policy import night_policy
 from pipelines.core.runlog import PROGRESS, show_progress, start_run_log
 from pipelines.core.settings import Settings
+from pipelines.core.warehouse import apply_memory_limit
 from pipelines.flows.artifacts import attach_summary_artifacts
 from pipelines.flows.prefect_api import temporary_api_in_use
 from pipelines.flows.quiet_exit import leave_quietly_if_served
@@ -178,6 +179,7 @@ def run_night(settings: Settings) -> NightSummary:
     """
     night = settings.as_of
     timer = StepTimer()
+    apply_memory_limit(settings.duckdb_memory_limit)  # every DuckDB database of the night, dbt's included
 
     with warehouse_lock(settings.lock_file, settings.lock_wait_seconds):
         current = current_night(settings.warehouse)

@@ -28,6 +28,7 @@ from great_expectations.execution_engine import sqlalchemy_execution_engine as g
 from great_expectations.expectations import Expectation
 from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
+from pipelines.core.warehouse import memory_limit
 from pipelines.quality.suites import UNEXPECTED_ROWS, ExpectationSpec, SuiteSpec
 
 DUCKDB_DIALECT = "duckdb"
@@ -65,7 +66,11 @@ def new_context() -> AbstractDataContext:
 def add_duckdb_datasource(context: AbstractDataContext, name: str, database: Path) -> SQLDatasource:
     """A GX SQL data source on one DuckDB file, with the two duckdb fixes applied to its engine."""
     _keep_one_duckdb_connection()
-    datasource = context.data_sources.add_sql(name=name, connection_string=f"duckdb:///{database}")
+    # The night's memory limit; the checks only count and aggregate, so row order does not matter.
+    config = {"memory_limit": memory_limit(), "preserve_insertion_order": False}
+    datasource = context.data_sources.add_sql(
+        name=name, connection_string=f"duckdb:///{database}", kwargs={"connect_args": {"config": config}}
+    )
     engine = datasource.get_execution_engine()
     engine.dialect_module = postgresql_dialect
     return datasource

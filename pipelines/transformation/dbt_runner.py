@@ -16,7 +16,7 @@ import duckdb
 
 from pipelines.core.errors import CpsError, QualityGateFailed
 from pipelines.core.settings import DBT_PROJECT_DIR
-from pipelines.core.warehouse import connect
+from pipelines.core.warehouse import MEMORY_LIMIT_VARIABLE, connect, memory_limit
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,7 @@ def dbt_environment(database: Path) -> Iterator[None]:
     """Point the profile at `database` for the duration of one dbt invocation."""
     previous = os.environ.get("CPS_DBT_DATABASE")
     os.environ["CPS_DBT_DATABASE"] = str(database.resolve())
+    os.environ.setdefault(MEMORY_LIMIT_VARIABLE, memory_limit())  # the profile's memory_limit
     os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
     try:
         yield
