@@ -412,3 +412,27 @@ def test_a_rejected_file_fails_the_night_with_exit_65_and_accepting_it_publishes
         (date.fromisoformat(next_night), "batch_07.csv")
     ]
     assert query(paths.warehouse, "select count(*) from raw.reconciliation where not balanced") == [(0,)]
+
+
+# ---------------------------------------------------------------- policy overrides of a night
+
+
+def test_a_nights_policy_override_reaches_ingestion_and_a_misspelt_one_stops_the_night(
+    prefect_harness: None, inbox: Path, catalog: Path, tmp_path: Path
+) -> None:
+    """Overrides (CPS_POLICY_OVERRIDES) are the night's policy for every step, not for dbt alone."""
+    from pipelines.core.errors import UsageError
+
+    at_limit = members(round(1 / SHARE), "A")  # exactly the shipped share: the shipped policy loads it
+    at_limit[0]["country"] = ""
+    write_csv(inbox / "members" / "at_limit.csv", at_limit)
+    paths = night_paths(tmp_path / "night", inbox)
+
+    with pytest.raises(UsageError, match="not a policy value: max_quarantine_shares") as misspelt:
+        run_night_in_process(paths, NIGHT, catalog, policy_overrides={"max_quarantine_shares": 0.5})
+    assert misspelt.value.exit_code == 2
+    assert not paths.warehouse.exists(), "a refused night touches nothing"
+
+    with pytest.raises(InputRejected, match=r"members/at_limit\.csv: 1 of \d+ rows break the schema"):
+        run_night_in_process(paths, NIGHT, catalog, policy_overrides={"max_quarantined_share": SHARE / 2})
+    assert not paths.warehouse.exists(), "a rejected night publishes nothing"

@@ -25,7 +25,7 @@ from typing import Any
 import duckdb
 
 from pipelines.core.nights import NightKind
-from pipelines.core.policy import policy
+from pipelines.core.policy import night_policy
 from pipelines.core.settings import DBT_PROJECT_DIR
 from pipelines.core.warehouse import connect
 
@@ -44,7 +44,7 @@ def catalogue_hashes(catalog_dir: Path) -> str:
 
 def policy_json(overrides: Mapping[str, Any] | None = None) -> str:
     """The policy a night uses: the project's vars with the run's overrides (Settings.policy_overrides)."""
-    return json.dumps({**policy(), **(overrides or {})}, sort_keys=True, default=str)
+    return json.dumps(night_policy(overrides), sort_keys=True, default=str)
 
 
 def policy_sha256(overrides: Mapping[str, Any] | None = None) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.core.errors import CpsError, UsageError
+from pipelines.core.policy import night_policy
 from pipelines.core.settings import Settings, utc_today
 from pipelines.core.warehouse import connect
 
@@ -102,3 +103,12 @@ def check_usage(settings: Settings, allow_future: bool) -> None:
     """Everything wrong usage can be found by, checked before Prefect, dbt or a lock is touched."""
     check_run_date(settings.as_of, allow_future)
     check_inputs(settings)
+    check_policy_overrides(settings)
+
+
+def check_policy_overrides(settings: Settings) -> None:
+    """A misspelt override would otherwise be ignored by every step: refuse it before the night starts."""
+    try:
+        night_policy(settings.policy_overrides)
+    except KeyError as error:
+        raise UsageError(f"CPS_POLICY_OVERRIDES: {error.args[0]}") from error

@@ -26,6 +26,19 @@ def policy() -> dict[str, Any]:
     return dict(project.get("vars", {}))
 
 
+def night_policy(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The policy one night uses: the project's vars with the run's overrides (Settings.policy_overrides).
+
+    Every reader on the night's path (ingestion's quarantine share, the gate's thresholds, retention)
+    takes its values from here, so an override reaches Python exactly as it reaches dbt.
+    """
+    values = policy()
+    unknown = sorted(set(overrides or {}) - set(values))
+    if unknown:
+        raise KeyError(f"not a policy value: {', '.join(unknown)} (known: {', '.join(sorted(values))})")
+    return {**values, **(overrides or {})}
+
+
 def policy_decimal(name: str) -> Decimal:
     return Decimal(str(policy()[name]))
 

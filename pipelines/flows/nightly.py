@@ -17,7 +17,7 @@ from prefect import flow, get_run_logger, task
 from pipelines.core.build_plan import BuildPlan, plan_build
 from pipelines.core.errors import CpsError, QualityGateFailed, file_system_problem
 from pipelines.core.nights import NightKind, check_usage, classify, current_night
-from pipelines.core.policy import policy
+from pipelines.core.policy import night_policy
 from pipelines.core.runlog import PROGRESS, show_progress, start_run_log
 from pipelines.core.settings import Settings
 from pipelines.flows.artifacts import attach_summary_artifacts
@@ -68,10 +68,10 @@ def publish_step(build_path: Path, warehouse: Path) -> None:
 
 
 @task(name="quality gate")
-def quality_step(database: Path, as_of: date, data_docs_dir: Path) -> Any:
+def quality_step(database: Path, as_of: date, data_docs_dir: Path, policy_values: dict[str, Any]) -> Any:
     from pipelines.quality.gate import run_quality_gate
 
-    return run_quality_gate(database, as_of, data_docs_dir)
+    return run_quality_gate(database, as_of, data_docs_dir, policy_values=policy_values)
 
 
 def render_landing(reports: Path) -> Path:
@@ -199,6 +199,7 @@ def build_and_publish(
     from pipelines.ingestion.ingest import ingest_all
 
     logger = get_run_logger()
+    values = night_policy(settings.policy_overrides)  # what dbt gets as vars, for the Python steps too
     build_path = timer.run("prepare", lambda: prepare_step(settings.warehouse, settings.build_dir))
     ingest_summary = timer.run(
         "ingest",
@@ -208,6 +209,7 @@ def build_and_publish(
             database=build_path,
             as_of=night,
             accept_rejected=settings.accept_rejected,
+            max_quarantined_share=float(values["max_quarantined_share"]),
         ),
     )
     logger.info("ingested: %s", ingest_summary.render())
@@ -234,7 +236,7 @@ def build_and_publish(
         ),
     )
     gate = timer.run(
-        "quality gate", lambda: quality_step(night_path, night, staging_root / night.isoformat() / "quality")
+        "quality gate", lambda: quality_step(night_path, night, staging_root / night.isoformat() / "quality", values)
     )
     if not gate.passed:
         raise QualityGateFailed(
@@ -268,7 +270,7 @@ def build_and_publish(
 
     published = timer.run("publish", publish)
     reference = max(night, current) if current else night
-    retention = apply_retention(settings.warehouse, settings.reports, reference, int(policy()["retention_days"]))
+    retention = apply_retention(settings.warehouse, settings.reports, reference, int(values["retention_days"]))
     if retention.archives or retention.exports:
         logger.info(
             "retention: deleted %d archived night(s) and %d exported list(s)",

@@ -7,9 +7,11 @@ unreadable, warehouse missing, results not writable) raise CpsError.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from pipelines.core.errors import CpsError
 from pipelines.core.settings import EXPECTATIONS_DIR
@@ -55,13 +57,19 @@ class GateResult:
 
 
 def run_quality_gate(
-    database: Path, as_of: date, data_docs_dir: Path, expectations_dir: Path = EXPECTATIONS_DIR
+    database: Path,
+    as_of: date,
+    data_docs_dir: Path,
+    expectations_dir: Path = EXPECTATIONS_DIR,
+    policy_values: Mapping[str, Any] | None = None,
 ) -> GateResult:
-    """Validate every suite on `database` for night `as_of`; store the results; build Data Docs."""
+    """Validate every suite on `database` for night `as_of`; store the results; build Data Docs.
+
+    policy_values: the night's policy, overrides included (the project's vars if None)."""
     database, data_docs_dir = database.resolve(), data_docs_dir.resolve()  # GX's site store wants absolute paths
     if not database.is_file():
         raise CpsError(f"quality gate: warehouse not found: {database}")
-    suites = load_suites(as_of, expectations_dir)
+    suites = load_suites(as_of, expectations_dir, policy_values)
     run_at = datetime.now(UTC).replace(tzinfo=None)
     context = new_context()
     try:

@@ -66,22 +66,28 @@ class SuiteSpec:
         return [expectation for expectation in self.expectations if expectation.table == table]
 
 
-def load_suites(as_of: date, directory: Path = EXPECTATIONS_DIR) -> list[SuiteSpec]:
-    """Every suite of the directory with its placeholders filled for the night `as_of`."""
+def load_suites(
+    as_of: date, directory: Path = EXPECTATIONS_DIR, policy_values: Mapping[str, Any] | None = None
+) -> list[SuiteSpec]:
+    """Every suite of the directory with its placeholders filled for the night `as_of`.
+
+    policy_values: the night's policy (pipelines.core.policy.night_policy); the project's vars if None.
+    """
     paths = sorted(directory.glob("*.yml"))
     if not paths:
         raise CpsError(f"no expectation suites found in {directory}")
-    return [load_suite(path, as_of) for path in paths]
+    return [load_suite(path, as_of, policy_values) for path in paths]
 
 
-def load_suite(path: Path, as_of: date) -> SuiteSpec:
+def load_suite(path: Path, as_of: date, policy_values: Mapping[str, Any] | None = None) -> SuiteSpec:
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
         raise CpsError(f"cannot read expectation suite {path}: {error}") from error
     if not isinstance(document, dict) or "suite" not in document or "table" not in document:
         raise CpsError(f"expectation suite {path} must have `suite`, `table` and `expectations`")
-    values = {**policy(), **(document.get("thresholds") or {}), "as_of_date": as_of.isoformat()}
+    night_values = policy() if policy_values is None else policy_values
+    values = {**night_values, **(document.get("thresholds") or {}), "as_of_date": as_of.isoformat()}
     names: set[str] = set()
     expectations = []
     for entry in document.get("expectations") or []:
