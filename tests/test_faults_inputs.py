@@ -428,7 +428,8 @@ def test_a_nights_policy_override_reaches_ingestion_and_a_misspelt_one_stops_the
     write_csv(inbox / "members" / "at_limit.csv", at_limit)
     paths = night_paths(tmp_path / "night", inbox)
 
-    with pytest.raises(UsageError, match="not a policy value: max_quarantine_shares") as misspelt:
+    misspelt_name = "not a policy value: max_quarantine_shares; valid names: .*max_quarantined_share"
+    with pytest.raises(UsageError, match=misspelt_name) as misspelt:
         run_night_in_process(paths, NIGHT, catalog, policy_overrides={"max_quarantine_shares": 0.5})
     assert misspelt.value.exit_code == 2
     assert not paths.warehouse.exists(), "a refused night touches nothing"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pipelines.core.policy import level_ladder, level_order, policy
+import pytest
+
+from pipelines.core.policy import level_ladder, level_order, night_policy, policy, settable_policy
 
 
 def test_the_ladder_climbs_from_the_policy_thresholds() -> None:
@@ -30,3 +32,16 @@ def test_overridden_vars_move_the_ladder_as_dbt_vars_would() -> None:
     assert moved[2].min_points == gold and moved[1].next_level_points == gold
     assert moved[2].fast_track_target_days == 9
     assert level_ladder() == shipped  # the shipped ladder is not changed by an override
+
+
+def test_a_nights_policy_is_the_shipped_one_with_its_overrides_and_only_policy_names_are_settable() -> None:
+    shipped = policy()
+    silver = shipped["level_silver_points"] + 1
+
+    assert night_policy() == shipped
+    assert night_policy({"level_silver_points": silver}) == {**shipped, "level_silver_points": silver}
+    assert policy() == shipped  # the shipped policy is not changed by a night's overrides
+    for not_policy in ("as_of_date", "current_night", "level_silver"):
+        with pytest.raises(KeyError, match=f"not a policy value: {not_policy}; valid names: "):
+            night_policy({not_policy: 1})
+    assert "as_of_date" not in settable_policy() and "level_silver_points" in settable_policy()

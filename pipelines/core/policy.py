@@ -26,17 +26,26 @@ def policy() -> dict[str, Any]:
     return dict(project.get("vars", {}))
 
 
+# Not policy: the run's dates, which every run sets itself (--as-of, and the published night).
+NOT_SETTABLE = frozenset({"as_of_date", "current_night"})
+
+
+def settable_policy() -> dict[str, Any]:
+    """Every policy value a run may set by name (overrides, `cps simulate --set`), with its shipped value."""
+    return {name: value for name, value in policy().items() if name not in NOT_SETTABLE}
+
+
 def night_policy(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The policy one night uses: the project's vars with the run's overrides (Settings.policy_overrides).
 
-    Every reader on the night's path (ingestion's quarantine share, the gate's thresholds, retention)
-    takes its values from here, so an override reaches Python exactly as it reaches dbt.
+    Every reader on the night's path (ingestion's quarantine share, the gate, retention) takes its
+    values from here, so an override reaches Python exactly as it reaches dbt. KeyError names an
+    override that is not a settable policy value.
     """
-    values = policy()
-    unknown = sorted(set(overrides or {}) - set(values))
+    unknown = sorted(set(overrides or {}) - set(settable_policy()))
     if unknown:
-        raise KeyError(f"not a policy value: {', '.join(unknown)} (known: {', '.join(sorted(values))})")
-    return {**values, **(overrides or {})}
+        raise KeyError(f"not a policy value: {', '.join(unknown)}; valid names: {', '.join(settable_policy())}")
+    return {**policy(), **(overrides or {})}
 
 
 def policy_decimal(name: str) -> Decimal:

@@ -17,28 +17,20 @@ from typing import Any
 
 from pipelines.core.errors import CpsError, UsageError
 from pipelines.core.nights import archive_path
-from pipelines.core.policy import level_order, policy
+from pipelines.core.policy import level_order, settable_policy
 from pipelines.core.settings import Settings
 from pipelines.core.warehouse import connect
 from pipelines.publishing.explain import published_night
 from pipelines.transformation.dbt_runner import DbtInvocation, run_dbt
 
-# Not policy: the run date is chosen with --as-of.
-NOT_SETTABLE = {"as_of_date"}
-
-
-def policy_names() -> dict[str, Any]:
-    """Every policy value that can be set by name, with its shipped value."""
-    return {name: value for name, value in policy().items() if name not in NOT_SETTABLE}
-
 
 def describe_policy() -> str:
-    return ", ".join(f"{name}={value}" for name, value in policy_names().items())
+    return ", ".join(f"{name}={value}" for name, value in settable_policy().items())
 
 
 def parse_settings(assignments: list[str]) -> dict[str, int | float]:
     """NAME=VALUE pairs, each checked against the policy's names and the type of its shipped value."""
-    shipped = policy_names()
+    shipped = settable_policy()
     valid = f"valid names: {', '.join(shipped)}"
     values: dict[str, int | float] = {}
     for assignment in assignments:
