@@ -40,17 +40,20 @@ TINY_SEED = 11
 # module fixtures are built once). Workers take modules in collection order: the longest go first,
 # so that no long module starts last while the other worker sits idle. Slowest first, as measured.
 LONGEST_MODULES = (
-    "test_incremental_equality.py",
     "test_nightly.py",
-    "test_readme.py",
+    "test_incremental_equality.py",
     "test_nights.py",
+    "test_readme.py",
     "test_incremental.py",
-    "test_bench.py",
-    "test_reports.py",
     "test_dbt_models.py",
-    "test_dbt_service_models.py",
+    "test_reports.py",
+    "test_bench.py",
     "test_faults_inputs.py",
+    "test_dbt_service_models.py",
     "test_serve.py",
+    "test_simulate.py",
+    "test_foresight.py",
+    "test_prefect_api.py",
 )
 
 
