@@ -166,3 +166,11 @@ def query(database: Path, sql: str) -> list[tuple[Any, ...]]:
         return connection.execute(sql).fetchall()
     finally:
         connection.close()
+
+
+def execute(database: Path, sql: str) -> None:
+    connection = connect(database)
+    try:
+        connection.execute(sql)
+    finally:
+        connection.close()

@@ -10,11 +10,13 @@ from typing import Any
 
 import pytest
 
+from pipelines.core.errors import QualityGateFailed
 from pipelines.core.policy import level_ladder
 from tests.dbt_fixtures import (
     WITHOUT_UNIT_TESTS,
     build_night,
     create_raw_schema,
+    execute,
     load_file,
     member,
     product,
@@ -236,3 +238,37 @@ def test_backfilling_a_past_night_adds_its_ledger_rows_only_and_history_survives
     assert len(history(warehouse)) == 3 + 4 + 4
     assert changes(warehouse) == [("M1", NIGHT_2, "Red", "Silver", "up"), ("M2", NIGHT_3, "Silver", "Red", "down")]
     assert welcome_packs(warehouse) == [("M1", NIGHT_3), ("M2", NIGHT_1)]
+
+
+def test_a_null_in_a_column_that_must_have_values_fails_the_check_naming_column_and_rows(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    # One not_null_columns test per model checks all its columns that must have values. The night
+    # passed it (the fixture); language may be null, country may not.
+    execute(warehouse, "update marts.dim_members set language = null")
+    build_night(warehouse, NIGHT_1, tmp_path / "dbt", ("test", "--select", "not_null_dim_members"))
+
+    execute(warehouse, "update marts.dim_members set country = null where member_id in ('M1', 'M3')")
+    with pytest.raises(QualityGateFailed, match=r"not_null_dim_members: .* \| null in country \(2 rows\);") as raised:
+        build_night(warehouse, NIGHT_1, tmp_path / "dbt", ("test", "--select", "not_null_dim_members"))
+    assert "language" not in str(raised.value)
+
+
+def test_the_ledger_checks_look_at_tonights_rows_which_are_the_only_ones_a_night_writes(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    # A night writes only rows dated D into the level ledger, so its checks read those (they would
+    # otherwise grow with every night recorded). A duplicate dated another night is not read ...
+    past_duplicate = f"""
+        insert into intermediate.int_member_level_ledger
+        select member_id, as_of_date - {{days}}, level, validated_points, pending_points
+        from intermediate.int_member_level_ledger where member_id = 'M1' and as_of_date = date '{NIGHT_1}'
+    """
+    execute(warehouse, past_duplicate.format(days=1))
+    execute(warehouse, past_duplicate.format(days=1))
+    build_night(warehouse, NIGHT_1, tmp_path / "dbt", ("test", "--select", "int_member_level_ledger"))
+
+    # ... and one dated tonight fails the night.
+    execute(warehouse, past_duplicate.format(days=0))
+    with pytest.raises(QualityGateFailed, match=r"unique_combination_of_columns_int_member_level_ledger"):
+        build_night(warehouse, NIGHT_1, tmp_path / "dbt", ("test", "--select", "int_member_level_ledger"))

@@ -12,6 +12,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from pipelines.core.errors import CpsError, QualityGateFailed
 from pipelines.core.settings import DBT_PROJECT_DIR
 from pipelines.core.warehouse import connect
@@ -104,16 +106,41 @@ def dbt_environment(database: Path) -> Iterator[None]:
             os.environ["CPS_DBT_DATABASE"] = previous
 
 
-def failed_nodes(result: Any) -> list[str]:
-    """Names and messages of the dbt nodes that errored or failed."""
+def failed_nodes(result: Any, database: Path | None = None) -> list[str]:
+    """Names and messages of the dbt nodes that errored or failed (with `database`, the columns a
+    failed not_null_columns test found null)."""
     failures: list[str] = []
     for node_result in getattr(result.result, "results", None) or []:
         status = str(getattr(node_result, "status", "")).lower()
         if status in {"error", "fail", "runtimeerror"}:
             # The first line says which node; the second, for database errors, says why.
             lines = [line.strip() for line in (getattr(node_result, "message", "") or "").splitlines() if line.strip()]
+            if status == "fail" and database is not None and (nulls := null_columns(database, node_result.node)):
+                lines = [*lines[:1], nulls]
             failures.append(f"{node_result.node.name}: {' | '.join(lines[:2]) if lines else status}")
     return failures
+
+
+def null_columns(database: Path, node: Any) -> str:
+    """What a failed not_null_columns test found, from its failing rows: "null in email (3 rows), ...".
+
+    dbt's own message only counts failing rows; one not_null test per column used to name the
+    column in the test's name, one test per model names it here. Empty for any other test.
+    """
+    if getattr(getattr(node, "test_metadata", None), "name", None) != "not_null_columns":
+        return ""
+    compiled = getattr(node, "compiled_code", None)
+    if not compiled:
+        return ""
+    try:
+        connection = connect(database, read_only=True)
+        try:
+            rows = connection.execute(compiled).fetchall()
+        finally:
+            connection.close()
+    except duckdb.Error:
+        return ""  # dbt's own message still names the model's test
+    return "null in " + ", ".join(f"{column} ({count} row{'' if count == 1 else 's'})" for column, count in rows)
 
 
 def release_dbt_database() -> None:
@@ -142,10 +169,12 @@ def failed_tests_only(result: Any) -> bool:
     return bool(failed) and all(str(getattr(r.node, "resource_type", "")).lower().endswith("test") for r in failed)
 
 
-def raise_for_failure(result: Any, command: Sequence[str]) -> None:
-    """A failed data test is a failed check (QualityGateFailed, exit 3); anything else a failed step (exit 1)."""
+def raise_for_failure(result: Any, command: Sequence[str], database: Path | None = None) -> None:
+    """A failed data test is a failed check (QualityGateFailed, exit 3); anything else a failed step (exit 1).
+
+    database: the file dbt built (released), to read what a failed not_null_columns test found."""
     if not result.success:
-        failures = failed_nodes(result)
+        failures = failed_nodes(result, database)
         detail = "; ".join(failures[:3]) if failures else str(result.exception)
         more = f" (+{len(failures) - 3} more)" if len(failures) > 3 else ""
         if failed_tests_only(result):
@@ -179,5 +208,5 @@ def run_dbt(invocation: DbtInvocation, command: Sequence[str] = ("build",)) -> A
             result = dbtRunner(callbacks=[DbtProgress(f"dbt {command[0]}")]).invoke(invocation.cli_args(command))
     finally:
         release_dbt_database()
-    raise_for_failure(result, command)
+    raise_for_failure(result, command, invocation.database)
     return result

@@ -135,5 +135,5 @@ def run_dbt_as_prefect_tasks(invocation: DbtInvocation, command: Sequence[str] =
         release_dbt_database()
     if "error" in outcome:
         raise outcome["error"]
-    raise_for_failure(outcome["result"], command)
+    raise_for_failure(outcome["result"], command, invocation.database)
     return outcome["result"]

@@ -15,8 +15,12 @@ known_members as (
     select member_id from {{ ref('stg_members') }}
 ),
 
+-- The level history of the members with jobs only: the ledger gains a row per member every night,
+-- and reading all of it would make this model slower with every night recorded.
 history as (
-    select member_id, as_of_date, level from {{ ref('int_member_level_ledger') }}
+    select h.member_id, h.as_of_date, h.level
+    from {{ ref('int_member_level_ledger') }} as h
+    semi join jobs as j on h.member_id = j.member_id
 ),
 
 earliest_night as (
