@@ -36,6 +36,35 @@ TINY_MEMBERS = 200
 TINY_SEED = 11
 
 
+# The suite runs on two workers (pytest-xdist, --dist loadfile: a module stays on one worker, so its
+# module fixtures are built once). Workers take modules in collection order: the longest go first,
+# so that no long module starts last while the other worker sits idle. Slowest first, as measured.
+LONGEST_MODULES = (
+    "test_nightly.py",
+    "test_incremental_equality.py",
+    "test_nights.py",
+    "test_readme.py",
+    "test_incremental.py",
+    "test_dbt_models.py",
+    "test_reports.py",
+    "test_bench.py",
+    "test_faults_inputs.py",
+    "test_dbt_service_models.py",
+    "test_serve.py",
+    "test_simulate.py",
+    "test_foresight.py",
+    "test_prefect_api.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONGEST_MODULES.index(name) if name in LONGEST_MODULES else len(LONGEST_MODULES)
+
+    items.sort(key=rank)  # stable: within a module, and among the shorter ones, the order stays
+
+
 @pytest.fixture(autouse=True)
 def _one_run_log_per_test() -> Iterator[None]:
     """A run log is per process and run; a night run in-process by one test must not lend it to the next."""

@@ -31,33 +31,46 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(10)
 
 
+def start_server(home: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    """`prefect server start` on a free loopback port, up and healthy; the process and its API URL.
+
+    Two test workers may be handed the same free port between asking and binding: a server that
+    exits at start-up is tried again on another port.
+    """
+    log = home / "server.log"
+    for _attempt in range(3):
+        port = free_port()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        api = f"http://127.0.0.1:{port}/api"
+        deadline = time.monotonic() + 180
+        while server.poll() is None and time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{api}/health", timeout=2).status_code == 200:
+                    return server, api
+            except httpx.HTTPError:
+                pass
+            time.sleep(1)
+        timed_out = server.poll() is None
+        stop(server)
+        if timed_out:
+            break
+    raise AssertionError("the Prefect server did not start:\n" + log.read_text())
+
+
 @contextmanager
 def running_prefect_server(home: Path) -> Iterator[str]:
     """Start `prefect server start` on a free loopback port; yield its API URL; stop it after."""
     home.mkdir(parents=True, exist_ok=True)
-    port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith(("CPS_", "PREFECT_API"))}
     env["PREFECT_HOME"] = str(home)
-    log = home / "server.log"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    api = f"http://127.0.0.1:{port}/api"
+    server, api = start_server(home, env)
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                if httpx.get(f"{api}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise AssertionError("the Prefect server did not start:\n" + log.read_text())
-            time.sleep(1)
         yield api
     finally:
         stop(server)

@@ -29,7 +29,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from pipelines.core.settings import PROJECT_ROOT
+from pipelines.core.settings import PROJECT_ROOT, Settings
 from pipelines.core.warehouse import connect
 from tests.nightly_helpers import VOLATILE_COLUMNS, NightPaths, run_night_in_process
 from tools.synthetic.night_sequence import ABSENT, POLICY_NIGHT, Expectation, NightSequence, generate_night_sequence
@@ -169,6 +169,52 @@ def recorded_night(warehouse: Path, night: date) -> tuple[str, str]:
         connection.close()
 
 
+def full_rebuild_reference(warehouse: Path, inbox: Path, night: date, catalog: Path, overrides: dict[str, Any]) -> Path:
+    """A full rebuild of `night` on `warehouse` (a copy of the previous published night), made as the
+    nightly flow makes a new night: the inbox ingested, dbt with --full-refresh, the night recorded in
+    raw.nights. Left out is what changes nothing compared here: dbt's data tests, the quality gate,
+    docs and reports (the chain's nights run all of them, and test_incremental runs a full rebuild
+    through the whole flow). Returns the built database."""
+    from pipelines.core.build_plan import plan_build
+    from pipelines.core.nights import classify, current_night
+    from pipelines.core.policy import night_policy
+    from pipelines.ingestion.ingest import ingest_all
+    from pipelines.publishing.nights import record_night
+    from pipelines.publishing.publish import prepare_build_copy
+    from pipelines.transformation.dbt_runner import DbtInvocation, run_dbt
+
+    settings = Settings(
+        inbox=inbox, warehouse=warehouse, reports=warehouse.parent / "reports", as_of=night,
+        catalog=catalog, full_refresh=True, policy_overrides=overrides,
+    ).resolved()  # fmt: skip
+    current = current_night(settings.warehouse)
+    kind = classify(night, current)
+    build_path = prepare_build_copy(settings.warehouse, settings.build_dir)
+    values = night_policy(overrides)
+    ingest_all(
+        inbox=settings.inbox,
+        catalog=settings.catalog,
+        database=build_path,
+        as_of=night,
+        max_quarantined_share=float(values["max_quarantined_share"]),
+    )
+    plan = plan_build(build_path, night, current, kind, True, settings.catalog, overrides)
+    assert not plan.incremental, plan.describe()
+    invocation = DbtInvocation(
+        database=build_path,
+        as_of=night,
+        artifacts_dir=settings.dbt_artifacts_dir,
+        current_night=current,
+        full_refresh=True,
+        incremental_since=None,
+        files_after=plan.files_after,
+        extra_vars=dict(overrides),
+    )
+    run_dbt(invocation, ("build", "--exclude", "resource_type:test", "resource_type:unit_test", "--quiet"))
+    record_night(build_path, night, kind, settings.catalog, plan.project_digest, overrides)
+    return build_path
+
+
 @pytest.fixture(scope="module")
 def sequence(tmp_path_factory: pytest.TempPathFactory) -> NightSequence:
     root = tmp_path_factory.mktemp("night-sequence")
@@ -187,20 +233,20 @@ def night_runs(
         expectations = sequence.expectations_for(night)
         chain = NightPaths(sequence.inbox(night), chain_dir / "cps.duckdb", root / "reports", root / "prefect")
         overrides = sequence.policy_overrides.get(night, {})
-        before, rebuilt = None, None
+        before, rebuild_dir = None, root / "rebuild" / night.isoformat()
         if index > 0:
             before = snapshot(chain.warehouse, expectations)
-            rebuild_dir = root / "rebuild" / night.isoformat()
             # The previous published night, with its dbt artifacts (the rebuild re-uses dbt's parse).
             shutil.copytree(chain_dir, rebuild_dir, ignore=shutil.ignore_patterns("*.lock", ".build"))
-            rebuilt = NightPaths(chain.inbox, rebuild_dir / "cps.duckdb", rebuild_dir / "reports", root / "prefect")
         run_night_in_process(chain, night, sequence.catalog, policy_overrides=overrides)
         run = NightRun(night, before, snapshot(chain.warehouse, expectations))
         run.recorded = recorded_night(chain.warehouse, night)
-        if rebuilt is not None:
-            run_night_in_process(rebuilt, night, sequence.catalog, policy_overrides=overrides, full_refresh=True)
-            run.differences = published_differences(chain.warehouse, rebuilt.warehouse)
-            shutil.rmtree(rebuilt.warehouse.parent)
+        if before is not None:
+            rebuilt = full_rebuild_reference(
+                rebuild_dir / chain.warehouse.name, chain.inbox, night, sequence.catalog, overrides
+            )
+            run.differences = published_differences(chain.warehouse, rebuilt)
+            shutil.rmtree(rebuild_dir)
         runs.append(run)
     yield runs, chain.warehouse
 
