@@ -170,18 +170,15 @@ def recorded_night(warehouse: Path, night: date) -> tuple[str, str]:
 
 
 def full_rebuild_reference(warehouse: Path, inbox: Path, night: date, catalog: Path, overrides: dict[str, Any]) -> Path:
-    """A full rebuild of `night` on `warehouse` (a copy of the previous published night), made as the
-    nightly flow makes a new night: the inbox ingested, dbt with --full-refresh, the night recorded in
-    raw.nights. Left out is what changes nothing compared here: dbt's data tests, the quality gate,
-    docs and reports (the chain's nights run all of them, and test_incremental runs a full rebuild
-    through the whole flow). Returns the built database."""
-    from pipelines.core.build_plan import plan_build
+    """A full rebuild of `night` on `warehouse` (a copy of the previous published night), made by the
+    nightly flow's own steps: the inbox ingested and the plan made, dbt with --full-refresh, the night
+    recorded in raw.nights. Left out is what changes nothing compared here: dbt's data tests, the
+    quality gate, docs and reports (the chain's nights run all of them, and test_incremental runs a
+    full rebuild through the whole flow). Returns the built database."""
     from pipelines.core.nights import classify, current_night
-    from pipelines.core.policy import night_policy
-    from pipelines.ingestion.ingest import ingest_all
+    from pipelines.flows.nightly import dbt_build_step, ingest_and_plan
     from pipelines.publishing.nights import record_night
     from pipelines.publishing.publish import prepare_build_copy
-    from pipelines.transformation.dbt_runner import DbtInvocation, run_dbt
 
     settings = Settings(
         inbox=inbox, warehouse=warehouse, reports=warehouse.parent / "reports", as_of=night,
@@ -190,27 +187,11 @@ def full_rebuild_reference(warehouse: Path, inbox: Path, night: date, catalog: P
     current = current_night(settings.warehouse)
     kind = classify(night, current)
     build_path = prepare_build_copy(settings.warehouse, settings.build_dir)
-    values = night_policy(overrides)
-    ingest_all(
-        inbox=settings.inbox,
-        catalog=settings.catalog,
-        database=build_path,
-        as_of=night,
-        max_quarantined_share=float(values["max_quarantined_share"]),
-    )
-    plan = plan_build(build_path, night, current, kind, True, settings.catalog, overrides)
+    _, plan = ingest_and_plan(settings, night, current, kind, build_path)
     assert not plan.incremental, plan.describe()
-    invocation = DbtInvocation(
-        database=build_path,
-        as_of=night,
-        artifacts_dir=settings.dbt_artifacts_dir,
-        current_night=current,
-        full_refresh=True,
-        incremental_since=None,
-        files_after=plan.files_after,
-        extra_vars=dict(overrides),
+    dbt_build_step(
+        build_path, night, settings.dbt_artifacts_dir, False, current, plan, overrides, data_tests=False
     )
-    run_dbt(invocation, ("build", "--exclude", "resource_type:test", "resource_type:unit_test", "--quiet"))
     record_night(build_path, night, kind, settings.catalog, plan.project_digest, overrides)
     return build_path
 

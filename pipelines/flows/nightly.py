@@ -97,10 +97,12 @@ def dbt_build_step(
     current: date | None = None,
     plan: BuildPlan | None = None,
     policy_overrides: dict[str, Any] | None = None,
+    data_tests: bool = True,
 ) -> None:
     """dbt build; with node_tasks, each model and test is its own Prefect task under this flow run.
 
     Unit tests check the SQL's logic, not the night's data: they run in the test suite, not here.
+    data_tests=False builds the models only (a reference build that is compared, never published).
     current: the night the published warehouse shows, so that the ledgers know a backfill from a re-run.
     policy_overrides: policy values other than dbt_project.yml's, as dbt vars (none on an ordinary night).
     plan: incremental since the current night, or a full rebuild (dbt --full-refresh; the ledgers
@@ -117,7 +119,8 @@ def dbt_build_step(
         files_after=plan.files_after,
         extra_vars=dict(policy_overrides or {}),
     )
-    command = ("build", "--exclude", "test_type:unit")
+    excluded = ("test_type:unit",) if data_tests else ("resource_type:test", "resource_type:unit_test")
+    command = ("build", "--exclude", *excluded)
     if node_tasks:
         run_dbt_as_prefect_tasks(invocation, command)
     else:
@@ -195,29 +198,46 @@ def run_night(settings: Settings) -> NightSummary:
             shutil.rmtree(staging_root, ignore_errors=True)
 
 
-def build_and_publish(
-    settings: Settings, night: date, current: date | None, kind: NightKind, staging_root: Path, timer: StepTimer
-) -> NightSummary:
+def ingest_and_plan(
+    settings: Settings,
+    night: date,
+    current: date | None,
+    kind: NightKind,
+    build_path: Path,
+    timer: StepTimer | None = None,
+) -> tuple[Any, BuildPlan]:
+    """Tonight's inbox into the build copy, then the plan: incremental since the current night, or a
+    full rebuild and why. The night's policy (overrides included) sets the share of quarantined rows
+    a file may have. Returns the IngestSummary and the BuildPlan."""
     from pipelines.ingestion.ingest import ingest_all
 
-    logger = get_run_logger()
-    values = night_policy(settings.policy_overrides)  # what dbt gets as vars, for the Python steps too
-    build_path = timer.run("prepare", lambda: prepare_step(settings.warehouse, settings.build_dir))
-    ingest_summary = timer.run(
-        "ingest",
-        lambda: ingest_all(
+    values = night_policy(settings.policy_overrides)
+
+    def ingest() -> Any:
+        return ingest_all(
             inbox=settings.inbox,
             catalog=settings.catalog,
             database=build_path,
             as_of=night,
             accept_rejected=settings.accept_rejected,
             max_quarantined_share=float(values["max_quarantined_share"]),
-        ),
-    )
-    logger.info("ingested: %s", ingest_summary.render())
+        )
+
+    ingest_summary = timer.run("ingest", ingest) if timer else ingest()
     plan = plan_build(
         build_path, night, current, kind, settings.full_refresh, settings.catalog, settings.policy_overrides
     )
+    return ingest_summary, plan
+
+
+def build_and_publish(
+    settings: Settings, night: date, current: date | None, kind: NightKind, staging_root: Path, timer: StepTimer
+) -> NightSummary:
+    logger = get_run_logger()
+    values = night_policy(settings.policy_overrides)  # what dbt gets as vars, for the Python steps too
+    build_path = timer.run("prepare", lambda: prepare_step(settings.warehouse, settings.build_dir))
+    ingest_summary, plan = ingest_and_plan(settings, night, current, kind, build_path, timer)
+    logger.info("ingested: %s", ingest_summary.render())
     PROGRESS.info("night %s: %s", night, plan.describe())
     logger.info("night %s: %s", night, plan.describe())
     night_path = build_path
