@@ -27,7 +27,7 @@ from pipelines.core.runlog import (
 )
 from pipelines.core.settings import Settings
 from pipelines.core.warehouse import MEMORY_LIMIT_VARIABLE, memory_limit
-from pipelines.flows.prefect_api import prepare_nightly_process
+from pipelines.flows.prefect_api import check_prefect_usage, prepare_nightly_process, reports_to_prefect
 from pipelines.publishing.publish import check_readable
 
 app = typer.Typer(
@@ -94,9 +94,11 @@ def cps(
     """CPS membership platform: nightly points, levels, invitations and repair SLA."""
 
 
-def announce_start(command: str) -> None:
-    """The first seconds go to starting Prefect and loading dbt and Great Expectations: say so at once."""
-    PROGRESS.info("cps %s: starting Prefect, loading dbt and Great Expectations ... %s", command, with_log_hint(""))
+def announce_start(command: str, settings: Settings) -> None:
+    """The first seconds go to loading dbt and Great Expectations (and Prefect, if the night reports to
+    it): say so at once."""
+    prefect = "starting Prefect, " if reports_to_prefect(settings.prefect_temporary_server) else ""
+    PROGRESS.info("cps %s: %sloading dbt and Great Expectations ... %s", command, prefect, with_log_hint(""))
 
 
 def start_logging(command: str, settings: Settings) -> None:
@@ -192,8 +194,9 @@ def nightly(
     check_folders_and_lock(
         resolved.lock_file, (resolved.warehouse.parent, resolved.reports), resolved.lock_wait_seconds
     )
-    announce_start("nightly")
-    prepare_nightly_process()
+    check_prefect_usage(resolved.dbt_node_tasks, resolved.prefect_temporary_server)
+    announce_start("nightly", resolved)
+    prepare_nightly_process(settings.prefect_temporary_server)
     start_logging("nightly", settings)  # Prefect, now imported, replaced the root logger's handlers
     from pipelines.flows.nightly import run_nightly
 
@@ -243,8 +246,9 @@ def demo(
     """Generate a demo inbox and run `cps nightly` on it with the default paths."""
     settings = load_settings()
     start_logging("demo", settings)
-    announce_start("demo")
-    prepare_nightly_process()
+    check_prefect_usage(settings.dbt_node_tasks, settings.prefect_temporary_server)
+    announce_start("demo", settings)
+    prepare_nightly_process(settings.prefect_temporary_server)
     start_logging("demo", settings)  # Prefect, now imported, replaced the root logger's handlers
     from pipelines.flows.nightly import run_nightly
     from tools.synthetic.generate import generate_inbox

@@ -1,8 +1,11 @@
-"""The nightly run: one Prefect flow of named steps, published only when every step passed.
+"""The nightly run: named steps, published only when every step passed.
 
-No postponed annotations here: Prefect builds the flow's parameter model from them, also when a
-served deployment loads this file by path.
+With a Prefect server to report to, the night is a Prefect flow run (pipelines/flows/nightly_flow.py)
+and its steps are tasks of it; without one, `run_nightly` calls the same steps directly and Prefect
+is not started (see pipelines.core.orchestration).
 """
+
+from __future__ import annotations
 
 import shutil
 import time
@@ -12,18 +15,16 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
-from prefect import flow, get_run_logger, task
-
 from pipelines.core.build_plan import BuildPlan, plan_build
 from pipelines.core.errors import CpsError, QualityGateFailed, file_system_problem
 from pipelines.core.nights import NightKind, check_usage, classify, current_night
+from pipelines.core.orchestration import in_prefect_run, run_logger, step
 from pipelines.core.policy import night_policy
 from pipelines.core.runlog import PROGRESS, show_progress, start_run_log
 from pipelines.core.settings import Settings
 from pipelines.core.warehouse import apply_memory_limit
 from pipelines.flows.artifacts import attach_summary_artifacts
-from pipelines.flows.prefect_api import temporary_api_in_use
-from pipelines.flows.quiet_exit import leave_quietly_if_served
+from pipelines.flows.prefect_api import check_prefect_usage, prefect_api_configured, temporary_api_in_use
 from pipelines.publishing.nights import (
     add_backfilled_ledger_rows,
     apply_retention,
@@ -37,7 +38,6 @@ from pipelines.publishing.publish import prepare_build_copy, publish_build, ware
 from pipelines.publishing.summary import NightSummary, read_published_figures
 from pipelines.transformation.dbt_docs import build_static_docs
 from pipelines.transformation.dbt_runner import DbtInvocation, run_dbt
-from pipelines.transformation.dbt_tasks import run_dbt_as_prefect_tasks
 
 T = TypeVar("T")
 
@@ -58,17 +58,17 @@ class StepTimer:
             PROGRESS.info("%s done in %.1fs", name, self.seconds[name])
 
 
-@task(name="prepare build copy", retries=2, retry_delay_seconds=2)
+@step(name="prepare build copy", retries=2, retry_delay_seconds=2)
 def prepare_step(warehouse: Path, build_dir: Path) -> Path:
     return prepare_build_copy(warehouse, build_dir)
 
 
-@task(name="publish", retries=2, retry_delay_seconds=2)
+@step(name="publish", retries=2, retry_delay_seconds=2)
 def publish_step(build_path: Path, warehouse: Path) -> None:
     publish_build(build_path, warehouse)
 
 
-@task(name="quality gate")
+@step(name="quality gate")
 def quality_step(database: Path, as_of: date, data_docs_dir: Path, policy_values: dict[str, Any]) -> Any:
     from pipelines.quality.gate import run_quality_gate
 
@@ -82,7 +82,7 @@ def render_landing(reports: Path) -> Path:
     return write_landing(reports)
 
 
-@task(name="reports")
+@step(name="reports")
 def reports_step(database: Path, as_of: date, staging_root: Path, consent_database: Path | None) -> Path:
     from reports.render import render_reports
 
@@ -122,14 +122,19 @@ def dbt_build_step(
     excluded = ("test_type:unit",) if data_tests else ("resource_type:test", "resource_type:unit_test")
     command = ("build", "--exclude", *excluded)
     if node_tasks:
+        from pipelines.transformation.dbt_tasks import run_dbt_as_prefect_tasks
+
         run_dbt_as_prefect_tasks(invocation, command)
     else:
         run_dbt(invocation, (*command, "--quiet"))
 
 
 def dbt_node_tasks(settings: Settings) -> bool:
-    """Each dbt node as a Prefect task: for a server's UI. A run's own temporary API has no one
-    watching, and its ~400 task runs (models and data tests) would cost more than the models do."""
+    """Each dbt node as a Prefect task: for a server's UI, so only inside a flow run. A run's own
+    temporary API has no one watching, and its ~200 task runs (models and data tests) would cost more
+    than the models do."""
+    if not in_prefect_run():
+        return False
     if settings.dbt_node_tasks is not None:
         return settings.dbt_node_tasks
     return not temporary_api_in_use()
@@ -144,32 +149,6 @@ def docs_step(database: Path, night: date, artifacts_dir: Path, night_reports: P
         build_static_docs(database, night, artifacts_dir, night_reports / "docs", compile_=False)
     except CpsError as error:
         PROGRESS.warning("dbt docs not built: %s", error)
-
-
-@flow(name="cps-nightly", log_prints=True)
-def nightly_flow(settings: Settings | None = None, as_of: date | None = None) -> NightSummary:
-    """Ingest, dbt build, quality gate, reports, publish — for one run date.
-
-    `settings` is the typed Settings object itself (Prefect validates it as a pydantic model); without
-    it, the CPS_* variables and defaults. `as_of` picks another night than the settings' one (a run
-    triggered by hand on a deployment, whose stored settings leave the date to the day of the run).
-    """
-    settings = (settings or Settings()).resolved()
-    if as_of is not None:
-        settings = settings.with_overrides(as_of=as_of)
-    show_progress()
-    start_run_log("nightly", settings.logs)  # served runs; `cps nightly` opened it already
-    check_usage(settings, settings.allow_future)
-    try:
-        summary = run_night(settings)
-    except OSError as error:
-        leave_quietly_if_served(succeeded=False)
-        raise CpsError(file_system_problem(error)) from None
-    except BaseException:
-        leave_quietly_if_served(succeeded=False)
-        raise
-    leave_quietly_if_served(succeeded=True)
-    return summary
 
 
 def run_night(settings: Settings) -> NightSummary:
@@ -233,7 +212,7 @@ def ingest_and_plan(
 def build_and_publish(
     settings: Settings, night: date, current: date | None, kind: NightKind, staging_root: Path, timer: StepTimer
 ) -> NightSummary:
-    logger = get_run_logger()
+    logger = run_logger()
     values = night_policy(settings.policy_overrides)  # what dbt gets as vars, for the Python steps too
     build_path = timer.run("prepare", lambda: prepare_step(settings.warehouse, settings.build_dir))
     ingest_summary, plan = ingest_and_plan(settings, night, current, kind, build_path, timer)
@@ -313,13 +292,28 @@ def build_and_publish(
         current_night=max(night, current) if current else night,
     )
     logger.info(summary.render())
-    attach_summary_artifacts(summary)
+    if in_prefect_run():
+        attach_summary_artifacts(summary)
     return summary
 
 
 def run_nightly(settings: Settings) -> NightSummary:
-    """Run the nightly flow for the settings' paths and date (the `cps nightly` command)."""
+    """The night for the settings' paths and date (the `cps nightly` command): a Prefect flow run when a
+    Prefect server is configured (PREFECT_API_URL, or the run's temporary one), else the steps directly."""
     show_progress()
     start_run_log("nightly", settings.logs.resolve())
     check_usage(settings, settings.allow_future)
-    return nightly_flow(settings=settings.resolved())
+    check_prefect_usage(settings.dbt_node_tasks, settings.prefect_temporary_server)
+    if prefect_api_configured():  # a server, or the temporary one prepare_nightly_process started
+        from pipelines.flows.nightly_flow import nightly_flow
+
+        return nightly_flow(settings=settings.resolved())  # type: ignore[no-any-return]
+    return run_night_steps(settings.resolved())
+
+
+def run_night_steps(settings: Settings) -> NightSummary:
+    """The night itself, for resolved settings: the flow run's body, and the whole night without Prefect."""
+    try:
+        return run_night(settings)
+    except OSError as error:
+        raise CpsError(file_system_problem(error)) from None

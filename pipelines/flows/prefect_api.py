@@ -1,4 +1,8 @@
-"""A temporary Prefect API for a run on a machine without a Prefect server.
+"""Whether a run reports to Prefect, and a temporary Prefect API for a run that asks for one.
+
+A night reports to Prefect when PREFECT_API_URL names a server (or the test harness set one); without
+one it runs its steps directly (pipelines.core.orchestration). CPS_PREFECT_TEMPORARY_SERVER=true asks
+for a flow run all the same, on a temporary server that records it in PREFECT_HOME's database.
 
 Prefect would start the same server by itself when the first flow starts, then wait for it: about
 18 s on this project's machine (the server imports and migrates its database), during which the run
@@ -24,7 +28,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.core.errors import CpsError
+from pipelines.core.errors import CpsError, UsageError
 
 READY_TIMEOUT_SECONDS = 120.0
 PORT_IN_USE_EXIT_CODE = 3  # uvicorn's exit code when the port was taken between probe and start
@@ -97,6 +101,16 @@ class TemporaryPrefectApi:
         raise CpsError(f"the temporary Prefect server did not answer within {timeout_seconds:.0f} s")
 
     def stop(self) -> None:
+        # The run's last log lines and events go out while the server still answers: left for the
+        # interpreter's exit, Prefect's log shipper waited ~5 s for a server already stopped.
+        if "prefect.logging.handlers" in sys.modules:
+            from prefect.logging.handlers import APILogWorker
+
+            APILogWorker.drain_all(timeout=5)
+        if "prefect.events.worker" in sys.modules:
+            from prefect.events.worker import EventsWorker
+
+            EventsWorker.drain_all(timeout=5)
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -112,6 +126,32 @@ _started: list[TemporaryPrefectApi] = []
 def temporary_api_in_use() -> bool:
     """True when this process reports to the temporary API it started (nobody watches its UI)."""
     return bool(_started) and os.environ.get("PREFECT_API_URL") == _started[0].url
+
+
+def prefect_api_configured() -> bool:
+    """A Prefect API to report to: PREFECT_API_URL in the environment (a server, the run's temporary
+    one), or in Prefect's settings once Prefect is loaded (the test harness sets it there)."""
+    if os.environ.get("PREFECT_API_URL"):
+        return True
+    if "prefect.settings" in sys.modules:
+        from prefect.settings import PREFECT_API_URL
+
+        return bool(PREFECT_API_URL.value())
+    return False
+
+
+def reports_to_prefect(temporary_server: bool) -> bool:
+    """Whether a night runs as a Prefect flow run: a server is configured, or a temporary one asked for."""
+    return temporary_server or prefect_api_configured()
+
+
+def check_prefect_usage(dbt_node_tasks: bool | None, temporary_server: bool) -> None:
+    """dbt's nodes as Prefect tasks need a flow run to belong to: wrong usage without any server."""
+    if dbt_node_tasks and not reports_to_prefect(temporary_server):
+        raise UsageError(
+            "CPS_DBT_NODE_TASKS=true shows dbt's nodes in a Prefect server's UI: set PREFECT_API_URL to a "
+            "running server, or CPS_PREFECT_TEMPORARY_SERVER=true"
+        )
 
 
 def start_temporary_api() -> TemporaryPrefectApi | None:
@@ -142,18 +182,22 @@ def import_step_libraries() -> None:
     gc.freeze()  # what is loaded so far lives as long as the process: no collection need walk it
 
 
-def prepare_nightly_process() -> None:
-    """For a process about to run the nightly flow: its libraries load while something else waits.
+def prepare_nightly_process(temporary_server: bool) -> None:
+    """For a process about to run a night: its libraries load while something else waits.
 
     dbt and Great Expectations (~5 s of imports, ~15 s on a busy machine) are first needed after
-    ingestion: a background thread imports them while the temporary API (if any) starts and the
-    night ingests (DuckDB's work and Prefect's API calls leave the interpreter mostly idle); a step
-    that needs one before it is loaded simply waits for the import to finish (Python's import lock).
+    ingestion: a background thread imports them while the night ingests (DuckDB's work leaves the
+    interpreter mostly idle); a step that needs one before it is loaded simply waits for the import
+    to finish (Python's import lock). With `temporary_server` (and no PREFECT_API_URL), a temporary
+    Prefect API starts first, on the other core.
     """
     gc.set_threshold(*NIGHT_GC_THRESHOLDS)
-    api = start_temporary_api()
-    # Prefect first: it sets up its logging on import, before the others can touch the root logger.
+    api = start_temporary_api() if temporary_server else None
     import pipelines.flows.nightly  # noqa: F401, I001
+
+    if prefect_api_configured():
+        # Prefect first: it sets up its logging on import, before the others can touch the root logger.
+        import pipelines.flows.nightly_flow  # noqa: F401
 
     threading.Thread(target=import_step_libraries, name="cps-imports", daemon=True).start()
     if api is not None:

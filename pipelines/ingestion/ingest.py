@@ -1,11 +1,11 @@
 """Ingestion flows: the catalogue and the inbox into the warehouse's raw tables.
 
 `ingest_all` loads the catalogue (products, service centres) and then members, registrations and
-service jobs; `ingest_source` loads one source. Each file is its own Prefect task, so progress shows
-file by file; inbox files load LOAD_WORKERS at a time (DuckDB reads one file with both cores, but a
-Parquet file of one row group, a commit or a Prefect call leaves a core idle). Every step opens its
-own DuckDB connection and closes it before it returns (the nightly run renames the database file
-afterwards).
+service jobs; `ingest_source` loads one source. Each file is its own step (a Prefect task inside a
+flow run, see pipelines.core.orchestration), so progress shows file by file; inbox files load
+LOAD_WORKERS at a time (DuckDB reads one file with both cores, but a Parquet file of one row group or
+a commit leaves a core idle). Every step opens its own DuckDB connection and closes it before it
+returns (the nightly run renames the database file afterwards).
 
 What happens to a file (decided here, tested in tests/test_ingest.py):
 - content (sha256) this source saw before, loaded or rejected: skipped, whatever the file's name;
@@ -26,14 +26,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
-from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NO_CACHE
-from prefect.futures import PrefectFuture, wait
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from pipelines.core.errors import CpsError, InputRejected
+from pipelines.core.orchestration import is_future, run_logger, step, subflow, wait_all
 from pipelines.core.policy import policy
 from pipelines.core.runlog import PROGRESS
 from pipelines.core.sources import ALL_SOURCES, INBOX_SOURCES, REFERENCE_SOURCES, SOURCES_BY_NAME, Source
@@ -188,7 +186,7 @@ def warehouse_held_open(database: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         connection.close()
 
 
-@task(name="load-file", task_run_name="load {source_name}/{path.name}", cache_policy=NO_CACHE)
+@step(name="load-file", task_run_name="load {source_name}/{path.name}")
 def load_file_task(
     source_name: str,
     path: Path,
@@ -221,7 +219,7 @@ def load_file_task(
         f"{result.rows_quarantined:,}",
         time.perf_counter() - started,
     )
-    logger = get_run_logger()
+    logger = run_logger()
     if result.status == "rejected":
         logger.warning("rejected %s/%s: %s", source_name, path.name, result.error)
     elif result.status == "skipped":
@@ -270,7 +268,7 @@ def ingest_inbox_sources(
     folders = {source.name: source_files(source, inbox) for source in sources}
     unchanged = {path: result for source in sources for path, result in _unchanged(connection, source, folders)}
     to_hash = [path for source in sources for path in folders[source.name] if path not in unchanged]
-    planned: list[FileResult | PrefectFuture[FileResult] | tuple[Path, str, int]] = []
+    planned: list[Any] = []  # FileResult, a future of one, or (path, source, index of the first)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cps-sha256") as hasher:
         hashes = {path: hasher.submit(file_sha256, path) for path in to_hash}
         file_id = next_file_id(connection)
@@ -296,12 +294,12 @@ def ingest_inbox_sources(
                     file_id += 1
             for path in ignored_files(source, inbox):
                 planned.append(ignore_file(connection, source, path, as_of, file_id))
-                get_run_logger().warning("ignored %s/%s: %s", source.name, path.name, planned[-1].error)
+                run_logger().warning("ignored %s/%s: %s", source.name, path.name, planned[-1].error)
                 file_id += 1
-    wait([item for item in planned if isinstance(item, PrefectFuture)])
+    wait_all(item for item in planned if is_future(item))
     results: list[FileResult] = []
     for item in planned:
-        if isinstance(item, PrefectFuture):
+        if is_future(item):
             results.append(item.result())
         elif isinstance(item, tuple):
             path, source_name, first = item
@@ -322,14 +320,10 @@ def log_source_summaries(sources: tuple[Source, ...], results: list[FileResult])
     summary = IngestSummary(results)
     for source in sources:
         part = summary.for_source(source.name)
-        get_run_logger().info(part.render() if part.files else f"{source.name}: no files")
+        run_logger().info(part.render() if part.files else f"{source.name}: no files")
 
 
-@flow(
-    name="ingest-source",
-    flow_run_name="ingest {source_name}",
-    task_runner=ThreadPoolTaskRunner(max_workers=LOAD_WORKERS),
-)
+@subflow(workers=LOAD_WORKERS, name="ingest-source", flow_run_name="ingest {source_name}")
 def ingest_source(
     source_name: str,
     folder: Path,
@@ -359,7 +353,7 @@ def ingest_source(
     return results
 
 
-@flow(name="ingest-all", task_runner=ThreadPoolTaskRunner(max_workers=LOAD_WORKERS))
+@subflow(workers=LOAD_WORKERS, name="ingest-all")
 def ingest_all(
     inbox: Path,
     catalog: Path,
@@ -389,7 +383,7 @@ def ingest_all(
         summary.files.extend(ingest_inbox_sources(INBOX_SOURCES, inbox, connection, database, as_of, share))
         files_checked = reconcile(database)
     log_source_summaries(ALL_SOURCES, summary.files)
-    get_run_logger().info("%s\nreconciled: %s files", summary.render(), files_checked)
+    run_logger().info("%s\nreconciled: %s files", summary.render(), files_checked)
     if summary.rejected and not accept_rejected:
         raise InputRejected(rejection_message(summary.rejected))
     return summary

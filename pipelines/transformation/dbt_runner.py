@@ -94,6 +94,9 @@ def record_run_context(
 @contextmanager
 def dbt_environment(database: Path) -> Iterator[None]:
     """Point the profile at `database` for the duration of one dbt invocation."""
+    from pipelines.transformation.dbt_flag_source import use_cheap_flag_source
+
+    use_cheap_flag_source()
     previous = os.environ.get("CPS_DBT_DATABASE")
     os.environ["CPS_DBT_DATABASE"] = str(database.resolve())
     os.environ.setdefault(MEMORY_LIMIT_VARIABLE, memory_limit())  # the profile's memory_limit
