@@ -196,7 +196,7 @@ def nightly(
     )
     check_prefect_usage(resolved.dbt_node_tasks, resolved.prefect_temporary_server)
     announce_start("nightly", resolved)
-    prepare_nightly_process(settings.prefect_temporary_server)
+    prepare_nightly_process(settings.prefect_temporary_server, current_run_log())
     start_logging("nightly", settings)  # Prefect, now imported, replaced the root logger's handlers
     from pipelines.flows.nightly import run_nightly
 
@@ -248,7 +248,7 @@ def demo(
     start_logging("demo", settings)
     check_prefect_usage(settings.dbt_node_tasks, settings.prefect_temporary_server)
     announce_start("demo", settings)
-    prepare_nightly_process(settings.prefect_temporary_server)
+    prepare_nightly_process(settings.prefect_temporary_server, current_run_log())
     start_logging("demo", settings)  # Prefect, now imported, replaced the root logger's handlers
     from pipelines.flows.nightly import run_nightly
     from tools.synthetic.generate import generate_inbox

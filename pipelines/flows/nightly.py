@@ -36,6 +36,7 @@ from pipelines.publishing.nights import (
 )
 from pipelines.publishing.publish import prepare_build_copy, publish_build, warehouse_lock
 from pipelines.publishing.summary import NightSummary, read_published_figures
+from pipelines.quality.worker import run_gate, stop_gate_worker
 from pipelines.transformation.dbt_docs import build_static_docs
 from pipelines.transformation.dbt_runner import DbtInvocation, run_dbt
 
@@ -70,9 +71,7 @@ def publish_step(build_path: Path, warehouse: Path) -> None:
 
 @step(name="quality gate")
 def quality_step(database: Path, as_of: date, data_docs_dir: Path, policy_values: dict[str, Any]) -> Any:
-    from pipelines.quality.gate import run_quality_gate
-
-    return run_quality_gate(database, as_of, data_docs_dir, policy_values=policy_values)
+    return run_gate(database, as_of, data_docs_dir, policy_values)
 
 
 def render_landing(reports: Path) -> Path:
@@ -174,6 +173,7 @@ def run_night(settings: Settings) -> NightSummary:
         try:
             return build_and_publish(settings, night, current, kind, staging_root, timer)
         finally:
+            stop_gate_worker()  # a night that stopped before its gate
             shutil.rmtree(staging_root, ignore_errors=True)
 
 

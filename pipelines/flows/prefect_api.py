@@ -175,23 +175,25 @@ NIGHT_GC_THRESHOLDS = (50_000, 20, 100)
 
 
 def import_step_libraries() -> None:
-    """dbt and Great Expectations: needed by the dbt and quality-gate steps, ~5 s of imports."""
+    """dbt, needed by the dbt step: ~2-3 s of imports (Great Expectations loads in the gate's worker)."""
     import dbt.cli.main  # noqa: F401
-    import great_expectations  # noqa: F401
 
     gc.freeze()  # what is loaded so far lives as long as the process: no collection need walk it
 
 
-def prepare_nightly_process(temporary_server: bool) -> None:
+def prepare_nightly_process(temporary_server: bool, run_log: Path | None) -> None:
     """For a process about to run a night: its libraries load while something else waits.
 
-    dbt and Great Expectations (~5 s of imports, ~15 s on a busy machine) are first needed after
-    ingestion: a background thread imports them while the night ingests (DuckDB's work leaves the
-    interpreter mostly idle); a step that needs one before it is loaded simply waits for the import
-    to finish (Python's import lock). With `temporary_server` (and no PREFECT_API_URL), a temporary
-    Prefect API starts first, on the other core.
+    The quality gate's worker process starts first and imports Great Expectations on the other core
+    (pipelines.quality.worker). dbt (~2-3 s of imports) is first needed after ingestion: a background
+    thread imports it while the night ingests (DuckDB's work leaves the interpreter mostly idle); the
+    dbt step, if it comes first, simply waits for the import to finish (Python's import lock). With
+    `temporary_server` (and no PREFECT_API_URL), a temporary Prefect API starts too.
     """
+    from pipelines.quality.worker import start_gate_worker
+
     gc.set_threshold(*NIGHT_GC_THRESHOLDS)
+    start_gate_worker(run_log)
     api = start_temporary_api() if temporary_server else None
     import pipelines.flows.nightly  # noqa: F401, I001
 

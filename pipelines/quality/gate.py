@@ -8,7 +8,6 @@ unreadable, warehouse missing, results not writable) raise CpsError.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -17,43 +16,10 @@ from pipelines.core.errors import CpsError
 from pipelines.core.settings import EXPECTATIONS_DIR
 from pipelines.quality.docs import build_data_docs
 from pipelines.quality.gx import duckdb_datasource, new_context, validate_suites
-from pipelines.quality.results import ExpectationOutcome, is_critical, outcomes_of, store_outcomes
+from pipelines.quality.results import GateResult, outcomes_of, store_outcomes
 from pipelines.quality.suites import load_suites
 
 DATASOURCE_NAME = "cps_warehouse"
-
-
-@dataclass
-class GateResult:
-    as_of: date
-    outcomes: list[ExpectationOutcome]
-    data_docs_index: Path | None = None
-    critical_failures: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    @classmethod
-    def from_outcomes(cls, as_of: date, outcomes: list[ExpectationOutcome], index: Path | None) -> GateResult:
-        # An expectation that could not be evaluated fails the gate whatever its severity: no result is
-        # not a passed check.
-        critical = [o.reason() for o in outcomes if o.failed and (is_critical(o) or not o.evaluated)]
-        warnings = [o.reason() for o in outcomes if o.failed and not is_critical(o) and o.evaluated]
-        return cls(as_of, outcomes, index, critical, warnings)
-
-    @property
-    def passed(self) -> bool:
-        return not self.critical_failures
-
-    def render(self) -> str:
-        verdict = "passed" if self.passed else "FAILED"
-        lines = [
-            f"quality gate {verdict} for {self.as_of}: {len(self.outcomes)} expectations, "
-            f"{len(self.critical_failures)} critical failures, {len(self.warnings)} warnings"
-        ]
-        lines += [f"  critical: {reason}" for reason in self.critical_failures]
-        lines += [f"  warning: {reason}" for reason in self.warnings]
-        if self.data_docs_index is not None:
-            lines.append(f"  data docs: {self.data_docs_index}")
-        return "\n".join(lines)
 
 
 def run_quality_gate(

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipelines.core.warehouse import connect
-from pipelines.quality.gx import GroupValidation
 from pipelines.quality.suites import ExpectationSpec, Severity
+
+if TYPE_CHECKING:  # this module stays free of Great Expectations: the gate's result returns from its worker
+    from pipelines.quality.gx import GroupValidation
 
 RESULTS_TABLE = "quality.validation_results"
 RESULTS_COLUMNS = {
@@ -178,3 +180,36 @@ def store_outcomes(database: Path, as_of: date, run_at: datetime, outcomes: Iter
 
 def is_critical(outcome: ExpectationOutcome) -> bool:
     return outcome.spec.severity is Severity.CRITICAL
+
+
+@dataclass
+class GateResult:
+    as_of: date
+    outcomes: list[ExpectationOutcome]
+    data_docs_index: Path | None = None
+    critical_failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_outcomes(cls, as_of: date, outcomes: list[ExpectationOutcome], index: Path | None) -> GateResult:
+        # An expectation that could not be evaluated fails the gate whatever its severity: no result is
+        # not a passed check.
+        critical = [o.reason() for o in outcomes if o.failed and (is_critical(o) or not o.evaluated)]
+        warnings = [o.reason() for o in outcomes if o.failed and not is_critical(o) and o.evaluated]
+        return cls(as_of, outcomes, index, critical, warnings)
+
+    @property
+    def passed(self) -> bool:
+        return not self.critical_failures
+
+    def render(self) -> str:
+        verdict = "passed" if self.passed else "FAILED"
+        lines = [
+            f"quality gate {verdict} for {self.as_of}: {len(self.outcomes)} expectations, "
+            f"{len(self.critical_failures)} critical failures, {len(self.warnings)} warnings"
+        ]
+        lines += [f"  critical: {reason}" for reason in self.critical_failures]
+        lines += [f"  warning: {reason}" for reason in self.warnings]
+        if self.data_docs_index is not None:
+            lines.append(f"  data docs: {self.data_docs_index}")
+        return "\n".join(lines)
