@@ -51,7 +51,8 @@ class PublishedNight:
 
 
 def run_night_in_process(paths: NightPaths, night: date, catalog: Path | None = None, **options: Any) -> Any:
-    """The nightly flow for `night` in this process (needs the prefect_harness fixture); its NightSummary.
+    """The night's steps for `night` in this process, without Prefect (as `cps nightly` runs them when
+    no Prefect server is configured); its NightSummary.
 
     For tests about what nights compute: no `cps` start-up to pay. Errors raise as CpsError subclasses.
     `options` are further Settings fields (e.g. full_refresh, policy_overrides).
@@ -68,7 +69,7 @@ def run_night_in_process(paths: NightPaths, night: date, catalog: Path | None = 
         **({"catalog": catalog} if catalog is not None else {}),
         **options,
     )
-    return run_nightly(settings)
+    return run_nightly(settings, prefect=False)
 
 
 def night_paths(root: Path, inbox: Path) -> NightPaths:
@@ -80,19 +81,26 @@ def night_paths(root: Path, inbox: Path) -> NightPaths:
     )
 
 
-def cli_environment(prefect_home: Path, dbt_node_tasks: bool = False, api_url: str | None = None) -> dict[str, str]:
-    """A clean environment for a `cps` subprocess with its own Prefect home (and server, if given).
+def cli_environment(
+    prefect_home: Path,
+    dbt_node_tasks: bool = False,
+    api_url: str | None = None,
+    extra: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """A clean environment for a `cps` subprocess with its own Prefect home (and server, if given: else
+    the night runs without Prefect). `extra`: further variables (CPS_* settings).
 
-    dbt nodes as Prefect tasks cost ~0.3 s each on the embedded server; most tests leave them out,
-    the serve test and one nightly test keep them.
+    dbt nodes as Prefect tasks cost time on a server; only the serve test and the session's first
+    night ask for them (they need a server).
     """
     env = {key: value for key, value in os.environ.items() if not key.startswith(("CPS_", "PREFECT_API"))}
     env["PREFECT_HOME"] = str(prefect_home)
     env["CPS_LOGS"] = str(prefect_home.parent / "logs")  # run logs beside the test's other files
-    env["CPS_DBT_NODE_TASKS"] = "true" if dbt_node_tasks else "false"
+    if dbt_node_tasks:
+        env["CPS_DBT_NODE_TASKS"] = "true"
     if api_url:
         env["PREFECT_API_URL"] = api_url
-    return env
+    return {**env, **(extra or {})}
 
 
 def start_cli(args: list[str], prefect_home: Path, api_url: str | None = None) -> subprocess.Popen[str]:
@@ -114,11 +122,12 @@ def run_cli(
     dbt_node_tasks: bool = False,
     api_url: str | None = None,
     cwd: Path | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pipelines.cli", *args],
         cwd=cwd,
-        env=cli_environment(prefect_home, dbt_node_tasks, api_url),
+        env=cli_environment(prefect_home, dbt_node_tasks, api_url, extra_env),
         capture_output=True,
         text=True,
         timeout=timeout,

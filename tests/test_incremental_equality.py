@@ -189,9 +189,7 @@ def full_rebuild_reference(warehouse: Path, inbox: Path, night: date, catalog: P
     build_path = prepare_build_copy(settings.warehouse, settings.build_dir)
     _, plan = ingest_and_plan(settings, night, current, kind, build_path)
     assert not plan.incremental, plan.describe()
-    dbt_build_step(
-        build_path, night, settings.dbt_artifacts_dir, False, current, plan, overrides, data_tests=False
-    )
+    dbt_build_step(build_path, night, settings.dbt_artifacts_dir, False, current, plan, overrides, data_tests=False)
     record_night(build_path, night, kind, settings.catalog, plan.project_digest, overrides)
     return build_path
 

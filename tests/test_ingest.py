@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -235,7 +236,10 @@ def test_ingest_all_loads_every_source_a_rerun_nothing_and_a_new_file_after_the_
     before = folder_state(inbox)
     catalogue_before = folder_state(catalog)
 
-    summary = ingest_all(inbox=inbox, catalog=catalog, database=database, max_quarantined_share=NO_SHARE_LIMIT)
+    # In a Prefect flow run (a night on a server): a subflow, each file a task run.
+    summary = ingest_in_a_flow_run(
+        inbox=inbox, catalog=catalog, database=database, max_quarantined_share=NO_SHARE_LIMIT
+    )
 
     assert isinstance(summary, IngestSummary)
     assert (summary.files_loaded, summary.files_skipped, summary.files_rejected) == (7, 0, 0)
@@ -260,6 +264,7 @@ def test_ingest_all_loads_every_source_a_rerun_nothing_and_a_new_file_after_the_
     assert query(database, "select count(*) from raw.service_jobs") == [(2,)]
     assert reconcile(database) == 7
 
+    # Outside a flow run (a night without a Prefect server): the same steps, called directly.
     again = ingest_all(inbox=inbox, catalog=catalog, database=database, max_quarantined_share=NO_SHARE_LIMIT)
 
     assert (again.files_loaded, again.files_skipped, again.files_rejected) == (0, 7, 0)
@@ -278,6 +283,17 @@ def test_ingest_all_loads_every_source_a_rerun_nothing_and_a_new_file_after_the_
     assert query(database, "select member_id, country, _file_id from raw.members where country = 'FR'") == [
         ("M2", "FR", 8)
     ]
+
+
+def ingest_in_a_flow_run(**arguments: Any) -> IngestSummary:
+    """ingest_all called from inside a Prefect flow run, as the nightly flow calls it on a server."""
+    from prefect import flow
+
+    @flow(name="test-ingest-parent")
+    def parent() -> IngestSummary:
+        return ingest_all(**arguments)
+
+    return parent()
 
 
 def assert_closed(database: Path) -> None:

@@ -1,6 +1,8 @@
 """The nightly run end to end, through the `cps` command: publishing, kills, concurrency, gate, CLI errors.
 
-Every `cps` process talks to one shared, real Prefect server (the `prefect_api` fixture).
+The session's first night (`tiny_night`) and the re-run report to one shared, real Prefect server
+(the `prefect_api` fixture), dbt's nodes as tasks; the other `cps` processes run as an operator's
+`cps nightly` without a server runs: the steps directly, no Prefect. Both must publish the same tables.
 """
 
 from __future__ import annotations
@@ -87,31 +89,32 @@ def test_running_the_same_night_again_gives_identical_tables(
 
 
 def test_a_kill_in_each_step_then_a_rerun_gives_the_undisturbed_tables(
-    inbox: Path, tmp_path: Path, undisturbed: dict[str, str], prefect_api: str
+    inbox: Path, tmp_path: Path, undisturbed: dict[str, str]
 ) -> None:
     """One warehouse, killed in the middle of every step in turn; each time the published night is
     absent or complete (never half), and the final undisturbed re-run equals the clean run."""
     paths = night_paths(tmp_path, inbox)
     for step in STEPS:
-        process = start_cli(paths.cli_args(NIGHT), paths.prefect_home, api_url=prefect_api)
+        process = start_cli(paths.cli_args(NIGHT), paths.prefect_home)
         kill_when(process, f"{step} ...", delay=0.5)
         if paths.warehouse.exists():
             assert table_fingerprints(paths.warehouse) == undisturbed, f"killed in {step}"
-    result = run_cli(paths.cli_args(NIGHT), paths.prefect_home, api_url=prefect_api)
+    result = run_cli(paths.cli_args(NIGHT), paths.prefect_home)
     assert result.returncode == 0, result.stdout + result.stderr
+    # Without a server the night runs its steps directly: no Prefect, no temporary API and its database.
+    assert "starting Prefect" not in result.stderr
+    assert not (paths.prefect_home / "prefect.db").exists()
     assert table_fingerprints(paths.warehouse) == undisturbed
 
 
-def test_two_runs_at_once_never_both_write(
-    inbox: Path, tmp_path: Path, undisturbed: dict[str, str], prefect_api: str
-) -> None:
+def test_two_runs_at_once_never_both_write(inbox: Path, tmp_path: Path, undisturbed: dict[str, str]) -> None:
     paths = night_paths(tmp_path, inbox)
-    first = start_cli(paths.cli_args(NIGHT), paths.prefect_home, api_url=prefect_api)
+    first = start_cli(paths.cli_args(NIGHT), paths.prefect_home)
     assert first.stdout is not None
     for line in first.stdout:
         if "ingest ..." in line:
             break
-    second = run_cli(paths.cli_args(NIGHT), tmp_path / "prefect-second", api_url=prefect_api)
+    second = run_cli(paths.cli_args(NIGHT), tmp_path / "prefect-second")
     first_output, _ = first.communicate(timeout=600)
     assert first.returncode == 0, first_output
     assert second.returncode != 0
@@ -120,9 +123,7 @@ def test_two_runs_at_once_never_both_write(
     assert table_fingerprints(paths.warehouse) == undisturbed
 
 
-def test_failing_gate_keeps_the_last_night_and_nights_build_history(
-    inbox: Path, tmp_path: Path, prefect_api: str, prefect_harness: None
-) -> None:
+def test_failing_gate_keeps_the_last_night_and_nights_build_history(inbox: Path, tmp_path: Path) -> None:
     # The good nights run in this process (what they compute is the point); the failing one is a
     # `cps` process, for its exit code and one-line message.
     paths = night_paths(tmp_path, inbox)
@@ -153,9 +154,7 @@ def test_failing_gate_keeps_the_last_night_and_nights_build_history(
         writer.writeheader()
         writer.writerows(jobs.values())
 
-    failed = run_cli(
-        replace(paths, inbox=backwards_inbox).cli_args(NEXT_NIGHT), paths.prefect_home, api_url=prefect_api
-    )
+    failed = run_cli(replace(paths, inbox=backwards_inbox).cli_args(NEXT_NIGHT), paths.prefect_home)
     assert failed.returncode == 3, failed.stderr[-2000:]
     message = failed.stderr.strip().splitlines()[-1]
     assert message.startswith(f"cps: quality gate failed for {NEXT_NIGHT}:")
@@ -230,12 +229,12 @@ def test_usual_mistakes_give_one_line_errors(args: list[str], message: str, tmp_
 
 
 def test_unreadable_warehouse_unknown_member_and_explain(
-    inbox: Path, tmp_path: Path, prefect_api: str, tiny_night: PublishedNight
+    inbox: Path, tmp_path: Path, tiny_night: PublishedNight
 ) -> None:
     paths = night_paths(tmp_path, inbox)
     paths.warehouse.parent.mkdir(parents=True)
     paths.warehouse.write_bytes(b"garbage" * 1000)
-    result = run_cli(paths.cli_args(NIGHT), paths.prefect_home, api_url=prefect_api)
+    result = run_cli(paths.cli_args(NIGHT), paths.prefect_home)
     assert result.returncode != 0 and "cannot read the warehouse" in result.stderr
     assert "Traceback" not in result.stderr
 

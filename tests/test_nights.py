@@ -1,8 +1,8 @@
 """Nights: a new night, a re-run of the current night, backfills into the night archive, retention, exit codes.
 
-The nights are run in-process (a real Prefect flow under the test harness, real dbt, real Great
-Expectations) on one small warehouse shared by the module; `cps` subprocesses only where the test is
-about the process (exit code and its one line).
+The nights are run in-process (the night's steps as `cps nightly` runs them without a Prefect server,
+real dbt, real Great Expectations; the Prefect flow where the test is about it) on one small warehouse
+shared by the module; `cps` subprocesses only where the test is about the process (exit code and its one line).
 """
 
 from __future__ import annotations
@@ -110,13 +110,13 @@ class Site:
         return self.root / "reports"
 
 
-def run_night(site: Site, night: date, allow_future: bool = False) -> object:
-    from pipelines.flows.nightly import nightly_flow
+def run_night(site: Site, night: date, allow_future: bool = False, prefect: bool = False) -> object:
+    from pipelines.flows.nightly import run_nightly
 
     settings = Settings(
         as_of=night, inbox=site.inbox, warehouse=site.warehouse, reports=site.reports, allow_future=allow_future
     )
-    return nightly_flow(settings=settings)
+    return run_nightly(settings, prefect=prefect)
 
 
 def query(database: Path, sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
@@ -148,7 +148,7 @@ def all_rows(database: Path, table: str) -> set[tuple[object, ...]]:
 
 
 @pytest.fixture(scope="module")
-def backfilled(prefect_harness: None, inbox: Path, tmp_path_factory: pytest.TempPathFactory) -> Backfilled:
+def backfilled(inbox: Path, tmp_path_factory: pytest.TempPathFactory) -> Backfilled:
     """FIRST and CURRENT run as normal nights, then the gap night between them backfilled."""
     site = Site(tmp_path_factory.mktemp("nights"), inbox)
     for night in (FIRST, CURRENT):
@@ -423,6 +423,6 @@ def test_a_read_only_warehouse_folder_inside_the_run_is_one_line_too(
     """The flow itself (a served deployment has no CLI in front): the lock file cannot be created."""
     site = Site(tmp_path, inbox)
     with read_only_folder(site.warehouse.parent), pytest.raises(CpsError) as failure:
-        run_night(site, CURRENT)
+        run_night(site, CURRENT, prefect=True)
     assert failure.value.exit_code == 1
     assert str(site.warehouse.parent) in str(failure.value) and "\n" not in str(failure.value)

@@ -1,79 +1,101 @@
-"""The temporary Prefect API a run starts for itself when no Prefect server is configured."""
+"""Whether a night reports to Prefect: a configured server, a temporary one asked for, or none.
+
+Without a server a night runs its steps directly (tests/test_nightly.py runs most nights that way and
+compares their tables with a night run as a Prefect flow run with dbt's nodes as tasks).
+"""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import sqlite3
+from datetime import date
 from pathlib import Path
 
 import psutil
 import pytest
 
 from pipelines.core.settings import Settings
-from pipelines.flows.prefect_api import start_temporary_api, temporary_api_in_use
+from pipelines.flows.prefect_api import (
+    prefect_api_configured,
+    reports_to_prefect,
+    start_temporary_api,
+    temporary_api_in_use,
+)
+from tests.nightly_helpers import night_paths, run_cli
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-
-RUN_A_FLOW = """
-import os, sys
-from pipelines.core.environment import apply_offline_environment
-from pathlib import Path
-apply_offline_environment(Path(sys.argv[1]))
-from pipelines.core.settings import Settings
-from pipelines.flows.prefect_api import start_temporary_api, temporary_api_in_use
-api = start_temporary_api()
-print("server-pid", api.process.pid, flush=True)
-from prefect import flow
-from prefect.client.orchestration import get_client
-api.wait_until_ready()
-
-@flow(name="probe")
-def probe() -> str:
-    from prefect.runtime import flow_run
-    return flow_run.id
-
-run_id = probe()
-with get_client(sync_client=True) as client:
-    print("api", client.api_url, os.environ["PREFECT_API_URL"], flush=True)
-    print("state", client.read_flow_run(run_id).state_type.value, flush=True)
-from pipelines.core.settings import Settings
-from pipelines.flows.nightly import dbt_node_tasks
-print("node-tasks", dbt_node_tasks(Settings()), dbt_node_tasks(Settings(dbt_node_tasks=True)), flush=True)
-"""
+NIGHT = date(2026, 11, 20)
 
 
-def test_a_run_without_a_server_gets_its_own_api_and_stops_it_at_exit(tmp_path: Path) -> None:
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
-    result = subprocess.run(
-        [sys.executable, "-c", RUN_A_FLOW, str(tmp_path / "prefect")],
-        cwd=PROJECT_ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+def test_a_temporary_server_asked_for_records_the_night_as_a_flow_run_and_stops(
+    tiny_inbox: Path, tmp_path: Path
+) -> None:
+    paths = night_paths(tmp_path, tiny_inbox)
+    result = run_cli(
+        paths.cli_args(NIGHT.isoformat()), paths.prefect_home, extra_env={"CPS_PREFECT_TEMPORARY_SERVER": "true"}
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    lines = dict(line.split(" ", 1) for line in result.stdout.splitlines() if " " in line)
-    client_url, configured_url = lines["api"].split()
-    assert client_url.rstrip("/") == configured_url.rstrip("/")
-    assert configured_url.startswith("http://127.0.0.1:")
-    assert lines["state"] == "COMPLETED"
-    # Nobody sees a temporary API's UI: dbt runs as one step unless CPS_DBT_NODE_TASKS asks for tasks.
-    assert lines["node-tasks"] == "False True"
-    assert (tmp_path / "prefect" / "prefect.db").is_file()
-    server_pid = int(lines["server-pid"])
-    assert not psutil.pid_exists(server_pid) or psutil.Process(server_pid).status() == psutil.STATUS_ZOMBIE
+    assert f"Night {NIGHT} published" in result.stdout
+    assert "starting Prefect" in result.stderr
+    # The flow run and its steps' task runs are in the temporary server's database, in PREFECT_HOME.
+    database = sqlite3.connect(paths.prefect_home / "prefect.db")
+    try:
+        flow_runs = database.execute(
+            "select flow.name, flow_run.state_type from flow_run join flow on flow.id = flow_run.flow_id"
+        ).fetchall()
+        task_runs = {row[0] for row in database.execute("select name from task_run").fetchall()}
+    finally:
+        database.close()
+    assert ("cps-nightly", "COMPLETED") in flow_runs
+    assert ("ingest-all", "COMPLETED") in flow_runs
+    assert any(name.startswith("quality gate") for name in task_runs)
+    assert any(name.startswith("load members/") for name in task_runs)
+    # Nobody watches a temporary server's UI: dbt ran as one step, not a task per node.
+    assert not any(name.startswith("dbt ") for name in task_runs)
+    # The server (a child of `cps`) is gone once `cps` has ended.
+    assert servers_using(paths.prefect_home) == []
+
+
+def servers_using(prefect_home: Path) -> list[int]:
+    """Running (not zombie) Prefect server processes whose PREFECT_HOME is this one."""
+    found = []
+    for process in psutil.process_iter(["cmdline", "status"]):
+        try:
+            if "create_app" not in " ".join(process.info["cmdline"] or []):
+                continue
+            if process.info["status"] != psutil.STATUS_ZOMBIE and process.environ().get("PREFECT_HOME") == str(
+                prefect_home
+            ):
+                found.append(process.pid)
+        except psutil.Error:
+            continue
+    return found
+
+
+def test_dbt_nodes_as_tasks_without_any_server_is_wrong_usage(tiny_inbox: Path, tmp_path: Path) -> None:
+    paths = night_paths(tmp_path, tiny_inbox)
+    result = run_cli(paths.cli_args(NIGHT.isoformat()), paths.prefect_home, dbt_node_tasks=True, timeout=120)
+    assert result.returncode == 2, result.stdout + result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("cps: CPS_DBT_NODE_TASKS=true") and "PREFECT_API_URL" in line
+    assert not paths.warehouse.exists()
 
 
 def test_a_configured_api_is_used_as_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
+    assert prefect_api_configured() and reports_to_prefect(temporary_server=False)
     assert start_temporary_api() is None
-    assert os.environ["PREFECT_API_URL"] == "http://127.0.0.1:4200/api"
     assert not temporary_api_in_use()
     from pipelines.flows.nightly import dbt_node_tasks
 
-    # A server's UI shows every dbt model and test as a task of the run, unless turned off.
-    assert dbt_node_tasks(Settings()) is True
-    assert dbt_node_tasks(Settings(dbt_node_tasks=False)) is False
+    # Outside a flow run there is no run for dbt's nodes to be tasks of (the night itself is the flow
+    # run when a server is configured; tests/conftest.py's tiny_night runs one with node tasks).
+    assert dbt_node_tasks(Settings(dbt_node_tasks=True)) is False
+
+
+def test_without_a_server_a_night_reports_to_prefect_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: None}):
+        assert not prefect_api_configured()
+        assert not reports_to_prefect(temporary_server=False)
+        assert reports_to_prefect(temporary_server=True)

@@ -62,7 +62,7 @@ def add_member_with_markup_email(inbox: Path) -> None:
 
 @pytest.fixture(scope="module")
 def built(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltNights]:
-    from pipelines.flows.nightly import nightly_flow
+    from pipelines.flows.nightly_flow import nightly_flow
 
     root = tmp_path_factory.mktemp("report-nights")
     inbox = root / "inbox"

@@ -297,14 +297,15 @@ def build_and_publish(
     return summary
 
 
-def run_nightly(settings: Settings) -> NightSummary:
+def run_nightly(settings: Settings, prefect: bool | None = None) -> NightSummary:
     """The night for the settings' paths and date (the `cps nightly` command): a Prefect flow run when a
-    Prefect server is configured (PREFECT_API_URL, or the run's temporary one), else the steps directly."""
+    Prefect server is configured (PREFECT_API_URL, or the run's temporary one), else the steps directly.
+    `prefect` decides it instead (tests of what a night computes run it directly)."""
     show_progress()
     start_run_log("nightly", settings.logs.resolve())
     check_usage(settings, settings.allow_future)
     check_prefect_usage(settings.dbt_node_tasks, settings.prefect_temporary_server)
-    if prefect_api_configured():  # a server, or the temporary one prepare_nightly_process started
+    if prefect_api_configured() if prefect is None else prefect:
         from pipelines.flows.nightly_flow import nightly_flow
 
         return nightly_flow(settings=settings.resolved())  # type: ignore[no-any-return]

@@ -23,7 +23,7 @@ def serve_nightly(settings: Settings, limit: int | None = 1) -> None:
     from prefect.schedules import Cron
     from prefect.settings import PREFECT_API_URL
 
-    from pipelines.flows.nightly import nightly_flow
+    from pipelines.flows.nightly_flow import nightly_flow
 
     if not PREFECT_API_URL.value():
         raise CpsError(
