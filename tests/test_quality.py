@@ -447,3 +447,48 @@ def test_an_expectation_that_cannot_run_fails_the_gate_and_the_file_is_released(
 def test_a_missing_warehouse_is_an_error_not_a_failed_gate(tmp_path: Path) -> None:
     with pytest.raises(CpsError, match="warehouse not found"):
         run_quality_gate(tmp_path / "absent.duckdb", AS_OF, tmp_path / "docs")
+
+
+# ------------------------------------------------------------- the gate in its worker process
+
+
+def test_the_gate_in_its_worker_process_gives_the_same_result_and_frees_the_file(tmp_path: Path) -> None:
+    """`cps nightly` runs the gate in a worker process (Great Expectations loads there while dbt builds)."""
+    from pipelines.core.policy import night_policy
+    from pipelines.quality.worker import run_gate, start_gate_worker
+
+    changes = (*CRITICAL_BREAKERS["members.member_id_unique"], *CRITICAL_BREAKERS["products.no_supersession_cycle"])
+    (tmp_path / "here").mkdir()
+    (tmp_path / "there").mkdir()
+    here = gate(tmp_path / "here", *changes)
+    database = build_warehouse(tmp_path / "there" / "cps.duckdb", *changes)
+
+    start_gate_worker(run_log=None)
+    there = run_gate(database, AS_OF, tmp_path / "there" / "docs", night_policy())
+
+    assert isinstance(there, GateResult) and not there.passed
+    assert (there.critical_failures, there.warnings) == (here.critical_failures, here.warnings)
+    assert len(there.outcomes) == len(here.outcomes)
+    assert (tmp_path / "there" / "docs" / "index.html").is_file()
+    connect(database).close()  # the worker released the file: it opens for writing here
+
+
+def test_an_error_in_the_worker_is_the_same_one_line_error_and_a_worker_without_a_night_ends(
+    tmp_path: Path,
+) -> None:
+    from pipelines.core.policy import night_policy
+    from pipelines.quality import worker
+
+    worker.start_gate_worker(run_log=None)
+    with pytest.raises(CpsError, match="warehouse not found"):
+        worker.run_gate(tmp_path / "absent.duckdb", AS_OF, tmp_path / "docs", night_policy())
+    assert worker._workers == []
+
+    # The night's process went away before its gate (its end of the pipe closed): the worker ends.
+    worker.start_gate_worker(run_log=None)
+    (unused,) = worker._workers
+    unused.connection.close()
+    unused.process.join(timeout=120)
+    assert unused.process.exitcode == 0
+    worker.stop_gate_worker()
+    assert worker._workers == []

@@ -6,37 +6,63 @@ beside the dbt build, slowed the build by as much (py-spy, 10,000-member night).
 this worker before its first step: it imports Great Expectations on the other core while the night
 ingests and builds, runs the gate when the build is done, and ends. A night run in a process that has
 no worker (a test, a flow run a Prefect server started) runs the gate in its own process, the same code.
+
+The worker reads one request from its end of a pipe and answers once; if the night's process ends
+first (a failed step, a kill), the worker reads end-of-file and ends too.
 """
 
 from __future__ import annotations
 
-import atexit
 import logging
 import multiprocessing
 import os
 import sys
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from datetime import date
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
 from pipelines.core.errors import CpsError
 from pipelines.core.runlog import FILE_FORMAT
 
-_workers: list[ProcessPoolExecutor] = []
+
+@dataclass
+class GateWorker:
+    process: BaseProcess
+    connection: Connection  # the night's end of the pipe
+
+    def stop(self) -> None:
+        self.connection.close()
+        if self.process.is_alive():
+            self.process.terminate()
+        self.process.join(timeout=30)
 
 
-def _prepare_worker(run_log: Path | None) -> None:
-    """In the worker: its log lines go to the night's run log; then the gate's libraries load."""
-    atexit.register(_leave_quietly)  # registered first, so it runs last of the exit handlers
+_workers: list[GateWorker] = []
+
+
+def _serve_one_gate(connection: Connection, run_log: Path | None) -> None:
+    """The worker's life: log to the night's run log, load Great Expectations, answer one request."""
     if run_log is not None:
         handler = logging.FileHandler(run_log, encoding="utf-8")  # appends, line by line, beside the night's
         handler.setFormatter(logging.Formatter(FILE_FORMAT))
         logging.getLogger().addHandler(handler)
         logging.getLogger().setLevel(logging.INFO)
-    import pipelines.quality.gate  # noqa: F401  (Great Expectations)
+    from pipelines.quality.gate import run_quality_gate  # Great Expectations: the point of this process
+
+    try:
+        database, as_of, data_docs_dir, policy_values = connection.recv()
+    except EOFError:  # the night ended before its gate
+        _leave_quietly()
+    try:
+        answer: Any = run_quality_gate(database, as_of, data_docs_dir, policy_values=policy_values)
+    except Exception as error:  # noqa: BLE001  (any failure travels back, to be raised in the night)
+        answer = error if isinstance(error, CpsError) else CpsError(f"quality gate: {type(error).__name__}: {error}")
+    connection.send(answer)
+    _leave_quietly()
 
 
 def _leave_quietly() -> None:
@@ -48,24 +74,18 @@ def _leave_quietly() -> None:
     os._exit(0)
 
 
-def _gate_in_worker(database: Path, as_of: date, data_docs_dir: Path, policy_values: dict[str, Any]) -> Any:
-    from pipelines.quality.gate import run_quality_gate  # imported by _prepare_worker already
-
-    return run_quality_gate(database, as_of, data_docs_dir, policy_values=policy_values)
-
-
 def start_gate_worker(run_log: Path | None) -> None:
     """Start the worker (its imports begin at once); the night's gate then runs in it."""
     if _workers:
         return
-    pool = ProcessPoolExecutor(
-        max_workers=1,
-        mp_context=multiprocessing.get_context("spawn"),  # not fork: the night's threads and DuckDB
-        initializer=_prepare_worker,
-        initargs=(run_log,),
+    night_end, worker_end = multiprocessing.Pipe()
+    # spawn, not fork: the night's process has threads and DuckDB connections a fork would copy.
+    process = multiprocessing.get_context("spawn").Process(
+        target=_serve_one_gate, args=(worker_end, run_log), name="cps-quality-gate", daemon=True
     )
-    pool.submit(int)  # spawns the process now, not at the gate (nothing waits for this call)
-    _workers.append(pool)
+    process.start()
+    worker_end.close()  # only the worker holds it now: the night's exit is its end-of-file
+    _workers.append(GateWorker(process, night_end))
 
 
 def run_gate(database: Path, as_of: date, data_docs_dir: Path, policy_values: Mapping[str, Any]) -> Any:
@@ -74,16 +94,23 @@ def run_gate(database: Path, as_of: date, data_docs_dir: Path, policy_values: Ma
         from pipelines.quality.gate import run_quality_gate
 
         return run_quality_gate(database, as_of, data_docs_dir, policy_values=policy_values)
-    pool = _workers.pop()
+    worker = _workers.pop()
     try:
-        return pool.submit(_gate_in_worker, database, as_of, data_docs_dir, dict(policy_values)).result()
-    except BrokenProcessPool as error:
-        raise CpsError(f"quality gate: its worker process stopped ({error}); see the run log") from None
+        worker.connection.send((database, as_of, data_docs_dir, dict(policy_values)))
+        answer = worker.connection.recv()
+    except (EOFError, OSError) as error:
+        raise CpsError(
+            f"quality gate: its worker process stopped (exit code {worker.process.exitcode}, {error!r}); "
+            "see the run log"
+        ) from None
     finally:
-        pool.shutdown(wait=False)  # it ends by itself; the gate closed the database before returning
+        worker.stop()
+    if isinstance(answer, BaseException):
+        raise answer
+    return answer
 
 
 def stop_gate_worker() -> None:
     """End a worker that did not run (the night stopped before its gate)."""
     while _workers:
-        _workers.pop().shutdown(wait=False, cancel_futures=True)
+        _workers.pop().stop()

@@ -10,6 +10,7 @@ Expectations and pandas loaded that is ~0.4 s per flag, ~4 s each time dbt creat
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 
 def first_calling_module() -> str:
@@ -25,8 +26,20 @@ def first_calling_module() -> str:
     return "Unknown"
 
 
+_replaced: list[Callable[[], str]] = []  # dbt-common's own, once replaced (tests compare the two)
+
+
 def use_cheap_flag_source() -> None:
     """Make dbt-common name a flag's source from the frames' module names; idempotent."""
     from dbt_common.behavior_flags import BehaviorFlagRendered
 
-    BehaviorFlagRendered._default_source = staticmethod(first_calling_module)  # type: ignore[method-assign]
+    if not _replaced:
+        _replaced.append(BehaviorFlagRendered.__dict__["_default_source"].__func__)
+        BehaviorFlagRendered._default_source = staticmethod(first_calling_module)  # type: ignore[method-assign]
+
+
+def dbt_commons_own_source() -> Callable[[], str]:
+    """dbt-common's own way (before or after the replacement)."""
+    from dbt_common.behavior_flags import BehaviorFlagRendered
+
+    return _replaced[0] if _replaced else BehaviorFlagRendered.__dict__["_default_source"].__func__
