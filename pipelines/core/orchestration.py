@@ -52,28 +52,38 @@ def run_logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
     return DIRECT_LOGGER
 
 
-class Step(Generic[P, R]):
-    """A function that runs as a Prefect task inside a flow run, and as itself outside one."""
+class _Orchestrated(Generic[P, R]):
+    """A function and the Prefect object it becomes inside a flow run (built on first use, so that
+    Prefect is imported only when a flow runs)."""
 
     def __init__(self, fn: Callable[P, R], options: dict[str, Any]) -> None:
         self.fn = fn
         self.options = options
-        self._task: Any = None
+        self._prefect: Any = None
         update_wrapper(self, fn)
 
-    def prefect_task(self) -> Any:
-        """The Prefect task (built on first use, so that Prefect is imported only when a flow runs)."""
-        if self._task is None:
-            from prefect import task
-            from prefect.cache_policies import NO_CACHE
+    def _build(self) -> Any:
+        raise NotImplementedError
 
-            # Never cached: a night does its work every time (and inputs such as connections do not hash).
-            self._task = task(self.fn, **{"cache_policy": NO_CACHE, **self.options})
-        return self._task
+    def prefect_object(self) -> Any:
+        if self._prefect is None:
+            self._prefect = self._build()
+        return self._prefect
+
+
+class Step(_Orchestrated[P, R]):
+    """A function that runs as a Prefect task inside a flow run, and as itself outside one."""
+
+    def _build(self) -> Any:
+        from prefect import task
+        from prefect.cache_policies import NO_CACHE
+
+        # Never cached: a night does its work every time (and inputs such as connections do not hash).
+        return task(self.fn, **{"cache_policy": NO_CACHE, **self.options})
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         if in_prefect_run():
-            return self.prefect_task()(*args, **kwargs)  # type: ignore[no-any-return]
+            return self.prefect_object()(*args, **kwargs)  # type: ignore[no-any-return]
         retries = int(self.options.get("retries", 0))
         delay = float(self.options.get("retry_delay_seconds", 0))
         for attempt in range(retries + 1):
@@ -88,7 +98,7 @@ class Step(Generic[P, R]):
     def submit(self, *args: P.args, **kwargs: P.kwargs) -> Any:
         """Start the step and return its future (.result()): on the flow's task runner, or on the pool."""
         if in_prefect_run():
-            return self.prefect_task().submit(*args, **kwargs)
+            return self.prefect_object().submit(*args, **kwargs)
         pool = _pool.get()
         if pool is None:  # not inside a subflow: run it now
             done: Future[R] = Future()
@@ -106,28 +116,23 @@ def step(**task_options: Any) -> Callable[[Callable[P, R]], Step[P, R]]:
     return decorate
 
 
-class SubFlow(Generic[P, R]):
+class SubFlow(_Orchestrated[P, R]):
     """A group of steps: a Prefect subflow inside a flow run; outside one, the function with a pool of
     `workers` threads for the steps it submits."""
 
     def __init__(self, fn: Callable[P, R], workers: int, options: dict[str, Any]) -> None:
-        self.fn = fn
+        super().__init__(fn, options)
         self.workers = workers
-        self.options = options
-        self._flow: Any = None
-        update_wrapper(self, fn)
 
-    def prefect_flow(self) -> Any:
-        if self._flow is None:
-            from prefect import flow
-            from prefect.task_runners import ThreadPoolTaskRunner
+    def _build(self) -> Any:
+        from prefect import flow
+        from prefect.task_runners import ThreadPoolTaskRunner
 
-            self._flow = flow(self.fn, task_runner=ThreadPoolTaskRunner(max_workers=self.workers), **self.options)
-        return self._flow
+        return flow(self.fn, task_runner=ThreadPoolTaskRunner(max_workers=self.workers), **self.options)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         if in_prefect_run():
-            return self.prefect_flow()(*args, **kwargs)  # type: ignore[no-any-return]
+            return self.prefect_object()(*args, **kwargs)  # type: ignore[no-any-return]
         with _step_pool(self.workers):
             return self.fn(*args, **kwargs)
 
