@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -180,3 +181,36 @@ def table_fingerprints(warehouse: Path, schema: str = "marts") -> dict[str, str]
         return fingerprints
     finally:
         connection.close()
+
+
+def check_night_artifacts(api: str, data: Path) -> None:
+    """The current night's summary is on its Prefect flow run: figures as published, a link to the reports."""
+    connection = connect(data / "warehouse" / "cps.duckdb", read_only=True)
+    try:
+        night = str(connection.execute("select max(as_of_date) from marts.dim_members").fetchone()[0])
+        published = dict(connection.execute("select level, count(*) from marts.dim_members group by 1").fetchall())
+    finally:
+        connection.close()
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from pipelines.flows.artifacts import FIGURES_KEY, SUMMARY_KEY
+
+    index = (data / "reports" / night / "index.html").resolve().as_uri()
+    with temporary_settings({PREFECT_API_URL: api}), get_client(sync_client=True) as client:
+        summaries = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[SUMMARY_KEY])))
+        ours = sorted((a for a in summaries if index in str(a.data)), key=lambda artifact: artifact.created)
+        assert ours, [str(artifact.data)[:200] for artifact in summaries]
+        summary = ours[-1]  # the night's last run (the README re-runs tonight)
+        assert summary.type == "markdown" and f"# CPS night {night}: published" in str(summary.data)
+        flow_run = client.read_flow_run(summary.flow_run_id)
+        assert client.read_flow(flow_run.flow_id).name == "cps-nightly"
+        tables = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[FIGURES_KEY])), limit=200
+        )
+        table = next(artifact for artifact in tables if artifact.flow_run_id == summary.flow_run_id)
+    rows = json.loads(table.data) if isinstance(table.data, str) else table.data
+    figures = {row["figure"]: row["value"] for row in rows}
+    assert published and all(figures[f"members {level}"] == f"{count:,}" for level, count in published.items())
+    assert figures["night"] == night

@@ -1,7 +1,8 @@
 """Ingestion: ledger and re-runs, change records, quarantine reasons, unreadable files, CSV and Parquet,
 reconciliation, untouched inbox, catalogue, and a kill in the middle of a file.
 
-Real DuckDB on small files the tests write; the flows run on a real (temporary) Prefect API.
+Real DuckDB on small files the tests write; ingestion runs as a night without a Prefect server runs it
+(the steps called directly), and once inside a Prefect flow run on the session's real server.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from pipelines.core.settings import PROJECT_ROOT
-from tests.nightly_helpers import cli_environment
+from tests.nightly_helpers import check_night_artifacts, cli_environment
 from tests.prefect_server import stop
 
 NIGHT = "2026-11-20"
@@ -83,6 +83,7 @@ def test_deployment_on_a_real_prefect_api_runs_to_completion(prefect_api: str, t
             assert len(names) > 20, "every dbt model and test should be its own task"
         assert (tmp_path / "warehouse" / "cps.duckdb").is_file()
         assert (tmp_path / "reports" / NIGHT / "index.html").is_file()
+        check_night_artifacts(prefect_api, tmp_path)  # the night's summary on its flow run
     finally:
         stop(serving)
     console = (tmp_path / "serve.log").read_text(encoding="utf-8", errors="replace")
