@@ -7,6 +7,7 @@ is not started (see pipelines.core.orchestration).
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from pipelines.core.errors import CpsError, QualityGateFailed, file_system_probl
 from pipelines.core.nights import NightKind, check_usage, classify, current_night
 from pipelines.core.orchestration import in_prefect_run, run_logger, step
 from pipelines.core.policy import night_policy
-from pipelines.core.runlog import PROGRESS, show_progress, start_run_log
+from pipelines.core.runlog import DETAIL, PROGRESS, show_progress, start_run_log
 from pipelines.core.settings import Settings
 from pipelines.core.warehouse import apply_memory_limit
 from pipelines.flows.artifacts import attach_summary_artifacts
@@ -308,7 +309,9 @@ def run_nightly(settings: Settings, prefect: bool | None = None) -> NightSummary
     if prefect_api_configured() if prefect is None else prefect:
         from pipelines.flows.nightly_flow import nightly_flow
 
+        DETAIL.info("the night reports to Prefect (PREFECT_API_URL %s)", os.environ.get("PREFECT_API_URL", "unset"))
         return nightly_flow(settings=settings.resolved())  # type: ignore[no-any-return]
+    DETAIL.info("no Prefect server configured: the night runs its steps directly, without Prefect")
     return run_night_steps(settings.resolved())
 
 
