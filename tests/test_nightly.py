@@ -104,6 +104,8 @@ def test_a_kill_in_each_step_then_a_rerun_gives_the_undisturbed_tables(
     # Without a server the night runs its steps directly: no Prefect, no temporary API and its database.
     assert "starting Prefect" not in result.stderr
     assert not (paths.prefect_home / "prefect.db").exists()
+    last_log = sorted((paths.prefect_home.parent / "logs").glob("nightly_*.log"))[-1]
+    assert "the night runs its steps directly, without Prefect" in last_log.read_text(encoding="utf-8")
     assert table_fingerprints(paths.warehouse) == undisturbed
 
 
