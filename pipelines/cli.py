@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
 import os
 import sys
 from datetime import date, datetime
@@ -20,6 +19,7 @@ from pipelines.core.runlog import (
     DETAIL,
     PROGRESS,
     current_run_log,
+    exit_without_cleanup,
     quiet_console,
     show_progress,
     start_run_log,
@@ -467,13 +467,7 @@ def main() -> None:
         DETAIL.error("unexpected error", exc_info=error)
         print(f"cps: {hint}", file=sys.stderr)
         code = 1
-    # Run the exit handlers (they stop Prefect's embedded server), then leave without the
-    # interpreter's final clean-up: DuckDB 2.0's bindings print pages of harmless
-    # "nanobind: leaked ..." lines at shutdown, which would bury the one-line result.
-    atexit._run_exitfuncs()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    exit_without_cleanup(code)  # exit handlers (they stop a temporary Prefect server), then no noise
 
 
 if __name__ == "__main__":

@@ -9,11 +9,13 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from rich.console import Console
 from rich.text import Text
@@ -164,3 +166,13 @@ def quiet_console() -> None:
         stream = getattr(sys, name)
         if not isinstance(stream, QuietStream):
             setattr(sys, name, QuietStream(stream))
+
+
+def exit_without_cleanup(code: int) -> NoReturn:
+    """End this process: exit handlers first (Prefect's last logs, logging's flush), then no final
+    clean-up, where DuckDB 2.0's bindings print pages of harmless "nanobind: leaked ..." lines that
+    would bury a command's one-line result (`cps`, a served flow run's process, the gate's worker)."""
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -2,15 +2,15 @@
 
 `cps serve` runs each flow run in a spawned child process. That process ends with the interpreter's
 full clean-up, where DuckDB 2.0's bindings print pages of harmless "nanobind: leaked ..." lines
-(`cps` itself avoids them the same way: exit handlers first, then `os._exit`).
+(`cps` itself avoids them the same way: pipelines.core.runlog.exit_without_cleanup).
 """
 
 from __future__ import annotations
 
 import atexit
 import multiprocessing
-import os
-import sys
+
+from pipelines.core.runlog import exit_without_cleanup
 
 _exit_code = 1  # until the flow body reports success
 
@@ -27,7 +27,4 @@ def leave_quietly_if_served(succeeded: bool) -> None:
 
 def _leave() -> None:
     atexit.unregister(_leave)
-    atexit._run_exitfuncs()  # the other handlers first: Prefect sends its last logs there
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(_exit_code)
+    exit_without_cleanup(_exit_code)  # the other handlers first: Prefect sends its last logs there

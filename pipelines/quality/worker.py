@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -26,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.core.errors import CpsError
-from pipelines.core.runlog import FILE_FORMAT
+from pipelines.core.runlog import FILE_FORMAT, exit_without_cleanup
 
 
 @dataclass
@@ -56,22 +54,13 @@ def _serve_one_gate(connection: Connection, run_log: Path | None) -> None:
     try:
         database, as_of, data_docs_dir, policy_values = connection.recv()
     except EOFError:  # the night ended before its gate
-        _leave_quietly()
+        exit_without_cleanup(0)
     try:
         answer: Any = run_quality_gate(database, as_of, data_docs_dir, policy_values=policy_values)
     except Exception as error:  # noqa: BLE001  (any failure travels back, to be raised in the night)
         answer = error if isinstance(error, CpsError) else CpsError(f"quality gate: {type(error).__name__}: {error}")
     connection.send(answer)
-    _leave_quietly()
-
-
-def _leave_quietly() -> None:
-    """End the worker without the interpreter's final clean-up, where DuckDB's bindings print pages of
-    harmless "nanobind: leaked ..." lines on the console (as `cps` itself ends)."""
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+    exit_without_cleanup(0)
 
 
 def start_gate_worker(run_log: Path | None) -> None:
