@@ -28,21 +28,27 @@ products as (
 ),
 
 -- ---------------------------------------------------------------- registrations' own dates
+{%- if is_incremental() %}
+-- the product and serial groups of the recomputed members: their other registrations give them dates
+recomputed_groups as (
+    select distinct g.product_sku, g.serial_key
+    from {{ ref('int_registration_status') }} as g
+    where {{ is_recomputed('g.member_id', 'member_id', 'int_forecast_changes') }}
+),
+{%- endif %}
+
 -- tonight's registrations (as of D) with their source columns: int_registration_status holds them
 -- all, so the latest-version window over the raw registrations is not computed a second time
 registrations as (
     select
-        * exclude (serial_key, reasons, pending_points, needs_action),
-        upper({{ trim_spaces('serial_number') }}) as candidate_serial_key
-    from {{ ref('int_registration_status') }}
+        r.* exclude (serial_key, reasons, pending_points, needs_action),
+        upper({{ trim_spaces('r.serial_number') }}) as candidate_serial_key
+    from {{ ref('int_registration_status') }} as r
 {%- if is_incremental() %}
-    as r
+    -- a join, not a correlated exists: DuckDB would group all registrations by serial for it
+    left join recomputed_groups as g on r.product_sku = g.product_sku and r.serial_key = g.serial_key
     where {{ is_recomputed('r.member_id', 'member_id', 'int_forecast_changes') }}
-        or exists (
-            select 1 from {{ ref('int_registration_status') }} as g
-            where {{ is_recomputed('g.member_id', 'member_id', 'int_forecast_changes') }}
-                and g.product_sku = r.product_sku and g.serial_key = r.serial_key
-        )
+        or g.product_sku is not null
 {%- endif %}
 ),
 
