@@ -243,15 +243,51 @@ def test_backfilling_a_past_night_adds_its_ledger_rows_only_and_history_survives
 def test_a_null_in_a_column_that_must_have_values_fails_the_check_naming_column_and_rows(
     warehouse: Path, tmp_path: Path
 ) -> None:
-    # One not_null_columns test per model checks all its columns that must have values. The night
-    # passed it (the fixture); language may be null, country may not.
+    # One row_checks test per model checks all its columns that must have values. The night passed
+    # it (the fixture); language may be null, country may not.
     execute(warehouse, "update marts.dim_members set language = null")
-    build_night(warehouse, NIGHT_1, tmp_path / "dbt", ("test", "--select", "not_null_dim_members"))
+    build_night(warehouse, NIGHT_1, tmp_path / "dbt", ("test", "--select", "checks_dim_members"))
 
     execute(warehouse, "update marts.dim_members set country = null where member_id in ('M1', 'M3')")
-    with pytest.raises(QualityGateFailed, match=r"not_null_dim_members: .* \| null in country \(2 rows\);") as raised:
-        build_night(warehouse, NIGHT_1, tmp_path / "dbt", ("test", "--select", "not_null_dim_members"))
+    with pytest.raises(QualityGateFailed, match=r"checks_dim_members: .* \| null in country \(2 rows\);") as raised:
+        build_night(warehouse, NIGHT_1, tmp_path / "dbt", ("test", "--select", "checks_dim_members"))
     assert "language" not in str(raised.value)
+
+
+def test_each_kind_of_row_check_fails_on_its_first_bad_row_and_says_which(warehouse: Path, tmp_path: Path) -> None:
+    # The night's rows pass every check (the fixture). Then one bad row per kind of check: each
+    # check is named with its count, and the checks that still hold are not.
+    checks = ("test", "--select", "checks_dim_members", "checks_dim_products")
+    build_night(warehouse, NIGHT_1, tmp_path / "dbt", checks)
+    # Boundaries that pass: 0 points, no tiers (''), the highest level with no next level.
+    execute(warehouse, "update marts.dim_members set eligible_tiers = '' where member_id = 'M1'")
+    execute(warehouse, "update marts.dim_members set validated_points = 0 where member_id = 'M2'")
+    execute(
+        warehouse,
+        "update marts.dim_members set level = 'Platinum', next_level = null, points_to_next_level = null"
+        " where member_id = 'M3'",
+    )
+    build_night(warehouse, NIGHT_1, tmp_path / "dbt", checks)
+
+    execute(warehouse, "insert into marts.dim_members select * from marts.dim_members where member_id = 'M1'")
+    execute(warehouse, "update marts.dim_members set validated_points = -1 where member_id = 'M2'")
+    execute(warehouse, "update marts.dim_members set level = 'Bronze' where member_id = 'M3'")
+    execute(warehouse, "update marts.dim_members set next_level = 'Red' where member_id = 'M2'")
+    execute(warehouse, "update marts.dim_members set eligible_tiers = 'Gold,Silver' where member_id = 'M2'")
+    execute(warehouse, "update marts.dim_products set category = 'toaster' where product_sku = 'BODY'")
+    with pytest.raises(QualityGateFailed) as raised:
+        build_night(warehouse, NIGHT_1, tmp_path / "dbt", checks)
+    message = str(raised.value)
+    for found in (
+        "duplicate member_id (1 row)",
+        "not true: validated_points >= 0 (1 row)",
+        "level not a level (1 row)",
+        "next_level not a paid tier (1 row)",
+        "eligible_tiers not a list of (Silver, Gold, Platinum, Corporate) (1 row)",
+        "category not in (camera, lens, cinema_camera, camcorder, printer, flash, accessory, other) (1 row)",
+    ):
+        assert found in message, found
+    assert "null in" not in message and "pending_points" not in message
 
 
 def test_the_ledger_checks_look_at_tonights_rows_which_are_the_only_ones_a_night_writes(
@@ -270,5 +306,7 @@ def test_the_ledger_checks_look_at_tonights_rows_which_are_the_only_ones_a_night
 
     # ... and one dated tonight fails the night.
     execute(warehouse, past_duplicate.format(days=0))
-    with pytest.raises(QualityGateFailed, match=r"unique_combination_of_columns_int_member_level_ledger"):
+    with pytest.raises(
+        QualityGateFailed, match=r"checks_int_member_level_ledger: .* duplicate \(member_id, as_of_date\) \(1 row\)"
+    ):
         build_night(warehouse, NIGHT_1, tmp_path / "dbt", ("test", "--select", "int_member_level_ledger"))

@@ -111,27 +111,27 @@ def dbt_environment(database: Path) -> Iterator[None]:
 
 
 def failed_nodes(result: Any, database: Path | None = None) -> list[str]:
-    """Names and messages of the dbt nodes that errored or failed (with `database`, the columns a
-    failed not_null_columns test found null)."""
+    """Names and messages of the dbt nodes that errored or failed (with `database`, what a failed
+    row_checks test found)."""
     failures: list[str] = []
     for node_result in getattr(result.result, "results", None) or []:
         status = str(getattr(node_result, "status", "")).lower()
         if status in {"error", "fail", "runtimeerror"}:
             # The first line says which node; the second, for database errors, says why.
             lines = [line.strip() for line in (getattr(node_result, "message", "") or "").splitlines() if line.strip()]
-            if status == "fail" and database is not None and (nulls := null_columns(database, node_result.node)):
-                lines = [*lines[:1], nulls]
+            if status == "fail" and database is not None and (found := failed_checks(database, node_result.node)):
+                lines = [*lines[:1], found]
             failures.append(f"{node_result.node.name}: {' | '.join(lines[:2]) if lines else status}")
     return failures
 
 
-def null_columns(database: Path, node: Any) -> str:
-    """What a failed not_null_columns test found, from its failing rows: "null in email (3 rows), ...".
+def failed_checks(database: Path, node: Any) -> str:
+    """What a failed row_checks test found, from its failing rows: "null in email (3 rows), ...".
 
-    dbt's own message only counts failing rows; one not_null test per column used to name the
-    column in the test's name, one test per model names it here. Empty for any other test.
+    dbt's own message only counts failing rows (here: failed checks); one test per model checks
+    all its rows, so the checks that failed are named here. Empty for any other test.
     """
-    if getattr(getattr(node, "test_metadata", None), "name", None) != "not_null_columns":
+    if getattr(getattr(node, "test_metadata", None), "name", None) != "row_checks":
         return ""
     compiled = getattr(node, "compiled_code", None)
     if not compiled:
@@ -144,7 +144,7 @@ def null_columns(database: Path, node: Any) -> str:
             connection.close()
     except duckdb.Error:
         return ""  # dbt's own message still names the model's test
-    return "null in " + ", ".join(f"{column} ({count} row{'' if count == 1 else 's'})" for column, count in rows)
+    return ", ".join(f"{check} ({count} row{'' if count == 1 else 's'})" for check, count in rows)
 
 
 def release_dbt_database() -> None:
@@ -176,7 +176,7 @@ def failed_tests_only(result: Any) -> bool:
 def raise_for_failure(result: Any, command: Sequence[str], database: Path | None = None) -> None:
     """A failed data test is a failed check (QualityGateFailed, exit 3); anything else a failed step (exit 1).
 
-    database: the file dbt built (released), to read what a failed not_null_columns test found."""
+    database: the file dbt built (released), to read what a failed row_checks test found."""
     if not result.success:
         failures = failed_nodes(result, database)
         detail = "; ".join(failures[:3]) if failures else str(result.exception)
