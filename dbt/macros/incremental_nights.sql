@@ -40,6 +40,25 @@
 {%- endmacro %}
 
 {#
+  The keys of a raw source with a record that takes effect in (C, D] (seen_from: the date from which
+  a night sees the record) or that arrived in a file loaded after C was built, whatever its stamps.
+  Empty on a full rebuild.
+#}
+{% macro keys_recorded_since(relation, key, seen_from) -%}
+    select {{ key }}
+    from {{ relation }}
+    where {{ incremental_since() }} is not null
+        and (({{ seen_from }} > {{ incremental_since() }} and {{ seen_from }} <= {{ as_of_date() }})
+            or _file_id > {{ files_after() }})
+{%- endmacro %}
+
+{# Is `column` a key of keys_recorded_since? Always true on a full rebuild. #}
+{% macro is_recorded_since(column, relation, key, seen_from) -%}
+    ({{ incremental_since() }} is null
+        or {{ column }} in ({{ keys_recorded_since(relation, key, seen_from) }}))
+{%- endmacro %}
+
+{#
   Configuration of a model that keeps its rows from night to night and recomputes only the keys of
   int_registration_changes: before the model's rows are inserted, the pre-hook deletes the stored
   rows of those keys (also a key that has no row tonight, e.g. a member who no longer holds any

@@ -28,10 +28,7 @@ raw_registrations as (
 -- records that take effect in (C, D], and records of files loaded after C was built (a late file
 -- may carry records stamped on or before C)
 recorded as (
-    select r.registration_id
-    from raw_registrations as r, context as c
-    where (r.seen_from > c.since_night and r.seen_from <= c.night)
-        or r._file_id > c.files_after
+    {{ keys_recorded_since('raw_registrations', 'registration_id', 'seen_from') }}
 ),
 
 -- purchase date reached (purchase_in_future ends) or removal date reached, in (C, D]
@@ -74,11 +71,7 @@ repointed as (
 -- members with a record that takes effect in (C, D] or arrived after C: whether a registration's
 -- member is known (member_known) can change
 changed_members as (
-    select m.member_id
-    from {{ source('raw', 'members') }} as m, context as c
-    where c.since_night is not null
-        and ((cast(m.updated_at as date) > c.since_night and cast(m.updated_at as date) <= c.night)
-            or m._file_id > c.files_after)
+    {{ keys_recorded_since(source('raw', 'members'), 'member_id', 'cast(updated_at as date)') }}
 ),
 
 of_changed_members as (
