@@ -1,4 +1,5 @@
 {{ recomputed_keys_config('registration_id', 'registration_id') }}
+{{ joins_as_written() }}
 -- depends_on: {{ ref('int_registration_changes') }}, {{ source('raw', 'registrations') }}, {{ ref('iso_3166_1_alpha_2') }}
 -- Each registration's status as of D (doc registration_status), its reasons, the points it adds
 -- or would add, and whether its member is known. The serial holder and the points live in the
