@@ -12,7 +12,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -277,6 +277,8 @@ def test_formula_cells_are_neutralised_in_csv_and_excel(tmp_path: Path) -> None:
             "flag": [True, False, True],
         }
     )
+    dated = frame.assign(drop_on=[date(2026, 12, 1), None, date(2026, 12, 3)],
+                         joined_at=pd.to_datetime(["2026-01-02 10:30:00", "2026-01-03 00:00:00", None]))  # fmt: skip
     write_safe_csv(frame, tmp_path / "list.csv")
     rows = list(csv.reader((tmp_path / "list.csv").open(encoding="utf-8-sig", newline="")))
     assert rows[1] == ['\'=HYPERLINK("http://evil.example","x")', "-5", "0.25", "yes"]
@@ -285,6 +287,14 @@ def test_formula_cells_are_neutralised_in_csv_and_excel(tmp_path: Path) -> None:
     sheet = openpyxl.load_workbook(tmp_path / "list.xlsx").active
     assert sheet["A2"].value == '\'=HYPERLINK("http://evil.example","x")' and sheet["A2"].data_type == "s"
     assert sheet["B2"].value == -5 and sheet["C2"].value == 0.25 and sheet["D2"].value == "yes"
+    # dates are dates (with the time when a value has one), an empty cell stays empty; header frozen
+    write_safe_xlsx(dated, tmp_path / "dated.xlsx", "dated")
+    sheet = openpyxl.load_workbook(tmp_path / "dated.xlsx").active
+    assert sheet.freeze_panes == "A2" and [cell.value for cell in sheet[1]][-2:] == ["drop_on", "joined_at"]
+    assert sheet["E2"].value == datetime(2026, 12, 1) and sheet["E2"].number_format == "yyyy-mm-dd"
+    assert sheet["E3"].value is None and sheet["F4"].value is None
+    assert sheet["F2"].value == datetime(2026, 1, 2, 10, 30) and sheet["F2"].number_format == "yyyy-mm-dd hh:mm:ss"
+    assert sheet.column_dimensions["A"].width >= len('\'=HYPERLINK("http://evil.example","x")')
 
 
 # ------------------------------------------------------------------ escaping and offline pages
