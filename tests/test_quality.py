@@ -264,9 +264,6 @@ CRITICAL_BREAKERS: dict[str, list[str]] = {
     "registrations.registration_id_present": [
         "update fixture.registrations set registration_id = null where registration_id = 'R001'"
     ],
-    "registrations.registration_id_unique": [
-        "update fixture.registrations set registration_id = 'R002' where registration_id = 'R003'"
-    ],
     "service_jobs.job_id_present": ["update fixture.service_jobs set job_id = null where job_id = 'J01'"],
     "service_jobs.job_id_unique": ["update fixture.service_jobs set job_id = 'J02' where job_id = 'J03'"],
     "service_jobs.service_type_valid": [
