@@ -131,10 +131,12 @@ def build_night(
     command: tuple[str, ...] = WITHOUT_UNIT_TESTS,
     policy: Mapping[str, Any] | None = None,
     current_night: date | None = None,
+    incremental_since: date | None = None,
 ) -> None:
     """dbt for one night; `policy` pins policy vars the test depends on (as `overrides: vars:` in unit tests).
 
     current_night: the night the warehouse shows, when `night` is a backfill.
+    incremental_since: the night an incremental night builds on (None: a full rebuild).
     """
     extra_vars = dict(policy or {})
     key = hashlib.sha256(f"{database.name}|{sorted(extra_vars.items())}".encode()).hexdigest()[:16]
@@ -150,6 +152,7 @@ def build_night(
         artifacts_dir=artifacts,
         extra_vars=extra_vars,
         current_night=current_night,
+        incremental_since=incremental_since,
     )
     _move_database(database, shared_database)
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import astuple
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -288,6 +288,27 @@ def test_each_kind_of_row_check_fails_on_its_first_bad_row_and_says_which(wareho
     ):
         assert found in message, found
     assert "null in" not in message and "pending_points" not in message
+
+
+def test_an_incremental_night_checks_the_registrations_it_rewrote_and_a_full_rebuild_all(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    # A stored row breaks a check (a status no rule gives). An incremental night that did not
+    # recompute R1 does not read it (its rows are the ones an earlier night checked) ...
+    execute(warehouse, "update intermediate.int_registration_status set status = 'bogus' where registration_id = 'R1'")
+    execute(warehouse, "delete from intermediate.int_registration_changes")
+    execute(warehouse, "insert into intermediate.int_registration_changes values ('R2', 'M2')")
+    checks = ("test", "--select", "checks_fct_registrations")
+    since = NIGHT_1 - timedelta(days=1)
+    build_night(warehouse, NIGHT_1, tmp_path / "dbt", checks, incremental_since=since)
+
+    # ... one that recomputed it does, and so does a full rebuild.
+    broken = r"checks_fct_registrations: .* status not in \(removed, .*\) \(1 row\)"
+    with pytest.raises(QualityGateFailed, match=broken):
+        build_night(warehouse, NIGHT_1, tmp_path / "dbt", checks)
+    execute(warehouse, "insert into intermediate.int_registration_changes values ('R1', 'M1')")
+    with pytest.raises(QualityGateFailed, match=broken):
+        build_night(warehouse, NIGHT_1, tmp_path / "dbt", checks, incremental_since=since)
 
 
 def test_the_ledger_checks_look_at_tonights_rows_which_are_the_only_ones_a_night_writes(

@@ -30,8 +30,10 @@ from pipelines.core.settings import DBT_PROJECT_DIR
 from pipelines.core.warehouse import connect
 
 CATALOGUE_FILES = ("products.csv", "service_centres.csv")
-# What the stored rows were computed with besides policy and catalogue: the models, macros and seeds.
-PROJECT_FOLDERS = ("models", "macros", "seeds")
+# What the stored rows were computed with besides policy and catalogue: the models, macros and seeds;
+# and the data tests: an incremental night checks only the rows it rewrote, so a changed check must
+# read them all (a full rebuild).
+PROJECT_FOLDERS = ("models", "macros", "seeds", "tests")
 
 
 def catalogue_hashes(catalog_dir: Path) -> str:

@@ -17,9 +17,16 @@
     on_paid_tier:        the same, a paid tier (Silver or above)
     comma_lists:         {column: [items]}: a comma-separated list ('' when empty, never null) of
                          those items, each at most once, in the given order
+    recomputed:          {key: column, keys_from: ref(model)}: on an incremental night, check only
+                         the rows whose key the night recomputed (listed in keys_from); on a full
+                         rebuild, every row. For a table that keeps its other rows from night to
+                         night: they are the rows an earlier night checked, unchanged, and a key
+                         the night did not recompute cannot become a duplicate (its rows are not
+                         written). A change of these checks changes the dbt project, and with it
+                         the night is a full rebuild.
 #}
 {% test row_checks(model, not_null=[], unique=[], unique_combinations=[], accepted_values={},
-                   expressions=[], on_level_ladder=[], on_paid_tier=[], comma_lists={}) %}
+                   expressions=[], on_level_ladder=[], on_paid_tier=[], comma_lists={}, recomputed=none) %}
 {%- set checks = [] -%}
 {%- for column in not_null -%}
     {%- do checks.append(("null in " ~ column, "count(*) filter (where " ~ column ~ " is null)")) -%}
@@ -74,6 +81,10 @@ failing_counts as materialized (
     from (select * from {{ model }}) as checked
     {%- if reads_ladder %}
     cross join ladder
+    {%- endif %}
+    {%- if recomputed %}
+    where {{ incremental_since() }} is null
+        or checked.{{ recomputed['key'] }} in (select {{ recomputed['key'] }} from {{ recomputed['keys_from'] }})
     {%- endif %}
 )
 
