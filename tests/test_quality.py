@@ -481,6 +481,17 @@ def test_an_error_in_the_worker_is_the_same_one_line_error_and_a_worker_without_
         worker.run_gate(tmp_path / "absent.duckdb", AS_OF, tmp_path / "docs", night_policy())
     assert worker._workers == []
 
+    # An unexpected error (here a night date that is no date) is one line too; its traceback is in
+    # the night's run log.
+    run_log = tmp_path / "night.log"
+    worker.start_gate_worker(run_log=run_log)
+    database = build_warehouse(tmp_path / "cps.duckdb")
+    with pytest.raises(CpsError, match=r"quality gate: \w+Error: .*\(traceback in the run log\)") as raised:
+        worker.run_gate(database, "not a date", tmp_path / "docs", night_policy())  # type: ignore[arg-type]
+    assert "\n" not in str(raised.value)
+    logged = run_log.read_text(encoding="utf-8")
+    assert "unexpected error in its worker process" in logged and "Traceback (most recent call last)" in logged
+
     # The night's process went away before its gate (its end of the pipe closed): the worker ends.
     worker.start_gate_worker(run_log=None)
     (unused,) = worker._workers

@@ -58,7 +58,11 @@ def _serve_one_gate(connection: Connection, run_log: Path | None) -> None:
     try:
         answer: Any = run_quality_gate(database, as_of, data_docs_dir, policy_values=policy_values)
     except Exception as error:  # noqa: BLE001  (any failure travels back, to be raised in the night)
-        answer = error if isinstance(error, CpsError) else CpsError(f"quality gate: {type(error).__name__}: {error}")
+        if isinstance(error, CpsError):
+            answer = error
+        else:  # unexpected: its traceback goes to the run log, the night raises the one line
+            logging.getLogger(__name__).exception("quality gate: unexpected error in its worker process")
+            answer = CpsError(f"quality gate: {type(error).__name__}: {error} (traceback in the run log)")
     connection.send(answer)
     exit_without_cleanup(0)
 
