@@ -1,53 +1,26 @@
--- Every member as of D with points, level, tiers and what the next level needs.
-with members as (
-    select
-        m.*,
-        coalesce(p.validated_points, 0)::bigint as validated_points,
-        coalesce(p.pending_points, 0)::bigint as pending_points,
-        coalesce(p.counted_products, 0)::integer as counted_products,
-        coalesce(p.action_required_count, 0)::integer as action_required_count
-    from {{ ref('stg_members') }} as m
-    left join {{ ref('int_member_points') }} as p on m.member_id = p.member_id
-),
-
-ladder as (
-    select level, min_points, next_level, next_level_points, tiers_reached from {{ ref('int_level_ladder') }}
-),
-
--- the first change of the points forecast within the horizon, if any
-next_changes as (
-    select member_id, change_on as next_change_on, validated_points as points_after_next_change
-    from {{ ref('int_points_forecast') }}
-    qualify row_number() over (partition by member_id order by change_on) = 1
-)
-
--- the member's level is the highest rung of the ladder its validated points reach
+{{ config(materialized='view') }}
+-- Every member as of D with points, level, tiers and what the next level needs: a view over the
+-- stored int_member_summary (recomputed only for the members whose inputs changed, doc
+-- incremental_nights) that adds the night's date, written into the view when the night is built.
 select
-    m.member_id,
-    m.email,
-    m.country,
-    m.language,
-    m.marketing_opt_in,
-    m.joined_at,
-    m.legacy_cps_number,
-    l.level,
-    m.validated_points,
-    m.pending_points,
-    m.counted_products,
-    m.action_required_count,
-    validated_points >= {{ policy_integer('invitation_points') }} as invitation_eligible,
-    validated_points > {{ policy_integer('corporate_points') }} as corporate_eligible,
-    -- Paid tiers reached, in ladder order, then Corporate; '' when none.
-    concat_ws(
-        ',',
-        nullif(l.tiers_reached, ''),
-        case when validated_points > {{ policy_integer('corporate_points') }} then 'Corporate' end
-    ) as eligible_tiers,
-    l.next_level,
-    (l.next_level_points - validated_points)::bigint as points_to_next_level,
-    n.next_change_on,
-    n.points_after_next_change::bigint as points_after_next_change,
-    {{ as_of_date() }} as as_of_date
-from members as m
-asof inner join ladder as l on m.validated_points >= l.min_points
-left join next_changes as n on m.member_id = n.member_id
+    member_id,
+    email,
+    country,
+    language,
+    marketing_opt_in,
+    joined_at,
+    legacy_cps_number,
+    level,
+    validated_points,
+    pending_points,
+    counted_products,
+    action_required_count,
+    invitation_eligible,
+    corporate_eligible,
+    eligible_tiers,
+    next_level,
+    points_to_next_level,
+    next_change_on,
+    points_after_next_change,
+    {{ as_of_date_constant() }} as as_of_date
+from {{ ref('int_member_summary') }}
