@@ -1,4 +1,5 @@
 -- depends_on: {{ ref('int_forecast_changes') }}
+-- depends_on: {{ source('raw', 'members') }}
 -- Every member with points, level, tiers and what the next level needs: dim_members without the
 -- night's date.
 -- Incremental (doc incremental_nights): the pre-hook removes the rows of the members whose inputs
