@@ -244,11 +244,12 @@ def test_a_null_in_a_column_that_must_have_values_fails_the_check_naming_column_
     warehouse: Path, tmp_path: Path
 ) -> None:
     # One row_checks test per model checks all its columns that must have values. The night passed
-    # it (the fixture); language may be null, country may not.
-    execute(warehouse, "update marts.dim_members set language = null")
+    # it (the fixture); language may be null, country may not. (dim_members is a view: the rows are
+    # broken in the table it shows.)
+    execute(warehouse, "update intermediate.int_member_summary set language = null")
     build_night(warehouse, NIGHT_1, tmp_path / "dbt", ("test", "--select", "checks_dim_members"))
 
-    execute(warehouse, "update marts.dim_members set country = null where member_id in ('M1', 'M3')")
+    execute(warehouse, "update intermediate.int_member_summary set country = null where member_id in ('M1', 'M3')")
     with pytest.raises(QualityGateFailed, match=r"checks_dim_members: .* \| null in country \(2 rows\);") as raised:
         build_night(warehouse, NIGHT_1, tmp_path / "dbt", ("test", "--select", "checks_dim_members"))
     assert "language" not in str(raised.value)
@@ -260,20 +261,25 @@ def test_each_kind_of_row_check_fails_on_its_first_bad_row_and_says_which(wareho
     checks = ("test", "--select", "checks_dim_members", "checks_dim_products")
     build_night(warehouse, NIGHT_1, tmp_path / "dbt", checks)
     # Boundaries that pass: 0 points, no tiers (''), the highest level with no next level.
-    execute(warehouse, "update marts.dim_members set eligible_tiers = '' where member_id = 'M1'")
-    execute(warehouse, "update marts.dim_members set validated_points = 0 where member_id = 'M2'")
+    execute(warehouse, "update intermediate.int_member_summary set eligible_tiers = '' where member_id = 'M1'")
+    execute(warehouse, "update intermediate.int_member_summary set validated_points = 0 where member_id = 'M2'")
     execute(
         warehouse,
-        "update marts.dim_members set level = 'Platinum', next_level = null, points_to_next_level = null"
+        "update intermediate.int_member_summary set level = 'Platinum', next_level = null, points_to_next_level = null"
         " where member_id = 'M3'",
     )
     build_night(warehouse, NIGHT_1, tmp_path / "dbt", checks)
 
-    execute(warehouse, "insert into marts.dim_members select * from marts.dim_members where member_id = 'M1'")
-    execute(warehouse, "update marts.dim_members set validated_points = -1 where member_id = 'M2'")
-    execute(warehouse, "update marts.dim_members set level = 'Bronze' where member_id = 'M3'")
-    execute(warehouse, "update marts.dim_members set next_level = 'Red' where member_id = 'M2'")
-    execute(warehouse, "update marts.dim_members set eligible_tiers = 'Gold,Silver' where member_id = 'M2'")
+    execute(
+        warehouse,
+        "insert into intermediate.int_member_summary select * from intermediate.int_member_summary where member_id = 'M1'",
+    )
+    execute(warehouse, "update intermediate.int_member_summary set validated_points = -1 where member_id = 'M2'")
+    execute(warehouse, "update intermediate.int_member_summary set level = 'Bronze' where member_id = 'M3'")
+    execute(warehouse, "update intermediate.int_member_summary set next_level = 'Red' where member_id = 'M2'")
+    execute(
+        warehouse, "update intermediate.int_member_summary set eligible_tiers = 'Gold,Silver' where member_id = 'M2'"
+    )
     execute(warehouse, "update marts.dim_products set category = 'toaster' where product_sku = 'BODY'")
     with pytest.raises(QualityGateFailed) as raised:
         build_night(warehouse, NIGHT_1, tmp_path / "dbt", checks)
