@@ -272,7 +272,8 @@ def test_each_kind_of_row_check_fails_on_its_first_bad_row_and_says_which(wareho
 
     execute(
         warehouse,
-        "insert into intermediate.int_member_summary select * from intermediate.int_member_summary where member_id = 'M1'",
+        "insert into intermediate.int_member_summary"
+        " select * from intermediate.int_member_summary where member_id = 'M1'",
     )
     execute(warehouse, "update intermediate.int_member_summary set validated_points = -1 where member_id = 'M2'")
     execute(warehouse, "update intermediate.int_member_summary set level = 'Bronze' where member_id = 'M3'")

@@ -107,7 +107,11 @@ create view staging.stg_registrations as select * from fixture.registrations;
 -- raw holds every version; here one per registration (the freshness check reads raw)
 create view raw.registrations as select * from fixture.registrations;
 create schema if not exists intermediate;
-create view intermediate.int_registration_status as select * from fixture.registrations;
+-- as the model: the source columns, and whether the member is among tonight's members
+create view intermediate.int_registration_status as
+    select r.*, m.member_id is not null as member_known
+    from fixture.registrations as r
+    left join fixture.members as m on r.member_id = m.member_id;
 
 create table fixture.service_jobs as
     select
