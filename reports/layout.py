@@ -163,16 +163,18 @@ def pivoted(
 
 
 def render_chart(spec: SectionSpec, frame: pd.DataFrame, values: dict[str, Any]) -> str:
+    return charts.to_div(chart_figure(spec, frame, values), f"chart-{spec.key.replace('_', '-')}")
+
+
+def chart_figure(spec: SectionSpec, frame: pd.DataFrame, values: dict[str, Any]) -> charts.Figure:
     chart = spec.chart
     assert chart is not None
-    chart_id = f"chart-{spec.key.replace('_', '-')}"
     rows = frame if chart.max_rows is None else frame.head(chart.max_rows)
     if rows.empty:
-        return charts.empty_chart(chart_id, spec.title, spec.empty)
+        return charts.empty_chart(spec.title, spec.empty)
     categories = rows[chart.category].tolist()
     if chart.kind == "rate":
         return charts.rate_bars(
-            chart_id,
             spec.title,
             categories,
             rows["met_rate"].tolist(),
@@ -183,20 +185,19 @@ def render_chart(spec: SectionSpec, frame: pd.DataFrame, values: dict[str, Any])
         )
     if chart.kind == "turnaround":
         return charts.turnaround_bars(
-            chart_id, spec.title, categories, rows["median_turnaround"].tolist(), rows["average_target"].tolist()
+            spec.title, categories, rows["median_turnaround"].tolist(), rows["average_target"].tolist()
         )
     if chart.kind == "donut":
         column, label = chart.series[0]
         colour_column, mapping = chart.colour_by or (chart.category, {})
         colours = [mapping.get(v, charts.ACCENT) for v in rows[colour_column]]
-        return charts.donut(chart_id, spec.title, categories, rows[column].tolist(), colours)
+        return charts.donut(spec.title, categories, rows[column].tolist(), colours)
     series_columns = chart.series or tuple((c, c) for c in rows.columns if c != chart.category)
     series = {label: rows[column].tolist() for column, label in series_columns}
     if chart.kind == "lines":
         is_rate = spec.value_kind == "pct"
         target = float(values["met_rate_target"]) if is_rate and "met_rate_target" in values else None
         return charts.lines(
-            chart_id,
             spec.title,
             categories,
             series,
@@ -210,7 +211,6 @@ def render_chart(spec: SectionSpec, frame: pd.DataFrame, values: dict[str, Any])
         colour_column, mapping = chart.colour_by
         bar_colours = [mapping.get(v, charts.ACCENT) for v in rows[colour_column]]
     return charts.bars(
-        chart_id,
         spec.title,
         categories,
         series,

@@ -18,11 +18,13 @@ from pathlib import Path
 import duckdb
 import openpyxl
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 
 from pipelines.core.policy import policy
 from pipelines.core.settings import PROJECT_ROOT, Settings
 from pipelines.quality.docs import remote_assets
+from reports import charts
 from reports.exports import neutralise_cell, write_safe_csv, write_safe_xlsx
 from reports.marketing import MARKETING_LISTS
 from tools.synthetic.generate import generate_inbox
@@ -428,3 +430,30 @@ def test_screenshots_of_the_landing_sla_and_marketing_pages(built: BuiltNights, 
         open_in_browser(browser, page, tmp_path / name, f"--screenshot={target}")
         assert target.stat().st_size > 10_000, name
     print(f"\nscreenshots: {SCREENSHOTS}")
+
+
+@pytest.mark.parametrize(
+    "figure",
+    [
+        charts.bars("Stacked", ["Red", "<b>"], {"a": [1, 2], "b": [3, 4]}, {"a": "#111111"}),
+        charts.bars("Horizontal", ["x", "y"], {"n": [100, 2]}, horizontal=True, bar_colours=["#111", "#222"]),
+        charts.bars("Grouped", ["x", "y"], {"a": [1, 2], "b": [3, 4]}, stacked=False, value_title="members"),
+        charts.rate_bars("Rates", ["A", "B"], [0.5, None], [10, 3], [False, True], 0.8),
+        charts.rate_bars("Rates", list("ABCDEFG"), [0.9] * 7, [10] * 7, [False] * 7, 0.8, horizontal=True),
+        charts.turnaround_bars("Turnaround", ["repair", "maintenance"], [1.5, None], [2.0, 3.0]),
+        charts.lines("Trend", ["2026-11-01", "2026-11-02"], {"met": [0.7, None]}, percent=True, target=0.9),
+        charts.lines("Members", ["2026-11-01", "2026-11-02"], {"Red": [1, 2]}, charts.LEVEL_COLOURS),
+        charts.donut("Levels", ["Red", "Gold"], [1, 99], ["#c8102e", "#d4a72c"]),
+        charts.empty_chart("Nothing", "no jobs tonight"),
+    ],
+    ids=lambda figure: figure.layout["title"]["text"],
+)
+def test_every_kind_of_chart_is_a_figure_plotly_accepts_unchanged(figure: charts.Figure) -> None:
+    # Charts are plain figure dicts written without Plotly's (slow) validation: Plotly's Figure
+    # must accept each one (it raises on an unknown property or a bad value) and change nothing.
+    as_dict = charts.figure_dict(figure)
+    validated = go.Figure(as_dict).to_plotly_json()
+    assert validated["data"] == as_dict["data"]
+    assert validated["layout"] == as_dict["layout"]
+    div = charts.to_div(figure, "chart-x")
+    assert 'id="chart-x"' in div and "Plotly.newPlot" in div
