@@ -49,6 +49,8 @@ def _serve_one_gate(connection: Connection, run_log: Path | None) -> None:
         handler.setFormatter(logging.Formatter(FILE_FORMAT))
         logging.getLogger().addHandler(handler)
         logging.getLogger().setLevel(logging.INFO)
+        # its import alone logs ~200 INFO lines (decorators, registries) an operator has no use for
+        logging.getLogger("great_expectations").setLevel(logging.WARNING)
     from pipelines.quality.gate import run_quality_gate  # Great Expectations: the point of this process
 
     try:
