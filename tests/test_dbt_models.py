@@ -318,6 +318,36 @@ def test_an_incremental_night_checks_the_registrations_it_rewrote_and_a_full_reb
         build_night(warehouse, NIGHT_1, tmp_path / "dbt", checks, incremental_since=since)
 
 
+def test_an_incremental_night_checks_the_members_of_the_rows_it_rewrote_and_a_full_rebuild_all(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    # Stored rows name a member who is not among the members: a registration and a forecast row.
+    execute(
+        warehouse, "update intermediate.int_registration_status set member_id = 'GHOST' where registration_id = 'R1'"
+    )
+    execute(warehouse, "insert into intermediate.int_points_forecast values ('GHOST', date '2099-01-01', 1)")
+    for changes in ("int_registration_changes", "int_forecast_changes"):
+        execute(warehouse, f"delete from intermediate.{changes}")
+    tests = (
+        "test",
+        "--select",
+        "relationships_fct_registrations_member_id__member_id__ref_dim_members_",
+        "relationships_fct_points_forecast_member_id__member_id__ref_dim_members_",
+    )
+    since = NIGHT_1 - timedelta(days=1)
+    # An incremental night that recomputed neither does not read them ...
+    build_night(warehouse, NIGHT_1, tmp_path / "dbt", tests, incremental_since=since)
+    # ... a full rebuild does, and so does a night that recomputed them.
+    with pytest.raises(QualityGateFailed, match="relationships_fct_registrations_member_id") as raised:
+        build_night(warehouse, NIGHT_1, tmp_path / "dbt", tests)
+    assert "relationships_fct_points_forecast_member_id" in str(raised.value)
+    execute(warehouse, "insert into intermediate.int_registration_changes values ('R1', 'GHOST')")
+    execute(warehouse, "insert into intermediate.int_forecast_changes values ('GHOST')")
+    with pytest.raises(QualityGateFailed, match="relationships_fct_registrations_member_id") as raised:
+        build_night(warehouse, NIGHT_1, tmp_path / "dbt", tests, incremental_since=since)
+    assert "relationships_fct_points_forecast_member_id" in str(raised.value)
+
+
 def test_the_ledger_checks_look_at_tonights_rows_which_are_the_only_ones_a_night_writes(
     warehouse: Path, tmp_path: Path
 ) -> None:
