@@ -39,7 +39,7 @@ from pipelines.publishing.publish import prepare_build_copy, publish_build, ware
 from pipelines.publishing.summary import NightSummary, read_published_figures
 from pipelines.quality.worker import run_gate, stop_gate_worker
 from pipelines.transformation.dbt_docs import build_static_docs
-from pipelines.transformation.dbt_runner import DbtInvocation, run_dbt
+from pipelines.transformation.dbt_runner import DbtInvocation, parse_in_background, run_dbt
 
 T = TypeVar("T")
 
@@ -216,13 +216,22 @@ def build_and_publish(
     logger = run_logger()
     values = night_policy(settings.policy_overrides)  # what dbt gets as vars, for the Python steps too
     build_path = timer.run("prepare", lambda: prepare_step(settings.warehouse, settings.build_dir))
+    night_path = build_path
+    if kind is NightKind.BACKFILL:
+        night_path = settings.build_dir / "backfill" / build_path.name  # same name: same DuckDB catalog
+    parse_in_background(
+        DbtInvocation(
+            database=night_path,
+            as_of=night,
+            artifacts_dir=settings.dbt_artifacts_dir,
+            extra_vars=dict(settings.policy_overrides or {}),
+        )
+    )
     ingest_summary, plan = ingest_and_plan(settings, night, current, kind, build_path, timer)
     logger.info("ingested: %s", ingest_summary.render())
     PROGRESS.info("night %s: %s", night, plan.describe())
     logger.info("night %s: %s", night, plan.describe())
-    night_path = build_path
     if kind is NightKind.BACKFILL:
-        night_path = settings.build_dir / "backfill" / build_path.name  # same name: same DuckDB catalog
         night_path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(build_path, night_path)
     timer.run(
