@@ -85,10 +85,17 @@ def start_run_log(command: str, logs_dir: Path) -> Path:
     logging.getLogger().addHandler(handler)
     PROGRESS.setLevel(logging.INFO)
     DETAIL.setLevel(logging.DEBUG)
+    quiet_library_loggers()
     _state["log_path"] = path.resolve()
     _state["handler"] = handler
     DETAIL.info("cps %s; command line: %s", command, " ".join(sys.argv))
     return path
+
+
+def quiet_library_loggers() -> None:
+    """Great Expectations logs ~200 INFO lines a night (its import's decorators and registries, a
+    temporary folder for its docs) that an operator has no use for: only its warnings reach the log."""
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 
 def current_run_log() -> Path | None:

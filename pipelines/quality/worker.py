@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.core.errors import CpsError
-from pipelines.core.runlog import FILE_FORMAT, exit_without_cleanup
+from pipelines.core.runlog import FILE_FORMAT, exit_without_cleanup, quiet_library_loggers
 
 
 @dataclass
@@ -49,8 +49,7 @@ def _serve_one_gate(connection: Connection, run_log: Path | None) -> None:
         handler.setFormatter(logging.Formatter(FILE_FORMAT))
         logging.getLogger().addHandler(handler)
         logging.getLogger().setLevel(logging.INFO)
-        # its import alone logs ~200 INFO lines (decorators, registries) an operator has no use for
-        logging.getLogger("great_expectations").setLevel(logging.WARNING)
+        quiet_library_loggers()
     from pipelines.quality.gate import run_quality_gate  # Great Expectations: the point of this process
 
     try:
