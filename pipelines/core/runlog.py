@@ -94,8 +94,10 @@ def start_run_log(command: str, logs_dir: Path) -> Path:
 
 def quiet_library_loggers() -> None:
     """Great Expectations logs ~200 INFO lines a night (its import's decorators and registries, a
-    temporary folder for its docs) that an operator has no use for: only its warnings reach the log."""
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    temporary folder for its docs) that an operator has no use for: only its warnings reach the log.
+    One of its modules sets its own logger to INFO when imported: called again after the import."""
+    for name in ("great_expectations", "great_expectations.data_context.types.base"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def current_run_log() -> Path | None:

@@ -28,8 +28,11 @@ from great_expectations.execution_engine import sqlalchemy_execution_engine as g
 from great_expectations.expectations import Expectation
 from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
+from pipelines.core.runlog import quiet_library_loggers
 from pipelines.core.warehouse import memory_limit
 from pipelines.quality.suites import UNEXPECTED_ROWS, ExpectationSpec, SuiteSpec
+
+quiet_library_loggers()  # after Great Expectations' imports, which set one of its loggers to INFO
 
 DUCKDB_DIALECT = "duckdb"
 
