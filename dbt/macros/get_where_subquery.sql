@@ -23,9 +23,8 @@
         {%- set replaced = namespace(where=where) -%}  {#- a loop's own `set` would not outlive it -#}
         {%- for placeholder, keys in recomputed.items() if placeholder in where -%}
             {#- named by schema and table: a test's ref() must be known when dbt parses it -#}
-            {%- set condition = "(" ~ incremental_since() ~ " is null or " ~ keys[0] ~ " in (select " ~ keys[0]
-                ~ " from intermediate." ~ keys[1] ~ "))" -%}
-            {%- set replaced.where = replaced.where | replace(placeholder, condition) -%}
+            {%- set condition = recomputed_in(keys[0], keys[0], 'intermediate.' ~ keys[1]) -%}
+            {%- set replaced.where = replaced.where | replace(placeholder, condition | trim) -%}
         {%- endfor -%}
         {%- set where = replaced.where -%}
         {%- set filtered -%}

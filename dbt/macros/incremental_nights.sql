@@ -35,8 +35,16 @@
   changes_column: the column of int_registration_changes holding the keys.
 #}
 {% macro is_recomputed(column, changes_column, changes_model='int_registration_changes') -%}
+    {{ recomputed_in(column, changes_column, ref(changes_model)) }}
+{%- endmacro %}
+
+{#
+  The same condition with the relation listing the keys given as such: for data tests, which read
+  the keys through an argument (row_checks' `recomputed`) or by name (get_where_subquery).
+#}
+{% macro recomputed_in(column, changes_column, changes_relation) -%}
     ({{ incremental_since() }} is null
-        or {{ column }} in (select {{ changes_column }} from {{ ref(changes_model) }}))
+        or {{ column }} in (select {{ changes_column }} from {{ changes_relation }}))
 {%- endmacro %}
 
 {#

@@ -83,8 +83,7 @@ failing_counts as materialized (
     cross join ladder
     {%- endif %}
     {%- if recomputed %}
-    where {{ incremental_since() }} is null
-        or checked.{{ recomputed['key'] }} in (select {{ recomputed['key'] }} from {{ recomputed['keys_from'] }})
+    where {{ recomputed_in('checked.' ~ recomputed['key'], recomputed['key'], recomputed['keys_from']) }}
     {%- endif %}
 )
 
