@@ -89,6 +89,29 @@ def reports_step(database: Path, as_of: date, staging_root: Path, consent_databa
     return render_reports(database, as_of, staging_root, consent_database)
 
 
+def build_invocation(
+    database: Path,
+    as_of: date,
+    artifacts_dir: Path,
+    policy_overrides: dict[str, Any] | None,
+    current: date | None = None,
+    plan: BuildPlan | None = None,
+) -> DbtInvocation:
+    """The night's dbt build: also what its parse ahead is made with (the same arguments, or dbt
+    would not reuse the parse). Without a plan, a full rebuild."""
+    plan = plan or BuildPlan(incremental_since=None, reason="no plan given")
+    return DbtInvocation(
+        database=database,
+        as_of=as_of,
+        artifacts_dir=artifacts_dir,
+        current_night=current,
+        full_refresh=not plan.incremental,
+        incremental_since=plan.incremental_since,
+        files_after=plan.files_after,
+        extra_vars=dict(policy_overrides or {}),
+    )
+
+
 def dbt_build_step(
     database: Path,
     as_of: date,
@@ -108,17 +131,7 @@ def dbt_build_step(
     plan: incremental since the current night, or a full rebuild (dbt --full-refresh; the ledgers
     are never rebuilt: they are configured full_refresh=false). None: a full rebuild.
     """
-    plan = plan or BuildPlan(incremental_since=None, reason="no plan given")
-    invocation = DbtInvocation(
-        database=database,
-        as_of=as_of,
-        artifacts_dir=artifacts_dir,
-        current_night=current,
-        full_refresh=not plan.incremental,
-        incremental_since=plan.incremental_since,
-        files_after=plan.files_after,
-        extra_vars=dict(policy_overrides or {}),
-    )
+    invocation = build_invocation(database, as_of, artifacts_dir, policy_overrides, current, plan)
     excluded = ("test_type:unit",) if data_tests else ("resource_type:test", "resource_type:unit_test")
     command = ("build", "--exclude", *excluded)
     if node_tasks:
@@ -219,14 +232,7 @@ def build_and_publish(
     night_path = build_path
     if kind is NightKind.BACKFILL:
         night_path = settings.build_dir / "backfill" / build_path.name  # same name: same DuckDB catalog
-    parse_in_background(
-        DbtInvocation(
-            database=night_path,
-            as_of=night,
-            artifacts_dir=settings.dbt_artifacts_dir,
-            extra_vars=dict(settings.policy_overrides or {}),
-        )
-    )
+    parse_in_background(build_invocation(night_path, night, settings.dbt_artifacts_dir, settings.policy_overrides))
     ingest_summary, plan = ingest_and_plan(settings, night, current, kind, build_path, timer)
     logger.info("ingested: %s", ingest_summary.render())
     PROGRESS.info("night %s: %s", night, plan.describe())
