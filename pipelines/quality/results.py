@@ -104,6 +104,8 @@ def _outcome(suite: str, spec: ExpectationSpec, result: Any) -> ExpectationOutco
     if observed is None and unexpected_count is not None:
         observed = f"{unexpected_count} of {details.get('element_count')} unexpected"
     sample = details.get("partial_unexpected_list") or (details.get("details") or {}).get("unexpected_rows") or []
+    # DuckDB returns the rows in no fixed order (parallel scans): sorted, the same failure reads the same
+    sample = sorted(sample, key=lambda row: json.dumps(row, sort_keys=True, default=str))
     return ExpectationOutcome(
         suite=suite,
         spec=spec,
