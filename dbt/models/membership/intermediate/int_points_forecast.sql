@@ -57,15 +57,17 @@ registrations as {{ "materialized" if is_incremental() else "not materialized" }
 {%- endif %}
 ),
 
+-- (two filtered scans, not a lateral join: DuckDB runs that as a delim join over every registration)
 own_dates as (
-    select r.registration_id, r.product_sku, r.candidate_serial_key, d.eval_date
+    select r.registration_id, r.product_sku, r.candidate_serial_key, r.purchase_date as eval_date
     from registrations as r
     cross join tonight as t
-    cross join lateral (
-        select r.purchase_date as eval_date
-        union all select cast(r.removed_at as date)
-    ) as d
-    where d.eval_date > t.as_of_date and d.eval_date <= t.horizon_end
+    where r.purchase_date > t.as_of_date and r.purchase_date <= t.horizon_end
+    union all
+    select r.registration_id, r.product_sku, r.candidate_serial_key, cast(r.removed_at as date) as eval_date
+    from registrations as r
+    cross join tonight as t
+    where cast(r.removed_at as date) > t.as_of_date and cast(r.removed_at as date) <= t.horizon_end
 ),
 
 -- registrations sharing a product and serial with one that has its own dates take those dates too
@@ -123,16 +125,20 @@ product_change_dates as (
     where points_change <> 0
 ),
 
-tonight_status as (
-    select registration_id, product_sku, status, effective_points from registrations
-),
-
 -- the registrations whose status can change within the horizon: only on their own dates or those of
 -- their serial group (every check and who holds a serial depend on nothing else that moves)
 status_may_change as (
     select registration_id from own_dates
     union
     select registration_id from serial_group_dates
+),
+
+-- the few registrations whose status may change, picked first: joined to the candidates directly,
+-- DuckDB (estimating millions of candidates) hashed every registration's row
+changing_registrations as materialized (
+    select r.* exclude (candidate_serial_key)
+    from registrations as r
+    semi join status_may_change as m on r.registration_id = m.registration_id
 ),
 
 -- those are evaluated with the nightly rules at each of their candidates, their product's changes too
@@ -143,17 +149,16 @@ registration_candidates as (
         union all
         select registration_id, eval_date from serial_group_dates
         union all
-        select s.registration_id, c.eval_date
-        from tonight_status as s
-        inner join status_may_change as m on s.registration_id = m.registration_id
-        inner join product_change_dates as c on s.product_sku = c.product_sku
+        select r.registration_id, c.eval_date
+        from changing_registrations as r
+        inner join product_change_dates as c on r.product_sku = c.product_sku
     )
 ),
 
 candidate_registrations as (
-    select r.* exclude (candidate_serial_key, status, effective_points), c.eval_date
+    select r.* exclude (status, effective_points), c.eval_date
     from registration_candidates as c
-    inner join registrations as r on c.registration_id = r.registration_id
+    inner join changing_registrations as r on c.registration_id = r.registration_id
 ),
 
 launch_dates as (
@@ -178,24 +183,23 @@ registration_changes as (
             s.effective_points
         ) as points_change
     from candidate_points as c
-    inner join tonight_status as s on c.registration_id = s.registration_id
+    inner join changing_registrations as s on c.registration_id = s.registration_id
 ),
 
 -- Every other registration counted tonight stays counted through the horizon and has its product's
--- points: it changes exactly when its product's points do, by as much. Counted per member and
--- product rather than evaluated date by date (at a million members ~4 M registration-dates).
-steady_counted as (
-    select r.member_id, r.product_sku, count(*) as registrations
-    from registrations as r
-    anti join status_may_change as m on r.registration_id = m.registration_id
-    where r.status = 'counted'
-    group by r.member_id, r.product_sku
-),
-
+-- points: it changes exactly when its product's points do, by as much. Taken as every counted
+-- registration's product changes minus those of the counted ones whose status may change (evaluated
+-- above): no anti join of millions of registrations, and no registration evaluated date by date.
 steady_changes as (
-    select s.member_id, c.eval_date as change_on, s.registrations * c.points_change as points_change
-    from steady_counted as s
-    inner join product_change_dates as c on s.product_sku = c.product_sku
+    select r.member_id, c.eval_date as change_on, c.points_change
+    from registrations as r
+    inner join product_change_dates as c on r.product_sku = c.product_sku
+    where r.status = 'counted'
+    union all
+    select r.member_id, c.eval_date as change_on, -c.points_change as points_change
+    from changing_registrations as r
+    inner join product_change_dates as c on r.product_sku = c.product_sku
+    where r.status = 'counted'
 ),
 
 member_changes as (
