@@ -47,7 +47,7 @@ from pipelines.ingestion.load import (
     reconciliation_gaps,
     record_catalog_snapshot,
     seen_contents,
-    seen_unchanged,
+    seen_unchanged_files,
 )
 
 # Inbox files loading at once: two, for two cores (more would only hold more files in memory).
@@ -241,11 +241,8 @@ def _unchanged(
     connection: duckdb.DuckDBPyConnection, source: Source, folders: dict[str, list[Path]]
 ) -> Iterator[tuple[Path, FileResult]]:
     """The source's files the ledger saw at the same path and size, not modified since: skipped unhashed."""
-    for path in folders[source.name]:
-        found = seen_unchanged(connection, source, path)
-        if found is not None:
-            file_id, status = found
-            yield path, FileResult(source.name, path.name, "skipped", error=f"already {status} as file {file_id}")
+    for path, (file_id, status) in seen_unchanged_files(connection, source, folders[source.name]).items():
+        yield path, FileResult(source.name, path.name, "skipped", error=f"already {status} as file {file_id}")
 
 
 def ingest_inbox_sources(

@@ -491,19 +491,38 @@ def ignore_file(
 
 
 def seen_unchanged(connection: duckdb.DuckDBPyConnection, source: Source, path: Path) -> tuple[int, str] | None:
-    """The ledger's row for this very file (same path and size) if the file was not modified since.
+    """The ledger's row for this very file (same path and size) if the file was not modified since."""
+    return seen_unchanged_files(connection, source, [path]).get(path)
+
+
+def seen_unchanged_files(
+    connection: duckdb.DuckDBPyConnection, source: Source, paths: list[Path]
+) -> dict[Path, tuple[int, str]]:
+    """Of these files, those the ledger saw at the same path and size, not modified since: their first row's
+    file id and status.
 
     Such a file is skipped without hashing it again: at a million members the inbox holds about
     900 MB, and hashing all of it every night would cost ~20 s. A file rewritten in place has a newer
-    modification time, so it is hashed and compared by content as usual.
+    modification time, so it is hashed and compared by content as usual. One query for all the files
+    (a query per file cost ~0.5 s a night with a few hundred files).
     """
-    stat = path.stat()
-    modified = datetime.fromtimestamp(stat.st_mtime, UTC).replace(tzinfo=None)
-    return connection.execute(
-        "select file_id, status from raw.file_ledger where source = ? and file_path = ? and size_bytes = ? "
-        "and loaded_at > ? and status in ('loaded', 'rejected') order by file_id limit 1",
-        [source.name, str(path.resolve()), stat.st_size, modified],
-    ).fetchone()
+    rows = connection.execute(
+        "select file_path, size_bytes, loaded_at, file_id, status from raw.file_ledger "
+        "where source = ? and status in ('loaded', 'rejected') order by file_id",
+        [source.name],
+    ).fetchall()
+    ledger: dict[tuple[str, int], list[tuple[datetime, int, str]]] = {}
+    for file_path, size_bytes, loaded_at, file_id, status in rows:
+        ledger.setdefault((file_path, size_bytes), []).append((loaded_at, file_id, status))
+    found: dict[Path, tuple[int, str]] = {}
+    for path in paths:
+        stat = path.stat()
+        modified = datetime.fromtimestamp(stat.st_mtime, UTC).replace(tzinfo=None)
+        for loaded_at, file_id, status in ledger.get((str(path.resolve()), stat.st_size), []):
+            if loaded_at > modified:
+                found[path] = (file_id, status)
+                break
+    return found
 
 
 def seen_contents(connection: duckdb.DuckDBPyConnection, source: Source) -> dict[str, tuple[int, str]]:
