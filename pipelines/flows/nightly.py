@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pipelines.core.build_plan import BuildPlan, plan_build
 from pipelines.core.errors import CpsError, QualityGateFailed, file_system_problem
@@ -37,27 +37,34 @@ from pipelines.publishing.nights import (
 )
 from pipelines.publishing.publish import prepare_build_copy, publish_build, warehouse_lock
 from pipelines.publishing.summary import NightSummary, read_published_figures
-from pipelines.quality.worker import run_gate, stop_gate_worker
+from pipelines.quality.results import GateResult, store_gate_result
+from pipelines.quality.worker import PendingGate, start_gate, stop_gate_worker
 from pipelines.transformation.dbt_docs import build_static_docs
 from pipelines.transformation.dbt_runner import DbtInvocation, parse_in_background, run_dbt
+
+if TYPE_CHECKING:
+    from reports.render import RenderedNight
 
 T = TypeVar("T")
 
 
 @dataclass
 class StepTimer:
-    """Wall time of each named step, for the run summary; each step is announced as it starts."""
+    """Wall time of each named step, for the run summary; each step is announced as it starts. A step
+    run in parts (the reports: pages beside the gate, the index after it) adds up its parts' times."""
 
     seconds: dict[str, float] = field(default_factory=dict)
 
-    def run(self, name: str, step: Callable[[], T]) -> T:
-        PROGRESS.info("%s ...", name)
+    def run(self, name: str, step: Callable[[], T], part: str = "") -> T:
+        detail = f" ({part})" if part else ""
+        PROGRESS.info("%s ...%s", name, detail)
         started = time.perf_counter()
         try:
             return step()
         finally:
-            self.seconds[name] = time.perf_counter() - started
-            PROGRESS.info("%s done in %.1fs", name, self.seconds[name])
+            took = time.perf_counter() - started
+            self.seconds[name] = self.seconds.get(name, 0.0) + took
+            PROGRESS.info("%s done in %.1fs%s", name, took, detail)
 
 
 @step(name="prepare build copy", retries=2, retry_delay_seconds=2)
@@ -71,8 +78,11 @@ def publish_step(build_path: Path, warehouse: Path) -> None:
 
 
 @step(name="quality gate")
-def quality_step(database: Path, as_of: date, data_docs_dir: Path, policy_values: dict[str, Any]) -> Any:
-    return run_gate(database, as_of, data_docs_dir, policy_values)
+def quality_step(database: Path, pending: PendingGate) -> GateResult:
+    """The gate's result once its validation is done (it began beside the reports), stored in the warehouse."""
+    result = pending.wait()
+    store_gate_result(database, result)
+    return result
 
 
 def render_landing(reports: Path) -> Path:
@@ -83,10 +93,19 @@ def render_landing(reports: Path) -> Path:
 
 
 @step(name="reports")
-def reports_step(database: Path, as_of: date, staging_root: Path, consent_database: Path | None) -> Path:
-    from reports.render import render_reports
+def reports_step(database: Path, as_of: date, staging_root: Path, consent_database: Path | None) -> RenderedNight:
+    """The night's pages, lists and chart data (read-only: the gate validates the same file meanwhile)."""
+    from reports.render import render_pages
 
-    return render_reports(database, as_of, staging_root, consent_database)
+    return render_pages(database, as_of, staging_root, consent_database)
+
+
+@step(name="reports index")
+def reports_index_step(database: Path, rendered: RenderedNight) -> Path:
+    """The night's index page, with the gate's results: after the gate."""
+    from reports.render import render_index
+
+    return render_index(database, rendered)
 
 
 def build_invocation(
@@ -252,9 +271,15 @@ def build_and_publish(
             settings.policy_overrides,
         ),
     )
-    gate = timer.run(
-        "quality gate", lambda: quality_step(night_path, night, staging_root / night.isoformat() / "quality", values)
+    # The gate validates in its worker (read-only) while this process renders the reports' pages and lists
+    # from the same file; the index, which shows the gate's results, comes after it. A failed gate
+    # publishes nothing: the staged reports are discarded with the staging folder.
+    pending = start_gate(night_path, night, staging_root / night.isoformat() / "quality", values)
+    consent_database = build_path if kind is NightKind.BACKFILL else None
+    rendered = timer.run(
+        "reports", lambda: reports_step(night_path, night, staging_root, consent_database), part="pages and lists"
     )
+    gate = timer.run("quality gate", lambda: quality_step(night_path, pending))
     if not gate.passed:
         raise QualityGateFailed(
             f"quality gate failed for {night}: {'; '.join(gate.critical_failures[:3])}"
@@ -270,10 +295,7 @@ def build_and_publish(
         logger.info("backfill %s: the current night's ledgers gained %s", night, gained)
         staged_archive = write_archive(night_path, settings.build_dir / "archive" / f"{night.isoformat()}.duckdb")
     record_night(build_path, night, kind, settings.catalog, plan.project_digest, settings.policy_overrides)
-    staged_reports = timer.run(
-        "reports",
-        lambda: reports_step(night_path, night, staging_root, build_path if kind is NightKind.BACKFILL else None),
-    )
+    staged_reports = timer.run("reports", lambda: reports_index_step(night_path, rendered), part="index")
 
     def publish() -> Path:
         published = settings.warehouse

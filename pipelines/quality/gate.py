@@ -16,7 +16,7 @@ from pipelines.core.errors import CpsError
 from pipelines.core.settings import EXPECTATIONS_DIR
 from pipelines.quality.docs import build_data_docs
 from pipelines.quality.gx import duckdb_datasource, new_context, validate_suites
-from pipelines.quality.results import GateResult, outcomes_of, store_outcomes
+from pipelines.quality.results import GateResult, outcomes_of, store_gate_result
 from pipelines.quality.suites import load_suites
 
 DATASOURCE_NAME = "cps_warehouse"
@@ -29,9 +29,25 @@ def run_quality_gate(
     expectations_dir: Path = EXPECTATIONS_DIR,
     policy_values: Mapping[str, Any] | None = None,
 ) -> GateResult:
-    """Validate every suite on `database` for night `as_of`; store the results; build Data Docs.
+    """Validate every suite on `database` for night `as_of`; build Data Docs; store the results.
 
     policy_values: the night's policy, overrides included (the project's vars if None)."""
+    result = validate_warehouse(database, as_of, data_docs_dir, expectations_dir, policy_values)
+    store_gate_result(database, result)
+    return result
+
+
+def validate_warehouse(
+    database: Path,
+    as_of: date,
+    data_docs_dir: Path,
+    expectations_dir: Path = EXPECTATIONS_DIR,
+    policy_values: Mapping[str, Any] | None = None,
+) -> GateResult:
+    """Validate every suite on `database`, opened read-only, and build Data Docs; write nothing into it.
+
+    Read-only, so that the nightly run can render its reports from the same file meanwhile; the results
+    are stored afterwards (store_gate_result)."""
     database, data_docs_dir = database.resolve(), data_docs_dir.resolve()  # GX's site store wants absolute paths
     if not database.is_file():
         raise CpsError(f"quality gate: warehouse not found: {database}")
@@ -47,11 +63,7 @@ def run_quality_gate(
         raise CpsError(f"quality gate: Great Expectations could not run on {database}: {error}") from error
     outcomes = outcomes_of(validations)
     try:
-        store_outcomes(database, as_of, run_at, outcomes)
-    except Exception as error:
-        raise CpsError(f"quality gate: cannot store validation results in {database}: {error}") from error
-    try:
         index = build_data_docs(context, data_docs_dir, as_of, run_at, outcomes)
     except OSError as error:
         raise CpsError(f"quality gate: cannot write Data Docs to {data_docs_dir}: {error}") from error
-    return GateResult.from_outcomes(as_of, outcomes, index)
+    return GateResult.from_outcomes(as_of, outcomes, index, run_at)

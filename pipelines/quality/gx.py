@@ -70,9 +70,12 @@ def add_duckdb_datasource(context: AbstractDataContext, name: str, database: Pat
     """A GX SQL data source on one DuckDB file, with the two duckdb fixes applied to its engine."""
     _keep_one_duckdb_connection()
     # The night's memory limit; the checks only count and aggregate, so row order does not matter.
+    # Read-only: the checks only read, and the night renders its reports from the same file meanwhile.
     config = {"memory_limit": memory_limit(), "preserve_insertion_order": False}
     datasource = context.data_sources.add_sql(
-        name=name, connection_string=f"duckdb:///{database}", kwargs={"connect_args": {"config": config}}
+        name=name,
+        connection_string=f"duckdb:///{database}",
+        kwargs={"connect_args": {"read_only": True, "config": config}},
     )
     engine = datasource.get_execution_engine()
     engine.dialect_module = postgresql_dialect

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipelines.core.errors import CpsError
 from pipelines.core.warehouse import connect
 from pipelines.quality.suites import ExpectationSpec, Severity
 
@@ -145,6 +146,14 @@ def _as_mapping(value: Any) -> Mapping[str, Any]:
     return {"raised_exception": True, "exception_message": str(value)}
 
 
+def store_gate_result(database: Path, result: GateResult) -> None:
+    """Keep the night's results in the warehouse (quality.validation_results)."""
+    try:
+        store_outcomes(database, result.as_of, result.run_at, result.outcomes)
+    except Exception as error:
+        raise CpsError(f"quality gate: cannot store validation results in {database}: {error}") from error
+
+
 def store_outcomes(database: Path, as_of: date, run_at: datetime, outcomes: Iterable[ExpectationOutcome]) -> None:
     """Append tonight's results; a re-run of the same night replaces that night's rows."""
     rows = [
@@ -191,14 +200,17 @@ class GateResult:
     data_docs_index: Path | None = None
     critical_failures: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    run_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(tzinfo=None))
 
     @classmethod
-    def from_outcomes(cls, as_of: date, outcomes: list[ExpectationOutcome], index: Path | None) -> GateResult:
+    def from_outcomes(
+        cls, as_of: date, outcomes: list[ExpectationOutcome], index: Path | None, run_at: datetime | None = None
+    ) -> GateResult:
         # An expectation that could not be evaluated fails the gate whatever its severity: no result is
         # not a passed check.
         critical = [o.reason() for o in outcomes if o.failed and (is_critical(o) or not o.evaluated)]
         warnings = [o.reason() for o in outcomes if o.failed and not is_critical(o) and o.evaluated]
-        return cls(as_of, outcomes, index, critical, warnings)
+        return cls(as_of, outcomes, index, critical, warnings, run_at or datetime.now(UTC).replace(tzinfo=None))
 
     @property
     def passed(self) -> bool:

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.core.errors import CpsError
-from pipelines.core.runlog import FILE_FORMAT, exit_without_cleanup, quiet_library_loggers
+from pipelines.core.runlog import FILE_FORMAT, PROGRESS, exit_without_cleanup, quiet_library_loggers
+from pipelines.quality.results import GateResult, store_gate_result
 
 
 @dataclass
@@ -50,14 +51,14 @@ def _serve_one_gate(connection: Connection, run_log: Path | None) -> None:
         logging.getLogger().addHandler(handler)
         logging.getLogger().setLevel(logging.INFO)
         quiet_library_loggers()
-    from pipelines.quality.gate import run_quality_gate  # Great Expectations: the point of this process
+    from pipelines.quality.gate import validate_warehouse  # Great Expectations: the point of this process
 
     try:
         database, as_of, data_docs_dir, policy_values = connection.recv()
     except EOFError:  # the night ended before its gate
         exit_without_cleanup(0)
     try:
-        answer: Any = run_quality_gate(database, as_of, data_docs_dir, policy_values=policy_values)
+        answer: Any = validate_warehouse(database, as_of, data_docs_dir, policy_values=policy_values)
     except Exception as error:  # noqa: BLE001  (any failure travels back, to be raised in the night)
         if isinstance(error, CpsError):
             answer = error
@@ -82,26 +83,58 @@ def start_gate_worker(run_log: Path | None) -> None:
     _workers.append(GateWorker(process, night_end))
 
 
-def run_gate(database: Path, as_of: date, data_docs_dir: Path, policy_values: Mapping[str, Any]) -> Any:
-    """The quality gate's GateResult: in the worker if one was started (which then ends), else here."""
-    if not _workers:
-        from pipelines.quality.gate import run_quality_gate
+@dataclass
+class PendingGate:
+    """A quality gate asked for: validating in the worker already, or (no worker) when waited for."""
 
-        return run_quality_gate(database, as_of, data_docs_dir, policy_values=policy_values)
-    worker = _workers.pop()
-    try:
-        worker.connection.send((database, as_of, data_docs_dir, dict(policy_values)))
-        answer = worker.connection.recv()
-    except (EOFError, OSError) as error:
-        raise CpsError(
-            f"quality gate: its worker process stopped (exit code {worker.process.exitcode}, {error!r}); "
-            "see the run log"
-        ) from None
-    finally:
-        worker.stop()
-    if isinstance(answer, BaseException):
-        raise answer
-    return answer
+    database: Path
+    as_of: date
+    data_docs_dir: Path
+    policy_values: dict[str, Any]
+    worker: GateWorker | None
+
+    def wait(self) -> GateResult:
+        """The gate's result (its validation only: the caller stores it, see store_gate_result)."""
+        if self.worker is None:
+            from pipelines.quality.gate import validate_warehouse
+
+            return validate_warehouse(self.database, self.as_of, self.data_docs_dir, policy_values=self.policy_values)
+        worker = self.worker
+        try:
+            answer = worker.connection.recv()
+        except (EOFError, OSError) as error:
+            raise CpsError(
+                f"quality gate: its worker process stopped (exit code {worker.process.exitcode}, {error!r}); "
+                "see the run log"
+            ) from None
+        finally:
+            _workers.remove(worker)
+            worker.stop()
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer  # type: ignore[no-any-return]
+
+
+def start_gate(database: Path, as_of: date, data_docs_dir: Path, policy_values: Mapping[str, Any]) -> PendingGate:
+    """Ask for the quality gate: a started worker begins validating at once (read-only, so the night can
+    render its reports meanwhile); without one, the gate runs in this process when waited for."""
+    worker = _workers[-1] if _workers else None
+    if worker is not None:
+        PROGRESS.info("quality gate: validating in its worker process, beside the reports")
+        try:
+            worker.connection.send((database, as_of, data_docs_dir, dict(policy_values)))
+        except OSError as error:
+            _workers.remove(worker)
+            worker.stop()
+            raise CpsError(f"quality gate: cannot reach its worker process ({error!r}); see the run log") from None
+    return PendingGate(database, as_of, data_docs_dir, dict(policy_values), worker)
+
+
+def run_gate(database: Path, as_of: date, data_docs_dir: Path, policy_values: Mapping[str, Any]) -> GateResult:
+    """The quality gate, validated (in the worker if one was started, which then ends) and stored."""
+    result = start_gate(database, as_of, data_docs_dir, policy_values).wait()
+    store_gate_result(database, result)
+    return result
 
 
 def stop_gate_worker() -> None:
