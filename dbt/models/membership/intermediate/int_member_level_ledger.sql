@@ -17,11 +17,10 @@ tonight as (
     select
         m.member_id,
         {{ as_of_date() }} as as_of_date,
-        l.level,
+        {{ level_for_points('m.validated_points') }} as level,
         m.validated_points,
         m.pending_points
     from members as m
-    asof inner join {{ ref('int_level_ladder') }} as l on m.validated_points >= l.min_points
 )
 
 {#- Once, when a warehouse whose history was published as a table gets this ledger: take it over. -#}

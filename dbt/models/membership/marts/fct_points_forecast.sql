@@ -4,15 +4,10 @@
 -- A view: int_points_forecast keeps its rows from night to night (doc incremental_nights); the
 -- night's date is written into the view when the night is built.
 {{ config(materialized='view') }}
-with ladder as (
-    select level, min_points from {{ ref('int_level_ladder') }}
-)
-
 select
     f.member_id,
     f.change_on,
     f.validated_points,
-    l.level,
+    {{ level_for_points('f.validated_points') }} as level,
     {{ as_of_date_constant() }} as as_of_date
 from {{ ref('int_points_forecast') }} as f
-asof inner join ladder as l on f.validated_points >= l.min_points
