@@ -142,13 +142,6 @@ def open_warehouse(database: Path) -> duckdb.DuckDBPyConnection:
     return connection
 
 
-def prepare_raw(database: Path) -> None:
-    """Create the raw tables, ledger, quarantine and reconciliation view if they are not there yet."""
-    connection = open_warehouse(database)
-    try:
-        create_raw_tables(connection, ALL_SOURCES)
-    finally:
-        connection.close()
 
 
 def reconcile(database: Path) -> int:
@@ -173,7 +166,8 @@ def policy_max_quarantined_share() -> float:
 
 @contextmanager
 def warehouse_held_open(database: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """One connection held open for the whole ingestion, and handed to the caller.
+    """One connection held open for the whole ingestion, with the raw tables, ledger, quarantine and
+    reconciliation view created if they are not there yet, and handed to the caller.
 
     The file tasks open connections of their own; while this one is open they share its database (opening
     one costs nothing) and closing one does not checkpoint the file: the warehouse is written out once,
@@ -181,6 +175,7 @@ def warehouse_held_open(database: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """
     connection = open_warehouse(database)
     try:
+        create_raw_tables(connection, ALL_SOURCES)
         yield connection
     finally:
         connection.close()
@@ -339,7 +334,6 @@ def ingest_source(
         raise CpsError(f"unknown source: {source_name}")
     source = SOURCES_BY_NAME[source_name]
     source_files(source, folder)  # a missing folder is reported before anything is created
-    prepare_raw(database)
     with warehouse_held_open(database) as connection:
         if source.reference:
             results = ingest_reference_source(source, folder, database, as_of)
@@ -371,7 +365,6 @@ def ingest_all(
         source_files(source, inbox)
     share = policy_max_quarantined_share() if max_quarantined_share is None else max_quarantined_share
     summary = IngestSummary()
-    prepare_raw(database)
     with warehouse_held_open(database) as connection:
         for source in REFERENCE_SOURCES:
             summary.files.extend(ingest_reference_source(source, catalog, database, as_of))
