@@ -142,8 +142,6 @@ def open_warehouse(database: Path) -> duckdb.DuckDBPyConnection:
     return connection
 
 
-
-
 def reconcile(database: Path) -> int:
     """Prove that every file's rows are either loaded or quarantined; raise CpsError if not.
 
