@@ -28,26 +28,14 @@ def run_quality_gate(
     data_docs_dir: Path,
     expectations_dir: Path = EXPECTATIONS_DIR,
     policy_values: Mapping[str, Any] | None = None,
+    store: bool = True,
 ) -> GateResult:
-    """Validate every suite on `database` for night `as_of`; build Data Docs; store the results.
+    """Validate every suite on `database` for night `as_of`, build Data Docs, and store the results.
 
+    The validation opens the warehouse read-only, so that the nightly run can render its reports from
+    the same file meanwhile; with store=False (the night's worker) nothing is written into it, and the
+    caller stores the results afterwards (store_gate_result).
     policy_values: the night's policy, overrides included (the project's vars if None)."""
-    result = validate_warehouse(database, as_of, data_docs_dir, expectations_dir, policy_values)
-    store_gate_result(database, result)
-    return result
-
-
-def validate_warehouse(
-    database: Path,
-    as_of: date,
-    data_docs_dir: Path,
-    expectations_dir: Path = EXPECTATIONS_DIR,
-    policy_values: Mapping[str, Any] | None = None,
-) -> GateResult:
-    """Validate every suite on `database`, opened read-only, and build Data Docs; write nothing into it.
-
-    Read-only, so that the nightly run can render its reports from the same file meanwhile; the results
-    are stored afterwards (store_gate_result)."""
     database, data_docs_dir = database.resolve(), data_docs_dir.resolve()  # GX's site store wants absolute paths
     if not database.is_file():
         raise CpsError(f"quality gate: warehouse not found: {database}")
@@ -66,4 +54,7 @@ def validate_warehouse(
         index = build_data_docs(context, data_docs_dir, as_of, run_at, outcomes)
     except OSError as error:
         raise CpsError(f"quality gate: cannot write Data Docs to {data_docs_dir}: {error}") from error
-    return GateResult.from_outcomes(as_of, outcomes, index, run_at)
+    result = GateResult.from_outcomes(as_of, outcomes, index, run_at)
+    if store:
+        store_gate_result(database, result)
+    return result

@@ -51,14 +51,14 @@ def _serve_one_gate(connection: Connection, run_log: Path | None) -> None:
         logging.getLogger().addHandler(handler)
         logging.getLogger().setLevel(logging.INFO)
         quiet_library_loggers()
-    from pipelines.quality.gate import validate_warehouse  # Great Expectations: the point of this process
+    from pipelines.quality.gate import run_quality_gate  # Great Expectations: the point of this process
 
     try:
         database, as_of, data_docs_dir, policy_values = connection.recv()
     except EOFError:  # the night ended before its gate
         exit_without_cleanup(0)
     try:
-        answer: Any = validate_warehouse(database, as_of, data_docs_dir, policy_values=policy_values)
+        answer: Any = run_quality_gate(database, as_of, data_docs_dir, policy_values=policy_values, store=False)
     except Exception as error:  # noqa: BLE001  (any failure travels back, to be raised in the night)
         if isinstance(error, CpsError):
             answer = error
@@ -96,9 +96,11 @@ class PendingGate:
     def wait(self) -> GateResult:
         """The gate's result (its validation only: the caller stores it, see store_gate_result)."""
         if self.worker is None:
-            from pipelines.quality.gate import validate_warehouse
+            from pipelines.quality.gate import run_quality_gate
 
-            return validate_warehouse(self.database, self.as_of, self.data_docs_dir, policy_values=self.policy_values)
+            return run_quality_gate(
+                self.database, self.as_of, self.data_docs_dir, policy_values=self.policy_values, store=False
+            )
         worker = self.worker
         try:
             answer = worker.connection.recv()
