@@ -19,6 +19,7 @@ import duckdb
 from pipelines.core.errors import CpsError, QualityGateFailed
 from pipelines.core.settings import DBT_PROJECT_DIR
 from pipelines.core.warehouse import MEMORY_LIMIT_VARIABLE, connect, memory_limit
+from pipelines.transformation.dbt_schedule import schedule_by_critical_path
 
 
 @dataclass(frozen=True)
@@ -232,9 +233,10 @@ def wait_for_background_parse() -> None:
 
 
 def prepare_run(invocation: DbtInvocation) -> None:
-    """The artifacts folder and the night's run context, before either way of running dbt."""
+    """The artifacts folder, the night's run context and dbt's node order, before either way of running dbt."""
     wait_for_background_parse()
     invocation.artifacts_dir.mkdir(parents=True, exist_ok=True)
+    schedule_by_critical_path(invocation.artifacts_dir / "target")
     record_run_context(
         invocation.database,
         invocation.as_of,
