@@ -295,6 +295,8 @@ def build_and_publish(
         logger.info("backfill %s: the current night's ledgers gained %s", night, gained)
         staged_archive = write_archive(night_path, settings.build_dir / "archive" / f"{night.isoformat()}.duckdb")
     record_night(build_path, night, kind, settings.catalog, plan.project_digest, settings.policy_overrides)
+    # the gate's Data Docs, built by its worker meanwhile: the index links them
+    timer.run("quality gate", pending.wait_for_data_docs, part="Data Docs")
     staged_reports = timer.run("reports", lambda: reports_index_step(night_path, rendered), part="index")
 
     def publish() -> Path:

@@ -85,6 +85,7 @@ OFFLINE_JS = """
   });
 })(window.jQuery);
 """
+DATA_DOCS_INDEX = "index.html"  # the site's entry page, in its folder
 _NEWSLETTER_FOOTER = re.compile(r"<footer>.*?</footer>", re.I | re.S)
 # GX links a favicon one folder too shallow from its validation pages; the pages need none.
 _FAVICON = re.compile(r"<link\b[^>]*\brel\s*=\s*[\"']?shortcut icon[^>]*>", re.I)
@@ -116,7 +117,7 @@ def build_data_docs(
         make_offline(page, data_docs_dir)
     for css in data_docs_dir.rglob("*.css"):
         css.write_text(_REMOTE_CSS_URL.sub("none", css.read_text(encoding="utf-8")), encoding="utf-8")
-    index = data_docs_dir / "index.html"
+    index = data_docs_dir / DATA_DOCS_INDEX
     index.write_text(render_index(as_of, run_at, list(outcomes), data_docs_dir), encoding="utf-8")
     return index
 

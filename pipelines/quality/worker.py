@@ -57,8 +57,13 @@ def _serve_one_gate(connection: Connection, run_log: Path | None) -> None:
         database, as_of, data_docs_dir, policy_values = connection.recv()
     except EOFError:  # the night ended before its gate
         exit_without_cleanup(0)
+    # Two answers: the gate's result as soon as the suites are validated, then (None) once its Data Docs
+    # are built; a failure instead of either travels back to be raised in the night.
     try:
-        answer: Any = run_quality_gate(database, as_of, data_docs_dir, policy_values=policy_values, store=False)
+        run_quality_gate(
+            database, as_of, data_docs_dir, policy_values=policy_values, store=False, on_validated=connection.send
+        )
+        answer: Any = None
     except Exception as error:  # noqa: BLE001  (any failure travels back, to be raised in the night)
         if isinstance(error, CpsError):
             answer = error
@@ -94,27 +99,49 @@ class PendingGate:
     worker: GateWorker | None
 
     def wait(self) -> GateResult:
-        """The gate's result (its validation only: the caller stores it, see store_gate_result)."""
+        """The gate's result (its validation only: the caller stores it, see store_gate_result); its Data
+        Docs may still be being built (wait_for_data_docs)."""
         if self.worker is None:
             from pipelines.quality.gate import run_quality_gate
 
             return run_quality_gate(
                 self.database, self.as_of, self.data_docs_dir, policy_values=self.policy_values, store=False
             )
+        answer = self._receive()
+        if answer is None:  # a worker that validated nothing cannot say it built the docs first
+            raise CpsError("quality gate: its worker process answered without a result; see the run log")
+        return answer  # type: ignore[no-any-return]
+
+    def wait_for_data_docs(self) -> None:
+        """Once the gate's Data Docs are built (then the worker ends)."""
+        if self.worker is None:
+            return
+        try:
+            self._receive()
+        finally:
+            self._finish()
+
+    def _receive(self) -> Any:
+        """The worker's next answer; a failure it sends (its last answer) or its end is raised."""
         worker = self.worker
+        assert worker is not None
         try:
             answer = worker.connection.recv()
         except (EOFError, OSError) as error:
+            self._finish()
             raise CpsError(
                 f"quality gate: its worker process stopped (exit code {worker.process.exitcode}, {error!r}); "
                 "see the run log"
             ) from None
-        finally:
-            _workers.remove(worker)
-            worker.stop()
         if isinstance(answer, BaseException):
+            self._finish()
             raise answer
-        return answer  # type: ignore[no-any-return]
+        return answer
+
+    def _finish(self) -> None:
+        if self.worker is not None and self.worker in _workers:
+            _workers.remove(self.worker)
+            self.worker.stop()
 
 
 def start_gate(database: Path, as_of: date, data_docs_dir: Path, policy_values: Mapping[str, Any]) -> PendingGate:
@@ -134,7 +161,9 @@ def start_gate(database: Path, as_of: date, data_docs_dir: Path, policy_values: 
 
 def run_gate(database: Path, as_of: date, data_docs_dir: Path, policy_values: Mapping[str, Any]) -> GateResult:
     """The quality gate, validated (in the worker if one was started, which then ends) and stored."""
-    result = start_gate(database, as_of, data_docs_dir, policy_values).wait()
+    pending = start_gate(database, as_of, data_docs_dir, policy_values)
+    result = pending.wait()
+    pending.wait_for_data_docs()
     store_gate_result(database, result)
     return result
 
