@@ -107,9 +107,10 @@ def render_pages(database: Path, as_of: date, reports_dir: Path, consent_databas
 
     environment = template_environment()
     generated_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    common = _common(as_of, pages, generated_at)
     for page in pages:
         html = environment.get_template("page.html.j2").render(
-            page=page, title=page.title, file_name=page.file_name, charts=True, **_common(as_of, pages, generated_at)
+            page=page, title=page.title, file_name=page.file_name, charts=True, **common
         )
         (night_dir / page.file_name).write_text(html, encoding="utf-8")
     return RenderedNight(night_dir, as_of, pages, context.lists, context.data.written, generated_at)

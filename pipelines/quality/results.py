@@ -149,7 +149,8 @@ def _as_mapping(value: Any) -> Mapping[str, Any]:
 def store_gate_result(database: Path, result: GateResult) -> None:
     """Keep the night's results in the warehouse (quality.validation_results)."""
     try:
-        store_outcomes(database, result.as_of, result.run_at, result.outcomes)
+        run_at = result.run_at or datetime.now(UTC).replace(tzinfo=None)
+        store_outcomes(database, result.as_of, run_at, result.outcomes)
     except Exception as error:
         raise CpsError(f"quality gate: cannot store validation results in {database}: {error}") from error
 
@@ -200,17 +201,17 @@ class GateResult:
     data_docs_index: Path | None = None
     critical_failures: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    run_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(tzinfo=None))
+    run_at: datetime | None = None  # when the validation began (UTC); stored with the results
 
     @classmethod
     def from_outcomes(
-        cls, as_of: date, outcomes: list[ExpectationOutcome], index: Path | None, run_at: datetime | None = None
+        cls, as_of: date, outcomes: list[ExpectationOutcome], index: Path | None, run_at: datetime
     ) -> GateResult:
         # An expectation that could not be evaluated fails the gate whatever its severity: no result is
         # not a passed check.
         critical = [o.reason() for o in outcomes if o.failed and (is_critical(o) or not o.evaluated)]
         warnings = [o.reason() for o in outcomes if o.failed and not is_critical(o) and o.evaluated]
-        return cls(as_of, outcomes, index, critical, warnings, run_at or datetime.now(UTC).replace(tzinfo=None))
+        return cls(as_of, outcomes, index, critical, warnings, run_at)
 
     @property
     def passed(self) -> bool:

@@ -57,20 +57,25 @@ def _serve_one_gate(connection: Connection, run_log: Path | None) -> None:
         database, as_of, data_docs_dir, policy_values = connection.recv()
     except EOFError:  # the night ended before its gate
         exit_without_cleanup(0)
+
     # Two answers: the gate's result as soon as the suites are validated, then (None) once its Data Docs
     # are built; a failure instead of either travels back to be raised in the night.
+    def answer(value: Any) -> None:
+        try:
+            connection.send(value)
+        except (BrokenPipeError, ConnectionResetError):  # the night ended (a kill) while the gate ran
+            exit_without_cleanup(0)
+
     try:
-        run_quality_gate(
-            database, as_of, data_docs_dir, policy_values=policy_values, store=False, on_validated=connection.send
-        )
-        answer: Any = None
+        run_quality_gate(database, as_of, data_docs_dir, policy_values=policy_values, store=False, on_validated=answer)
+        last: Any = None
     except Exception as error:  # noqa: BLE001  (any failure travels back, to be raised in the night)
         if isinstance(error, CpsError):
-            answer = error
+            last = error
         else:  # unexpected: its traceback goes to the run log, the night raises the one line
             logging.getLogger(__name__).exception("quality gate: unexpected error in its worker process")
-            answer = CpsError(f"quality gate: {type(error).__name__}: {error} (traceback in the run log)")
-    connection.send(answer)
+            last = CpsError(f"quality gate: {type(error).__name__}: {error} (traceback in the run log)")
+    answer(last)
     exit_without_cleanup(0)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -51,10 +52,10 @@ def critical_path_scores(graph: Any, seconds: Mapping[str, float]) -> dict[str, 
 def _topological_order(graph: Any) -> list[str]:
     """The nodes, each after everything it waits for (Kahn's algorithm, in the graph's node order)."""
     waiting = {node: graph.in_degree(node) for node in graph.nodes}
-    ready = [node for node, count in waiting.items() if count == 0]
+    ready = deque(node for node, count in waiting.items() if count == 0)
     order: list[str] = []
     while ready:
-        node = ready.pop(0)
+        node = ready.popleft()
         order.append(node)
         for child in graph.successors(node):
             waiting[child] -= 1
