@@ -1,17 +1,52 @@
 {#
   The run date D as a DATE expression. The nightly run writes D into the one-row table
-  raw.run_context before dbt starts, and every model reads it from there: the date never reaches
-  dbt's parser, so dbt keeps its parsed project from one night to the next (a date passed with
-  --vars would make dbt parse the whole project again every night).
+  raw.run_context before dbt starts, and every model reads it from there when it is built (see
+  run_context_value): the date never reaches dbt's parser, so dbt keeps its parsed project from one
+  night to the next (a date passed with --vars would make dbt parse the whole project again every
+  night).
   The as_of_date var, when given (unit tests pin it with `overrides: vars:`; by hand with
   `dbt build --vars '{as_of_date: 2026-11-23}'`), takes precedence.
 #}
 {% macro as_of_date() -%}
     {%- set d = var('as_of_date', none) -%}
     {%- if d is none or d == '' -%}
-        (select as_of_date from raw.run_context)
+        {{ run_context_value('as_of_date') }}
     {%- else -%}
         date '{{ d }}'
+    {%- endif -%}
+{%- endmacro %}
+
+{#
+  A column of raw.run_context (as_of_date, current_night, incremental_since, files_after) as a SQL
+  literal, read when the node is built; at parse time (no database yet) the subquery that reads it.
+  As literals the values reach DuckDB's optimizer: a filter on a date is pushed into the scan, and
+  `incremental_since is null or key in (...)` folds into a semi join. Left as a subquery, DuckDB
+  guessed no row would pass and built its hash table on the 8.6 M raw registrations instead of the
+  keys (int_registration_status's incremental read at 1,000,000 members: 1.3 s -> 0.9 s).
+  Read once per dbt invocation: the row is kept in the invocation's graph under its invocation id.
+#}
+{% macro run_context_value(column) -%}
+    {%- if not execute -%}
+        {{- return('(select ' ~ column ~ ' from raw.run_context)') -}}
+    {%- endif -%}
+    {%- set key = 'cps_run_context_' ~ invocation_id -%}
+    {%- if key not in graph -%}
+        {%- set row = run_query(
+            'select cast(as_of_date as varchar), cast(current_night as varchar),'
+            ~ ' cast(incremental_since as varchar), cast(files_after as varchar) from raw.run_context'
+        ).rows[0] -%}
+        {%- do graph.update({key: {
+            'as_of_date': row[0], 'current_night': row[1], 'incremental_since': row[2], 'files_after': row[3]
+        }}) -%}
+    {%- endif -%}
+    {%- set value = graph[key][column] -%}
+    {%- set sql_type = 'bigint' if column == 'files_after' else 'date' -%}
+    {%- if value is none -%}
+        {{- return('cast(null as ' ~ sql_type ~ ')') -}}
+    {%- elif sql_type == 'date' -%}
+        {{- return("date '" ~ value ~ "'") -}}
+    {%- else -%}
+        {{- return('cast(' ~ (value | int) ~ ' as bigint)') -}}
     {%- endif -%}
 {%- endmacro %}
 
@@ -30,8 +65,7 @@
     {%- if d is not none and d != '' -%}
         date '{{ d }}'
     {%- elif execute -%}
-        {%- set result = run_query('select cast(as_of_date as varchar) from raw.run_context') -%}
-        date '{{ result.columns[0].values()[0] }}'
+        {{ run_context_value('as_of_date') }}
     {%- else -%}
         cast(null as date)
     {%- endif -%}

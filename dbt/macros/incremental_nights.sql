@@ -13,7 +13,7 @@
     {%- elif var('as_of_date', none) is not none and var('as_of_date', none) != '' -%}
         cast(null as date)
     {%- else -%}
-        (select incremental_since from raw.run_context)
+        {{ run_context_value('incremental_since') }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -24,7 +24,7 @@
     {%- elif var('as_of_date', none) is not none and var('as_of_date', none) != '' -%}
         cast(null as bigint)
     {%- else -%}
-        (select files_after from raw.run_context)
+        {{ run_context_value('files_after') }}
     {%- endif -%}
 {%- endmacro %}
 

@@ -14,7 +14,7 @@
     {%- elif var('as_of_date', none) is not none and var('as_of_date', none) != '' -%}
         cast(null as date)
     {%- else -%}
-        (select current_night from raw.run_context)
+        {{ run_context_value('current_night') }}
     {%- endif -%}
 {%- endmacro %}
 
