@@ -299,6 +299,32 @@ def test_formula_cells_are_neutralised_in_csv_and_excel(tmp_path: Path) -> None:
     assert sheet.column_dimensions["A"].width >= len('\'=HYPERLINK("http://evil.example","x")')
 
 
+def test_workbook_cells_hold_any_text_and_number(tmp_path: Path) -> None:
+    """The workbook's cells are written as XML by DuckDB: markup, characters XML cannot hold, text that
+    reads like Excel's own escapes, numbers held as decimals, and missing or infinite numbers."""
+    from decimal import Decimal
+
+    frame = pd.DataFrame(
+        {
+            "text": ["a&b <i>c</i>", "tab\there\x01bell\rreturn", "_x0041_ stays text", None, "  padded  "],
+            "share": [1.5, float("nan"), float("inf"), -2.25, 1e-05],
+            "amount": [Decimal("1.25"), None, Decimal("3"), Decimal("-4.5"), Decimal("0")],
+        }
+    )
+    write_safe_xlsx(frame, tmp_path / "cells.xlsx", "a sheet & <more> of a very long name")
+    workbook = openpyxl.load_workbook(tmp_path / "cells.xlsx")
+    assert workbook.sheetnames == ["a sheet & <more> of a very long"]  # Excel's 31 characters
+    rows = list(workbook.active.iter_rows(values_only=True))
+    assert rows[0] == ("text", "share", "amount")
+    # Excel reads _xHHHH_ as the character (openpyxl leaves it as written)
+    assert [row[0] for row in rows[1:]] == [
+        "a&b <i>c</i>", "tab\there_x0001_bell_x000D_return", "_x005F_x0041_ stays text", None, "  padded  "
+    ]  # fmt: skip
+    assert [row[1] for row in rows[1:]] == [1.5, None, None, -2.25, 1e-05]
+    assert [row[2] for row in rows[1:]] == [1.25, None, 3, -4.5, 0]
+    assert all(workbook.active.cell(row, 1).data_type == "s" for row in (2, 3, 4, 6))
+
+
 # ------------------------------------------------------------------ escaping and offline pages
 
 
