@@ -11,6 +11,7 @@ from pipelines.transformation.dbt_runner import (
     DbtInvocation,
     dbt_environment,
     parse_in_background,
+    run_dbt,
     wait_for_background_parse,
 )
 
@@ -44,3 +45,23 @@ def test_the_parse_done_ahead_is_the_one_the_build_reuses(tmp_path: Path) -> Non
             other.cli_args(("ls", "--select", "dim_members", "--quiet"))
         )
     assert "UnableToPartialParse" in events
+
+
+def test_the_run_context_reaches_the_sql_as_literals_read_for_each_invocation(tmp_path: Path) -> None:
+    """raw.run_context's values are written into the compiled SQL (DuckDB's optimizer sees them, the
+    parse stays the same): a full night's nulls and an incremental night's dates, one after the other
+    in one process, each compiled with its own."""
+    compiled = tmp_path / "dbt" / "target" / "compiled" / "cps" / "models" / "membership" / "intermediate"
+    for as_of, since, files_after in ((date(2026, 11, 20), None, None), (date(2026, 11, 21), date(2026, 11, 20), 7)):
+        invocation = DbtInvocation(
+            database=tmp_path / "build" / "cps.duckdb", as_of=as_of, artifacts_dir=tmp_path / "dbt",
+            current_night=since, incremental_since=since, files_after=files_after,
+        )  # fmt: skip
+        run_dbt(invocation, ("compile", "--select", "int_registration_changes", "--quiet"))
+        sql = (compiled / "int_registration_changes.sql").read_text(encoding="utf-8")
+        assert "raw.run_context" not in sql
+        assert f"date '{as_of.isoformat()}'" in sql
+        if since is None:
+            assert "cast(null as date) as since_night" in sql and "cast(null as bigint) as files_after" in sql
+        else:
+            assert f"date '{since.isoformat()}' as since_night" in sql and "cast(7 as bigint) as files_after" in sql
