@@ -20,6 +20,8 @@ from xml.sax.saxutils import escape, quoteattr
 import duckdb
 import pandas as pd
 
+from pipelines.core.warehouse import limit_memory
+
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")  # day 0 of Excel's 1900 date system, for dates from 1900-03-01
 MAX_CELL_CHARS = 32767  # Excel's limit on the text of one cell
 MAX_COLUMN_WIDTH = 60
@@ -37,7 +39,7 @@ CONTROL_PATTERN = r"[\x00-\x08\x0b-\x1f]"  # the same, as a regular expression (
 @dataclass(frozen=True)
 class SheetColumn:
     """One column: its header, its values as the cells hold them (text, a number, or a date's serial
-    number), the SQL that writes one of its cells, its width and its style."""
+    number), its kind, its width and its cells' style."""
 
     header: str
     values: pd.Series
@@ -133,7 +135,8 @@ def sheet_rows(columns: list[SheetColumn]) -> str:
         return ""
     values = pd.DataFrame({f"c{i}": c.values.reset_index(drop=True) for i, c in enumerate(columns)})
     values.insert(0, "row_number", range(2, len(values) + 2))
-    connection = duckdb.connect(config={"threads": 2})
+    connection = duckdb.connect()
+    limit_memory(connection)
     try:
         connection.register("sheet_values", values)
         texts = [f"c{i}" for i, c in enumerate(columns) if c.kind == "text"]
@@ -143,8 +146,8 @@ def sheet_rows(columns: list[SheetColumn]) -> str:
         ).fetchone()[0])  # fmt: skip
         cells = " || ".join(_cell_sql(c, i, control) for i, c in enumerate(columns))
         row = f"'<row r=\"' || row_number || '\">' || {cells} || '</row>'"
-        # the rows come back in the frame's order (a projection of one scan keeps it)
-        return "".join(xml for (xml,) in connection.execute(f"select {row} from sheet_values").fetchall())
+        rows = connection.execute(f"select {row} from sheet_values order by row_number").fetchall()
+        return "".join(xml for (xml,) in rows)
     finally:
         connection.close()
 
