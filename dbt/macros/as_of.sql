@@ -24,6 +24,8 @@
   guessed no row would pass and built its hash table on the 8.6 M raw registrations instead of the
   keys (int_registration_status's incremental read at 1,000,000 members: 1.3 s -> 0.9 s).
   Read once per dbt invocation: the row is kept in the invocation's graph under its invocation id.
+  A published view thus keeps the date of the night it was built for, whatever a later run writes
+  into raw.run_context.
 #}
 {% macro run_context_value(column) -%}
     {%- if not execute -%}
@@ -53,20 +55,4 @@
 {# Records stamped at or after this instant are after the end of day D and are ignored. #}
 {% macro end_of_as_of_day() -%}
     cast({{ as_of_date() }} + interval 1 day as timestamp)
-{%- endmacro %}
-
-{#
-  D as a date literal, read from raw.run_context when the model is built: for published views, so
-  that a view keeps the date of the night it was built for (a later run rewrites raw.run_context).
-  At parse time (no database yet) a placeholder; the var, when given, as in as_of_date().
-#}
-{% macro as_of_date_constant() -%}
-    {%- set d = var('as_of_date', none) -%}
-    {%- if d is not none and d != '' -%}
-        date '{{ d }}'
-    {%- elif execute -%}
-        {{ run_context_value('as_of_date') }}
-    {%- else -%}
-        cast(null as date)
-    {%- endif -%}
 {%- endmacro %}

@@ -1,9 +1,9 @@
 {#
   dbt's `where` config of a data test, with placeholders:
-  - __night__ becomes the night D as a date literal (as_of_date_constant). The ledgers keep a row per
-    member per night and a night only ever writes rows dated D, so their tests check tonight's rows
-    (`where: "as_of_date = __night__"`): a test over every night would grow with the number of
-    nights. A literal, not a subquery, lets DuckDB skip the stored row groups of other nights.
+  - __night__ becomes the night D (as_of_date(): a date literal when the test is built). The ledgers
+    keep a row per member per night and a night only ever writes rows dated D, so their tests check
+    tonight's rows (`where: "as_of_date = __night__"`): a test over every night would grow with the
+    number of nights. A literal, not a subquery, lets DuckDB skip the stored row groups of other nights.
   - __recomputed_registrations__ and __recomputed_forecast_members__: on an incremental night, the
     rows of the registrations (int_registration_changes) or the forecast members
     (int_forecast_changes) the night recomputed; on a full rebuild, every row (see row_checks'
@@ -14,7 +14,7 @@
     {%- set where = config.get('where') -%}
     {%- if where -%}
         {%- if '__night__' in where -%}
-            {%- set where = where | replace('__night__', as_of_date_constant()) -%}
+            {%- set where = where | replace('__night__', as_of_date()) -%}
         {%- endif -%}
         {%- set recomputed = {
             '__recomputed_registrations__': ('registration_id', 'int_registration_changes'),

@@ -5,5 +5,5 @@
 -- every column of int_member_summary, in its order (the contract holds the names and types)
 select
     *,
-    {{ as_of_date_constant() }} as as_of_date
+    {{ as_of_date() }} as as_of_date
 from {{ ref('int_member_summary') }}

@@ -9,5 +9,5 @@ select
     f.change_on,
     f.validated_points,
     {{ level_for_points('f.validated_points') }} as level,
-    {{ as_of_date_constant() }} as as_of_date
+    {{ as_of_date() }} as as_of_date
 from {{ ref('int_points_forecast') }} as f

@@ -21,5 +21,5 @@ select
     effective_points,
     pending_points,
     needs_action,
-    {{ as_of_date_constant() }} as as_of_date
+    {{ as_of_date() }} as as_of_date
 from {{ ref('int_registration_status') }}

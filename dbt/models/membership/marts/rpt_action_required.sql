@@ -11,5 +11,5 @@ select
     reasons,
     explanation,
     pending_points,
-    {{ as_of_date_constant() }} as as_of_date
+    {{ as_of_date() }} as as_of_date
 from {{ ref('int_registrations_needing_action') }}
