@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from reports.workbook import write_workbook
+
 # A spreadsheet treats a cell starting with one of these as a formula (or a field separator).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -56,8 +58,6 @@ def write_safe_xlsx(frame: pd.DataFrame, path: Path, sheet: str) -> Path:
     Written by reports/workbook.py, whose cells DuckDB writes in one query: a night's invitation list at
     1,000,000 members (~85,000 rows) took 18 s through pandas and openpyxl, ~4.5 s through XlsxWriter
     cell by cell and ~1 s this way (see BENCHMARKS.md)."""
-    from reports.workbook import write_workbook
-
     return write_workbook(spreadsheet_frame(frame), path, sheet)
 
 

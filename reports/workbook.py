@@ -33,7 +33,7 @@ DATE_FORMAT, TIMESTAMP_FORMAT = "yyyy-mm-dd", "yyyy-mm-dd hh:mm:ss"
 # XML 1.0 has no place for these control characters: Excel writes them as _xHHHH_ (and an _xHHHH_
 # that is text as _x005F_xHHHH_), which it reads back as the character.
 CONTROL_CHARACTERS = [chr(c) for c in range(32) if chr(c) not in "\t\n"]
-CONTROL_PATTERN = r"[\x00-\x08\x0b-\x1f]"  # the same, as a regular expression (RE2 reads the escapes)
+CONTROL_PATTERN = "[" + "".join(f"\\x{ord(c):02x}" for c in CONTROL_CHARACTERS) + "]"  # as a regular expression
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import networkx  # dbt's graph library
 
 UNTIMED_SECONDS = 0.1
 
@@ -39,7 +40,7 @@ def critical_path_scores(graph: Any, seconds: Mapping[str, float]) -> dict[str, 
 
     The ranking by the longest chain from the node to the end (its own time included), longest first;
     ties keep the topological order."""
-    order = _topological_order(graph)
+    order = list(networkx.topological_sort(graph))
     remaining: dict[str, float] = {}
     for node in reversed(order):
         after = max((remaining[child] for child in graph.successors(node)), default=0.0)
@@ -47,21 +48,6 @@ def critical_path_scores(graph: Any, seconds: Mapping[str, float]) -> dict[str, 
     position = {node: index for index, node in enumerate(order)}
     ranked = sorted(order, key=lambda node: (-remaining[node], position[node]))
     return {node: rank for rank, node in enumerate(ranked)}
-
-
-def _topological_order(graph: Any) -> list[str]:
-    """The nodes, each after everything it waits for (Kahn's algorithm, in the graph's node order)."""
-    waiting = {node: graph.in_degree(node) for node in graph.nodes}
-    ready = deque(node for node, count in waiting.items() if count == 0)
-    order: list[str] = []
-    while ready:
-        node = ready.popleft()
-        order.append(node)
-        for child in graph.successors(node):
-            waiting[child] -= 1
-            if waiting[child] == 0:
-                ready.append(child)
-    return order
 
 
 def schedule_by_critical_path(target_dir: Path) -> None:
