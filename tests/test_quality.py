@@ -453,10 +453,22 @@ def test_a_missing_warehouse_is_an_error_not_a_failed_gate(tmp_path: Path) -> No
 # ------------------------------------------------------------- the gate in its worker process
 
 
+def run_gate(database: Path, as_of: date, data_docs_dir: Path, policy_values: dict) -> GateResult:
+    """The gate as a night asks for it (in the worker if one was started, which then ends), stored."""
+    from pipelines.quality.results import store_gate_result
+    from pipelines.quality.worker import start_gate
+
+    pending = start_gate(database, as_of, data_docs_dir, policy_values)
+    result = pending.wait()
+    pending.wait_for_data_docs()
+    store_gate_result(database, result)
+    return result
+
+
 def test_the_gate_in_its_worker_process_gives_the_same_result_and_frees_the_file(tmp_path: Path) -> None:
     """`cps nightly` runs the gate in a worker process (Great Expectations loads there while dbt builds)."""
     from pipelines.core.policy import night_policy
-    from pipelines.quality.worker import run_gate, start_gate_worker
+    from pipelines.quality.worker import start_gate_worker
 
     changes = (*CRITICAL_BREAKERS["members.member_id_unique"], *CRITICAL_BREAKERS["products.no_supersession_cycle"])
     (tmp_path / "here").mkdir()
@@ -482,7 +494,7 @@ def test_an_error_in_the_worker_is_the_same_one_line_error_and_a_worker_without_
 
     worker.start_gate_worker(run_log=None)
     with pytest.raises(CpsError, match="warehouse not found"):
-        worker.run_gate(tmp_path / "absent.duckdb", AS_OF, tmp_path / "docs", night_policy())
+        run_gate(tmp_path / "absent.duckdb", AS_OF, tmp_path / "docs", night_policy())
     assert worker._workers == []
 
     # An unexpected error (here a night date that is no date) is one line too; its traceback is in
@@ -491,7 +503,7 @@ def test_an_error_in_the_worker_is_the_same_one_line_error_and_a_worker_without_
     worker.start_gate_worker(run_log=run_log)
     database = build_warehouse(tmp_path / "cps.duckdb")
     with pytest.raises(CpsError, match=r"quality gate: \w+Error: .*\(traceback in the run log\)") as raised:
-        worker.run_gate(database, "not a date", tmp_path / "docs", night_policy())  # type: ignore[arg-type]
+        run_gate(database, "not a date", tmp_path / "docs", night_policy())  # type: ignore[arg-type]
     assert "\n" not in str(raised.value)
     logged = run_log.read_text(encoding="utf-8")
     assert "unexpected error in its worker process" in logged and "Traceback (most recent call last)" in logged

@@ -25,7 +25,7 @@ from typing import Any
 
 from pipelines.core.errors import CpsError
 from pipelines.core.runlog import FILE_FORMAT, PROGRESS, exit_without_cleanup, quiet_library_loggers
-from pipelines.quality.results import GateResult, store_gate_result
+from pipelines.quality.results import GateResult
 
 
 @dataclass
@@ -162,15 +162,6 @@ def start_gate(database: Path, as_of: date, data_docs_dir: Path, policy_values: 
             worker.stop()
             raise CpsError(f"quality gate: cannot reach its worker process ({error!r}); see the run log") from None
     return PendingGate(database, as_of, data_docs_dir, dict(policy_values), worker)
-
-
-def run_gate(database: Path, as_of: date, data_docs_dir: Path, policy_values: Mapping[str, Any]) -> GateResult:
-    """The quality gate, validated (in the worker if one was started, which then ends) and stored."""
-    pending = start_gate(database, as_of, data_docs_dir, policy_values)
-    result = pending.wait()
-    pending.wait_for_data_docs()
-    store_gate_result(database, result)
-    return result
 
 
 def stop_gate_worker() -> None:
