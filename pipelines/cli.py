@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from datetime import date, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -12,6 +13,7 @@ from typing import Annotated
 import duckdb
 import typer
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from pipelines.core.environment import apply_offline_environment
 from pipelines.core.errors import CpsError, UsageError, file_system_problem
@@ -29,6 +31,8 @@ from pipelines.core.settings import Settings
 from pipelines.core.warehouse import MEMORY_LIMIT_VARIABLE, memory_limit
 from pipelines.flows.prefect_api import check_prefect_usage, prepare_nightly_process, reports_to_prefect
 from pipelines.publishing.publish import check_readable
+
+INTERRUPTED = 130  # the exit code of a command stopped by Ctrl-C (typer's, as shells report it)
 
 app = typer.Typer(
     help="CPS membership platform: nightly points, levels, invitations and repair SLA.",
@@ -112,6 +116,8 @@ def load_settings(**overrides: object) -> Settings:
         settings = Settings().with_overrides(**overrides)
     except ValidationError as error:  # a CPS_* variable with a value of the wrong form
         raise UsageError(settings_problem(error)) from None
+    except SettingsError as error:  # a CPS_* variable that should hold JSON and does not
+        raise UsageError(unparsed_setting_problem(error)) from None
     apply_offline_environment(settings.prefect_home.resolve())
     return settings
 
@@ -121,6 +127,13 @@ def settings_problem(error: ValidationError) -> str:
     first = error.errors()[0]
     name = "CPS_" + "_".join(str(part) for part in first["loc"]).upper()
     return f"bad setting {name}={first.get('input')!r}: {first['msg']}"
+
+
+def unparsed_setting_problem(error: SettingsError) -> str:
+    """One line for a variable whose value is not the JSON its setting takes (CPS_POLICY_OVERRIDES)."""
+    field = re.search(r'field "(\w+)"', str(error))
+    name = f"CPS_{field.group(1).upper()}" if field else "a CPS_* variable"
+    return f"bad setting {name}: its value is not valid JSON (for example '{{\"level_silver_points\": 600}}')"
 
 
 def out_of_memory_problem(detail: str) -> str:
@@ -440,8 +453,25 @@ def bench(
 def main() -> None:
     quiet_console()  # also covers the output of the flow runs `cps serve` starts
     try:
-        app()  # click's standalone mode handles usage errors and ends with SystemExit
-        code = 0
+        # Not click's standalone mode: its usage errors are a framed block of lines; here they are one line.
+        returned = app(standalone_mode=False)
+        code = returned if isinstance(returned, int) else 0  # typer.Exit's code (130 after Ctrl-C)
+        if code == INTERRUPTED:
+            print(
+                "cps: interrupted (Ctrl-C); a night stopped before publishing left the published night as it was",
+                file=sys.stderr,
+            )
+    except typer.TyperException as error:  # typer's own click: a bad option or value is wrong usage (exit 2)
+        if type(error).__name__ == "NoArgsIsHelpError":  # `cps` alone: the help, as typer shows it
+            error.show()  # type: ignore[attr-defined]
+        else:
+            context = getattr(error, "ctx", None)
+            command = context.command_path if context is not None else "cps"
+            print(f"cps: {error.format_message()} (see `{command} --help`)", file=sys.stderr)
+        code = error.exit_code
+    except typer.Abort:
+        print("cps: aborted", file=sys.stderr)
+        code = 1
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     except CpsError as error:

@@ -5,6 +5,12 @@ Each kind carries the exit code `cps` ends with, so that a scheduler can tell th
 65 input rejected, 75 the warehouse is busy (try again later).
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 
 class CpsError(Exception):
     """A failure with a one-line reason for the operator; a step failed (exit 1)."""
@@ -41,3 +47,15 @@ def file_system_problem(error: OSError) -> str:
     path = error.filename if error.filename is not None else "a file"
     reason = error.strerror or str(error)
     return f"cannot write or read {path}: {reason}; check that the folder exists, is writable and has space"
+
+
+@contextmanager
+def naming_path(path: Path) -> Iterator[None]:
+    """Re-raise an OSError that names no file (a disk that fills during a write) naming `path`, the
+    folder being written, so that its one line says where."""
+    try:
+        yield
+    except OSError as error:
+        if error.filename is not None:
+            raise
+        raise OSError(error.errno, error.strerror or str(error), str(path)) from error

@@ -16,6 +16,7 @@ import duckdb
 from pipelines.core.errors import CpsError, UsageError
 from pipelines.core.policy import night_policy
 from pipelines.core.settings import Settings, utc_today
+from pipelines.core.sources import INBOX_SOURCES
 from pipelines.core.warehouse import connect
 
 ARCHIVE_FOLDER = "nights"
@@ -94,6 +95,12 @@ def check_inputs(settings: Settings) -> None:
     """Wrong paths are wrong usage (exit 2), found before any work starts."""
     if not settings.inbox.is_dir():
         raise UsageError(f"inbox folder not found: {settings.inbox} (set --inbox or CPS_INBOX)")
+    for source in INBOX_SOURCES:
+        folder = settings.inbox / source.name
+        if not source.optional and not folder.is_dir():
+            raise UsageError(
+                f"inbox folder for {source.name} not found: {folder} (create it, empty if no {source.name} arrived)"
+            )
     for name in ("products.csv", "service_centres.csv"):
         if not (settings.catalog / name).is_file():
             raise UsageError(f"catalogue file not found: {settings.catalog / name} (set --catalog or CPS_CATALOG)")

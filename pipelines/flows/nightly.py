@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pipelines.core.build_plan import BuildPlan, plan_build
-from pipelines.core.errors import CpsError, QualityGateFailed, file_system_problem
+from pipelines.core.errors import CpsError, QualityGateFailed, file_system_problem, naming_path
 from pipelines.core.nights import NightKind, check_usage, classify, current_night
 from pipelines.core.orchestration import in_prefect_run, run_logger, step
 from pipelines.core.policy import night_policy
@@ -59,12 +59,15 @@ class StepTimer:
         detail = f" ({part})" if part else ""
         PROGRESS.info("%s ...%s", name, detail)
         started = time.perf_counter()
+        outcome = "stopped after"  # a step that raised (or was interrupted) is not "done"
         try:
-            return step()
+            result = step()
+            outcome = "done in"
+            return result
         finally:
             took = time.perf_counter() - started
             self.seconds[name] = self.seconds.get(name, 0.0) + took
-            PROGRESS.info("%s done in %.1fs%s", name, took, detail)
+            PROGRESS.info("%s %s %.1fs%s", name, outcome, took, detail)
 
 
 @step(name="prepare build copy", retries=2, retry_delay_seconds=2)
@@ -89,7 +92,8 @@ def render_landing(reports: Path) -> Path:
     """The landing page of every published night (reports are rendered aside, then moved in)."""
     from reports.render import render_landing as write_landing
 
-    return write_landing(reports)
+    with naming_path(reports):
+        return write_landing(reports)
 
 
 @step(name="reports")
@@ -97,7 +101,8 @@ def reports_step(database: Path, as_of: date, staging_root: Path, consent_databa
     """The night's pages, lists and chart data (read-only: the gate validates the same file meanwhile)."""
     from reports.render import render_pages
 
-    return render_pages(database, as_of, staging_root, consent_database)
+    with naming_path(staging_root):
+        return render_pages(database, as_of, staging_root, consent_database)
 
 
 @step(name="reports index")
@@ -105,7 +110,8 @@ def reports_index_step(database: Path, rendered: RenderedNight) -> Path:
     """The night's index page, with the gate's results: after the gate."""
     from reports.render import render_index
 
-    return render_index(database, rendered)
+    with naming_path(rendered.night_dir):
+        return render_index(database, rendered)
 
 
 def build_invocation(
@@ -178,7 +184,8 @@ def docs_step(database: Path, night: date, artifacts_dir: Path, night_reports: P
     Documentation only: if it cannot be built, the night is still published, with a warning.
     """
     try:
-        build_static_docs(database, night, artifacts_dir, night_reports / "docs", compile_=False)
+        with naming_path(night_reports):
+            build_static_docs(database, night, artifacts_dir, night_reports / "docs", compile_=False)
     except CpsError as error:
         PROGRESS.warning("dbt docs not built: %s", error)
 
@@ -304,7 +311,8 @@ def build_and_publish(
         if staged_archive is not None:
             published = publish_archive(staged_archive, settings.warehouse, night)
         publish_step(build_path, settings.warehouse)
-        publish_reports(staged_reports, settings.reports / night.isoformat())
+        with naming_path(settings.reports):
+            publish_reports(staged_reports, settings.reports / night.isoformat())
         render_landing(settings.reports)
         shutil.rmtree(staging_root, ignore_errors=True)
         return published

@@ -44,7 +44,8 @@ def is_supported(path: Path) -> bool:
     return path.name.lower().endswith(SUPPORTED_SUFFIXES)
 
 
-def _folder_files(source: Source, folder: Path) -> list[Path]:
+def _folder_entries(source: Source, folder: Path) -> list[Path]:
+    """Everything in the source's inbox folder (files, sub-folders, links), in file-name order."""
     sub_folder = folder / source.name
     if not folder.is_dir():
         raise CpsError(f"inbox folder not found: {folder}")
@@ -52,7 +53,12 @@ def _folder_files(source: Source, folder: Path) -> list[Path]:
         return []  # an optional source (legacy_accounts) may be absent from an inbox
     if not sub_folder.is_dir():
         raise CpsError(f"inbox folder for {source.name} not found: {sub_folder}")
-    return sorted((path for path in sub_folder.iterdir() if path.is_file()), key=lambda path: path.name)
+    return sorted(sub_folder.iterdir(), key=lambda path: path.name)
+
+
+def is_read(path: Path) -> bool:
+    """A batch file the night reads: a regular file (or a link to one) of a supported format."""
+    return path.is_file() and is_supported(path)
 
 
 def source_files(source: Source, folder: Path) -> list[Path]:
@@ -67,14 +73,31 @@ def source_files(source: Source, folder: Path) -> list[Path]:
         if not path.is_file():
             raise CpsError(f"catalogue file not found: {path}")
         return [path]
-    return [path for path in _folder_files(source, folder) if is_supported(path)]
+    return [path for path in _folder_entries(source, folder) if is_read(path)]
 
 
 def ignored_files(source: Source, folder: Path) -> list[Path]:
-    """Files in the source's inbox folder that are not read (another format): listed, never dropped in silence."""
+    """Whatever else is in the source's inbox folder (another format, a sub-folder, a broken link, a
+    pipe): not read, but listed, never dropped in silence."""
     if source.reference:
         return []
-    return [path for path in _folder_files(source, folder) if not is_supported(path)]
+    return [path for path in _folder_entries(source, folder) if not is_read(path)]
+
+
+def ignored_reason(path: Path) -> str:
+    """Why an entry of a source folder is not read (see ignored_files)."""
+    if path.is_dir():
+        return "not read: a folder (files in sub-folders of a source folder are not loaded)"
+    if not path.is_file():
+        return "not read: not a regular file (a broken link, a pipe or a device)"
+    return "not read: only .csv, .csv.gz and .parquet files are loaded"
+
+
+def inbox_strays(inbox: Path, source_names: set[str]) -> list[Path]:
+    """Entries of the inbox itself that are no source folder (a file at the top, a misspelt folder)."""
+    if not inbox.is_dir():
+        return []
+    return sorted((path for path in inbox.iterdir() if path.name not in source_names), key=lambda path: path.name)
 
 
 def file_sha256(path: Path) -> str:
@@ -131,6 +154,9 @@ def csv_header(path: Path) -> list[str]:
     if not text.strip():
         raise UnreadableFile("empty file (no header row)")
     columns = next(csv.reader([text.rstrip("\r")]))
+    unnamed = [str(place) for place, name in enumerate(columns, start=1) if not name.strip()]
+    if unnamed:  # e.g. a trailing comma on the header line: what would its values be?
+        raise UnreadableFile(f"header column {', '.join(unnamed)} has no name (a trailing comma?)")
     duplicated = sorted({name for name in columns if columns.count(name) > 1})
     if duplicated:
         raise UnreadableFile(f"column named twice in the header: {', '.join(duplicated)}")

@@ -26,6 +26,7 @@ from pipelines.ingestion.files import (
     file_columns,
     file_sha256,
     first_invalid_utf8,
+    ignored_reason,
     is_parquet,
     reader_sql,
     short_error,
@@ -74,6 +75,9 @@ MALFORMED_ROW_REASONS = {
     "TOO MANY COLUMNS": "malformed_row:too_many_fields",
     "MISSING COLUMNS": "malformed_row:too_few_fields",
     "LINE SIZE OVER MAXIMUM": "malformed_row:line_too_long",
+    # text after a closing quote ("abc"def): one bad row; a quote that runs on over the following lines
+    # is not (see _check_csv_rejects)
+    "UNQUOTED VALUE": "malformed_row:stray_quote",
 }
 
 # Working table of the file being loaded (connection-local, dropped at the end of the load).
@@ -221,7 +225,7 @@ def _record_ledger(
             result.file_name,
             str(path.resolve()),
             sha256,
-            path.stat().st_size,
+            path.stat().st_size if path.is_file() else path.lstat().st_size,  # a broken link has no target
             datetime.now(UTC).replace(tzinfo=None),
             result.status,
             result.rows_read if read else None,
@@ -267,6 +271,8 @@ def _check_csv_rejects(connection: duckdb.DuckDBPyConnection, path: Path) -> Non
     fatal = connection.execute(
         f"select error_type, line, line_byte_position from {REJECT_ERRORS} "
         f"where error_type not in ({', '.join(sql_text(kind) for kind in MALFORMED_ROW_REASONS)}) "
+        # a quote never closed swallows the lines after it: the file's rows from there on are unknown
+        "or (error_type = 'UNQUOTED VALUE' and contains(rtrim(csv_line, chr(13) || chr(10)), chr(10))) "
         "order by line limit 1"
     ).fetchone()
     if fatal is None:
@@ -482,7 +488,7 @@ def ignore_file(
     connection: duckdb.DuckDBPyConnection, source: Source, path: Path, as_of: date | None, file_id: int | None = None
 ) -> FileResult:
     """List a file in a source folder that is not read (another format) in the ledger, for the night's summary."""
-    error = "not read: only .csv, .csv.gz and .parquet files are loaded"
+    error = ignored_reason(path)
     with _transaction(connection):
         file_id = _next_file_id(connection) if file_id is None else file_id
         result = FileResult(source.name, path.name, "ignored", error=error, file_id=file_id)

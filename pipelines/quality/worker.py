@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -45,6 +46,8 @@ _workers: list[GateWorker] = []
 
 def _serve_one_gate(connection: Connection, run_log: Path | None) -> None:
     """The worker's life: log to the night's run log, load Great Expectations, answer one request."""
+    # Ctrl-C reaches the whole process group: the night stops its worker itself (no second traceback).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if run_log is not None:
         handler = logging.FileHandler(run_log, encoding="utf-8")  # appends, line by line, beside the night's
         handler.setFormatter(logging.Formatter(FILE_FORMAT))

@@ -62,6 +62,10 @@ class DbtInvocation:
             # (DbtProgress); the file keeps warnings and errors.
             "--log-level-file",
             "warn",
+            # Nothing of dbt's on the console (not even --quiet's errors and tracebacks, e.g. after
+            # Ctrl-C): its messages reach the run log through DbtProgress, and a failure is one line.
+            "--log-level",
+            "none",
             *dbt_vars,
         ]
 
@@ -180,6 +184,8 @@ def raise_for_failure(result: Any, command: Sequence[str], database: Path | None
     """A failed data test is a failed check (QualityGateFailed, exit 3); anything else a failed step (exit 1).
 
     database: the file dbt built (released), to read what a failed row_checks test found."""
+    if isinstance(result.exception, KeyboardInterrupt):  # dbt cancelled its queries and handed Ctrl-C back
+        raise KeyboardInterrupt
     if not result.success:
         failures = failed_nodes(result, database)
         detail = "; ".join(failures[:3]) if failures else str(result.exception)
