@@ -450,6 +450,15 @@ def bench(
     )
 
 
+def command_of(context: typer.Context | None) -> str:
+    """`cps nightly`: the command a usage error is about, whatever the program was called (python -m ...)."""
+    names = []
+    while context is not None and context.parent is not None:
+        names.append(context.info_name or "")
+        context = context.parent
+    return " ".join(["cps", *reversed(names)])
+
+
 def main() -> None:
     quiet_console()  # also covers the output of the flow runs `cps serve` starts
     try:
@@ -466,8 +475,7 @@ def main() -> None:
             error.show()  # type: ignore[attr-defined]
         else:
             context = getattr(error, "ctx", None)
-            command = context.command_path if context is not None else "cps"
-            print(f"cps: {error.format_message()} (see `{command} --help`)", file=sys.stderr)
+            print(f"cps: {error.format_message()} (see `{command_of(context)} --help`)", file=sys.stderr)
         code = error.exit_code
     except typer.Abort:
         print("cps: aborted", file=sys.stderr)

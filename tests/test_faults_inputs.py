@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import os
 import shutil
 from datetime import date, datetime
 from pathlib import Path
@@ -150,6 +151,38 @@ def test_csv_gz_is_read_and_other_files_are_listed_as_ignored(
     assert_reconciles(database)
 
 
+def test_folders_broken_links_and_pipes_in_a_source_folder_are_listed_as_ignored(
+    prefect_harness: None, inbox: Path, catalog: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (inbox / "members" / "batch.csv").write_bytes(csv_bytes(members(4)))
+    (inbox / "members" / "older").mkdir()
+    (inbox / "members" / "older" / "batch.csv").write_bytes(csv_bytes(members(4, "O")))
+    (inbox / "members" / "gone.csv").symlink_to(tmp_path / "nowhere.csv")
+    os.mkfifo(inbox / "members" / "pipe.csv")  # read, it would block the night
+    (inbox / "members.csv").write_bytes(csv_bytes(members(4, "T")))  # beside the source folders
+    database = tmp_path / "w.duckdb"
+
+    summary = ingest(inbox, catalog, database)
+
+    assert query(database, "select count(*) from raw.members") == [(4,)]
+    assert {result.file_name: result.status for result in summary.files if result.source == "members"} == {
+        "batch.csv": "loaded",
+        "older": "ignored",
+        "gone.csv": "ignored",
+        "pipe.csv": "ignored",
+    }
+    rendered = summary.render()
+    assert "WARNING ignored members/older: not read: a folder" in rendered
+    assert "WARNING ignored members/gone.csv: not read: not a regular file" in rendered
+    assert f"not read: {inbox / 'members.csv'} is in the inbox but in no source folder" in caplog.text
+    assert query(database, "select file_name from raw.ignored_files order by 1") == [
+        ("gone.csv",),
+        ("older",),
+        ("pipe.csv",),
+    ]
+    assert_reconciles(database)
+
+
 def test_offsets_are_converted_to_utc_and_an_impossible_offset_is_quarantined(
     prefect_harness: None, inbox: Path, catalog: Path, tmp_path: Path
 ) -> None:
@@ -195,6 +228,41 @@ def test_one_oversized_and_one_malformed_row_are_quarantined_alone(
     assert query(database, "select _row_number from raw.members where member_id = 'M11'") == [(11,)]
     assert query(database, "select max(length(record)) < 3 * ? from raw.quarantine", [MAX_VALUE_LENGTH]) == [(True,)]
     assert_reconciles(database)
+
+
+def test_text_after_a_closing_quote_is_one_quarantined_row_but_a_quote_never_closed_rejects_the_file(
+    prefect_harness: None, inbox: Path, catalog: Path, tmp_path: Path
+) -> None:
+    rows = members()
+    rows[2]["email"] = "STRAY"
+    data = csv_bytes(rows).replace(b"STRAY", b'"abc"def@example.com')  # data row 3: text after the quote
+    (inbox / "members" / "stray.csv").write_bytes(data)
+    database = tmp_path / "w.duckdb"
+
+    summary = ingest(inbox, catalog, database)
+
+    assert status_of(summary, "stray.csv")[0] == "loaded"
+    assert query(database, "select row_number, reason from raw.quarantine") == [(3, "malformed_row:stray_quote")]
+    assert query(database, "select count(*) from raw.members") == [(ROWS - 1,)]
+    assert query(database, "select _row_number from raw.members where member_id = 'M4'") == [(4,)]
+    assert_reconciles(database)
+
+    (inbox / "members" / "stray.csv").unlink()
+    rows = members(ROWS, "Q")
+    rows[2]["email"] = "OPEN"
+    data = csv_bytes(rows).replace(b"OPEN", b'"abc@example.com')  # the quote runs on to the end of the file
+    (inbox / "members" / "open.csv").write_bytes(data)
+    assert_rejected(inbox, catalog, tmp_path / "w2.duckdb", "open.csv", "a quote opened at line 4 is never closed")
+
+
+def test_a_header_column_without_a_name_rejects_the_file(
+    prefect_harness: None, inbox: Path, catalog: Path, tmp_path: Path
+) -> None:
+    lines = csv_bytes(members(4)).split(b"\n")
+    lines = [line + b"," for line in lines if line]  # a trailing comma on every line, as spreadsheets write
+    (inbox / "members" / "trailing.csv").write_bytes(b"\n".join(lines) + b"\n")
+
+    assert_rejected(inbox, catalog, tmp_path / "w.duckdb", "trailing.csv", "header column 9 has no name")
 
 
 def test_bad_enums_are_quarantined_and_unknown_members_loaded(

@@ -8,8 +8,10 @@ The session's first night (`tiny_night`) and the re-run report to one shared, re
 from __future__ import annotations
 
 import csv
+import os
 import re
 import shutil
+import signal
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -111,6 +113,27 @@ def test_a_kill_in_each_step_then_a_rerun_gives_the_undisturbed_tables(
     # the gate's worker writes to the same log: Great Expectations' import chatter stays out of it
     assert not re.search(r" INFO +great_expectations", logged)
     assert table_fingerprints(paths.warehouse) == undisturbed
+
+
+def test_ctrl_c_in_the_dbt_build_ends_with_one_line_and_publishes_nothing(inbox: Path, tmp_path: Path) -> None:
+    """Ctrl-C reaches the night's whole process group (the night, dbt's threads, the gate's worker)."""
+    paths = night_paths(tmp_path, inbox)
+    process = start_cli(paths.cli_args(NIGHT), paths.prefect_home)
+    assert process.stdout is not None
+    before = []
+    for line in process.stdout:
+        before.append(line)
+        if "dbt build 3/" in line:  # dbt is building nodes
+            break
+    else:
+        raise AssertionError("the night ended before dbt built a node:\n" + "".join(before))
+    os.killpg(process.pid, signal.SIGINT)
+    after, _ = process.communicate(timeout=120)
+
+    assert process.returncode == 130, after
+    assert after.strip().splitlines()[-1].startswith("cps: interrupted (Ctrl-C)")
+    assert "Traceback" not in after and "CANCEL" not in after and "KeyboardInterrupt" not in after
+    assert not paths.warehouse.exists()  # the first night: nothing published
 
 
 def test_two_runs_at_once_never_both_write(inbox: Path, tmp_path: Path, undisturbed: dict[str, str]) -> None:
@@ -232,6 +255,24 @@ def test_usual_mistakes_give_one_line_errors(args: list[str], message: str, tmp_
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_wrong_usage_found_before_any_work_exits_2_with_one_line(tmp_path: Path) -> None:
+    partial_inbox = tmp_path / "inbox"
+    for name in ("members", "service_jobs"):  # no registrations/
+        (partial_inbox / name).mkdir(parents=True)
+    cases = [
+        (["nightly", "--bogus"], {}, "cps: No such option: --bogus (see `cps nightly --help`)"),
+        (["nightly", "--wait", "soon"], {}, "Invalid value for '--wait'"),
+        (["nightly", "--inbox", str(partial_inbox)], {}, "inbox folder for registrations not found"),
+        (["nightly"], {"CPS_POLICY_OVERRIDES": "{"}, "bad setting CPS_POLICY_OVERRIDES: its value is not valid JSON"),
+    ]
+    for args, env, message in cases:
+        result = run_cli(args, tmp_path / "prefect", timeout=120, extra_env=env)
+        assert result.returncode == 2, (args, result.stderr)
+        assert message in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert "Traceback" not in result.stderr and not result.stdout
 
 
 def test_unreadable_warehouse_unknown_member_and_explain(

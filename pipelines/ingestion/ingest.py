@@ -36,7 +36,7 @@ from pipelines.core.policy import policy
 from pipelines.core.runlog import PROGRESS
 from pipelines.core.sources import ALL_SOURCES, INBOX_SOURCES, REFERENCE_SOURCES, SOURCES_BY_NAME, Source
 from pipelines.core.warehouse import connect
-from pipelines.ingestion.files import file_sha256, ignored_files, source_files
+from pipelines.ingestion.files import file_sha256, ignored_files, inbox_strays, source_files
 from pipelines.ingestion.load import (
     FileResult,
     create_raw_tables,
@@ -52,6 +52,7 @@ from pipelines.ingestion.load import (
 
 # Inbox files loading at once: two, for two cores (more would only hold more files in memory).
 LOAD_WORKERS = 2
+SOURCE_FOLDERS = ", ".join(f"{source.name}/" for source in INBOX_SOURCES)
 
 __all__ = ["FileResult", "IngestSummary", "ingest_all", "ingest_source", "reconcile", "rejection_message"]
 
@@ -361,6 +362,8 @@ def ingest_all(
         source_files(source, catalog)
     for source in INBOX_SOURCES:
         source_files(source, inbox)
+    for stray in inbox_strays(inbox, {source.name for source in INBOX_SOURCES}):
+        PROGRESS.warning("not read: %s is in the inbox but in no source folder (%s)", stray, SOURCE_FOLDERS)
     share = policy_max_quarantined_share() if max_quarantined_share is None else max_quarantined_share
     summary = IngestSummary()
     with warehouse_held_open(database) as connection:
