@@ -366,6 +366,18 @@ def test_a_bad_catalogue_row_fails_the_night_naming_the_sku_and_line(
     assert reason in message and "\n" not in message
 
 
+def test_a_bad_catalogue_row_is_named_by_its_line_in_the_file_after_a_name_spanning_two_lines(
+    prefect_harness: None, inbox: Path, catalog: Path, tmp_path: Path
+) -> None:
+    rewrite_product(catalog, "EOS-R5", product_name="EOS R5\n(body only)")  # line 2 runs on to line 3
+    rewrite_product(catalog, "EOS-R5M2", base_points="-5")  # data row 3, on line 5 of the file
+
+    with pytest.raises(InputRejected) as failure:
+        ingest(inbox, catalog, tmp_path / "w.duckdb", accept=True)
+
+    assert "product_sku EOS-R5M2 at line 5: below_minimum:base_points" in str(failure.value)
+
+
 def test_an_empty_or_bad_service_centre_list_fails_the_night(
     prefect_harness: None, inbox: Path, catalog: Path, tmp_path: Path
 ) -> None:

@@ -13,6 +13,7 @@ import codecs
 import csv
 import gzip
 import hashlib
+import io
 import zlib
 from pathlib import Path
 from typing import BinaryIO
@@ -161,6 +162,23 @@ def csv_header(path: Path) -> list[str]:
     if duplicated:
         raise UnreadableFile(f"column named twice in the header: {', '.join(duplicated)}")
     return columns
+
+
+def record_start_line(path: Path, row_number: int) -> int:
+    """The line of the file (the header being line 1) on which data row `row_number` starts: later than
+    row_number + 1 when an earlier quoted field spans lines. row_number + 1 if the file does not parse."""
+    try:
+        with _open_text_bytes(path) as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
+            reader = csv.reader(text)
+            next(reader, None)
+            previous_end = reader.line_num
+            for number, _ in enumerate(reader, start=1):
+                if number == row_number:
+                    return previous_end + 1
+                previous_end = reader.line_num
+    except (OSError, EOFError, UnicodeDecodeError, csv.Error, zlib.error):
+        pass
+    return row_number + 1
 
 
 def first_invalid_utf8(path: Path, line: int, line_start: int) -> str:

@@ -29,6 +29,7 @@ from pipelines.ingestion.files import (
     ignored_reason,
     is_parquet,
     reader_sql,
+    record_start_line,
     short_error,
     sql_name,
     sql_text,
@@ -455,7 +456,10 @@ def load_file(
         file_id = _next_file_id(connection) if file_id is None else file_id
         rows_read, rows_quarantined = _load_rows(connection, source, path, column_types, file_id)
         if source.reference:
-            _check_reference_rows(connection, source, file_id)
+            try:
+                _check_reference_rows(connection, source, file_id)
+            except CatalogueRowError as error:  # named by the line an editor shows, not the row's number
+                raise CatalogueRowError(error.key, record_start_line(path, error.line - 1), error.reason) from None
             if rows_read == 0:
                 raise CatalogueRowError("(none)", 1, "the file has no rows")
         _check_quarantined_share(rows_read, rows_quarantined, max_quarantined_share)
