@@ -275,6 +275,16 @@ def test_wrong_usage_found_before_any_work_exits_2_with_one_line(tmp_path: Path)
         assert "Traceback" not in result.stderr and not result.stdout
 
 
+def test_an_unreachable_prefect_server_is_one_line_saying_what_to_do(inbox: Path, tmp_path: Path) -> None:
+    paths = night_paths(tmp_path, inbox)
+    result = run_cli(paths.cli_args(NIGHT), paths.prefect_home, api_url="http://127.0.0.1:9/api", timeout=300)
+    assert result.returncode == 1
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("cps: ")]
+    assert line.startswith("cps: cannot reach the Prefect server at PREFECT_API_URL=http://127.0.0.1:9/api: ")
+    assert "unset PREFECT_API_URL" in line and "Traceback" not in result.stderr
+    assert not paths.warehouse.exists()
+
+
 def test_unreadable_warehouse_unknown_member_and_explain(
     inbox: Path, tmp_path: Path, tiny_night: PublishedNight
 ) -> None:

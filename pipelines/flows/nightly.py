@@ -356,8 +356,17 @@ def run_nightly(settings: Settings, prefect: bool | None = None) -> NightSummary
     if prefect_api_configured() if prefect is None else prefect:
         from pipelines.flows.nightly_flow import nightly_flow
 
-        DETAIL.info("the night reports to Prefect (PREFECT_API_URL %s)", os.environ.get("PREFECT_API_URL", "unset"))
-        return nightly_flow(settings=settings.resolved())  # type: ignore[no-any-return]
+        api_url = os.environ.get("PREFECT_API_URL", "unset")
+        DETAIL.info("the night reports to Prefect (PREFECT_API_URL %s)", api_url)
+        try:
+            return nightly_flow(settings=settings.resolved())  # type: ignore[no-any-return]
+        except RuntimeError as error:
+            if "Failed to reach API" not in str(error):
+                raise
+            raise CpsError(
+                f"cannot reach the Prefect server at PREFECT_API_URL={api_url}: start it (or `prefect server "
+                "start`), or unset PREFECT_API_URL to run the night without Prefect; nothing was published"
+            ) from error
     DETAIL.info("no Prefect server configured: the night runs its steps directly, without Prefect")
     return run_night_steps(settings.resolved())
 
