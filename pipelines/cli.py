@@ -157,7 +157,7 @@ def nightly(
     reports: Reports = None,
     wait: Annotated[
         float | None,
-        typer.Option("--wait", help="Seconds to wait if another run holds the warehouse (default 0: stop)."),
+        typer.Option("--wait", min=0, help="Seconds to wait if another run holds the warehouse (default 0: stop)."),
     ] = None,
     accept_rejected: Annotated[
         bool,

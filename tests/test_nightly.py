@@ -264,6 +264,7 @@ def test_wrong_usage_found_before_any_work_exits_2_with_one_line(tmp_path: Path)
     cases = [
         (["nightly", "--bogus"], {}, "cps: No such option: --bogus (see `cps nightly --help`)"),
         (["nightly", "--wait", "soon"], {}, "Invalid value for '--wait'"),
+        (["nightly", "--wait", "-3"], {}, "Invalid value for '--wait': Input should be greater than or equal to 0"),
         (["nightly", "--inbox", str(partial_inbox)], {}, "inbox folder for registrations not found"),
         (["nightly"], {"CPS_POLICY_OVERRIDES": "{"}, "bad setting CPS_POLICY_OVERRIDES: its value is not valid JSON"),
     ]
