@@ -289,7 +289,7 @@ def explain(
 ) -> None:
     """Print a member's points product by product, and what would reach the next level."""
     settings = load_settings(warehouse=warehouse)
-    show_progress()  # another night is rebuilt aside with dbt: show its progress
+    start_logging("explain", settings)  # another night may be rebuilt aside with dbt: its progress, its log
     from rich.console import Console
 
     from pipelines.publishing.explain import explain_member

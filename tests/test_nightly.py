@@ -313,3 +313,5 @@ def test_unreadable_warehouse_unknown_member_and_explain(
     )
     assert earlier.returncode == 0, earlier.stderr
     assert f"Member {member_id} as of 2026-06-01" in earlier.stdout
+    # the night rebuilt aside shows its progress, one line a dbt node; dbt's own messages go to the run log
+    assert "dbt run 1/" in earlier.stderr and "INFO" not in earlier.stderr and "Running with dbt" not in earlier.stderr
