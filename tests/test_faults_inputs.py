@@ -255,6 +255,22 @@ def test_text_after_a_closing_quote_is_one_quarantined_row_but_a_quote_never_clo
     assert_rejected(inbox, catalog, tmp_path / "w2.duckdb", "open.csv", "a quote opened at line 4 is never closed")
 
 
+def test_a_nul_byte_in_one_field_is_that_rows_problem_not_the_files(
+    prefect_harness: None, inbox: Path, catalog: Path, tmp_path: Path
+) -> None:
+    rows = members()
+    rows[4]["email"] = "NULHERE"
+    (inbox / "members" / "nul.csv").write_bytes(csv_bytes(rows).replace(b"NULHERE", b"m5@exa\0mple.com"))
+    database = tmp_path / "w.duckdb"
+
+    summary = ingest(inbox, catalog, database)
+
+    assert status_of(summary, "nul.csv")[0] == "loaded"
+    assert query(database, "select row_number, reason from raw.quarantine") == [(5, "nul_byte:email")]
+    assert query(database, "select count(*) from raw.members") == [(ROWS - 1,)]
+    assert_reconciles(database)
+
+
 def test_a_header_column_without_a_name_rejects_the_file(
     prefect_harness: None, inbox: Path, catalog: Path, tmp_path: Path
 ) -> None:

@@ -125,6 +125,8 @@ def column_reasons(column: Column, text_sql: str, typed_sql: str, native: bool =
     # strlen (bytes, known without reading the value) is at least length (characters): checked first.
     too_long = f"strlen({text_sql}) > {MAX_VALUE_LENGTH} and length({text_sql}) > {MAX_VALUE_LENGTH}"
     reasons = [f"case when {too_long} then 'too_long:{column.name}' end"]
+    if column.type is ColumnType.TEXT:  # a NUL byte in one field: that row, not the file (see csv_header)
+        reasons.append(f"case when contains({text_sql}, chr(0)) then 'nul_byte:{column.name}' end")
     if column.required and column.default is None:
         reasons.append(f"case when {blank(text_sql)} then 'missing_required:{column.name}' end")
     present = f"not {blank(text_sql)}"

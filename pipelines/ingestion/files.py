@@ -145,9 +145,12 @@ def csv_header(path: Path) -> list[str]:
             start = handle.read(64 * 1024)
     except (OSError, EOFError, zlib.error) as error:
         raise UnreadableFile(f"not a readable gzip file: {error}") from None
-    if b"\0" in start[:8192]:
-        raise UnreadableFile("not a CSV file (binary content)")
     first_line = start.split(b"\n", 1)[0]
+    # Binary (a picture, a spreadsheet, UTF-16 text): NUL bytes in the header or all over the start. One
+    # NUL byte in a field is that row's problem (quarantined: nul_byte), not the file's.
+    sample = start[:8192]
+    if b"\0" in first_line or sample.count(b"\0") * 100 > len(sample):
+        raise UnreadableFile("not a CSV file (binary content)")
     try:
         text = first_line.decode("utf-8-sig")
     except UnicodeDecodeError as error:
