@@ -105,6 +105,17 @@ def announce_start(command: str, settings: Settings) -> None:
     PROGRESS.info("cps %s: %sloading dbt and Great Expectations ... %s", command, prefect, with_log_hint(""))
 
 
+def print_summary(text: str) -> None:
+    """The published night's summary on stdout; a reader that went away (a closed pipe) does not turn
+    a published night into a failed one."""
+    try:
+        typer.echo(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115  (the exit's flush must not fail)
+        print("cps: the night is published; its summary could not be written (stdout was closed)", file=sys.stderr)
+
+
 def start_logging(command: str, settings: Settings) -> None:
     """Progress on stderr and this run's log file (call again once Prefect is imported)."""
     show_progress()
@@ -214,7 +225,7 @@ def nightly(
     from pipelines.flows.nightly import run_nightly
 
     summary = run_nightly(settings)
-    typer.echo(summary.render())
+    print_summary(summary.render())
 
 
 @app.command()
@@ -278,7 +289,7 @@ def demo(
     else:
         typer.echo(f"Using the inbox already in {settings.inbox}")
     summary = run_nightly(settings)
-    typer.echo(summary.render())
+    print_summary(summary.render())
 
 
 @app.command()

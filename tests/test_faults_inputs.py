@@ -271,6 +271,19 @@ def test_a_nul_byte_in_one_field_is_that_rows_problem_not_the_files(
     assert_reconciles(database)
 
 
+def test_carriage_returns_alone_reject_the_file_with_a_reason_the_operator_can_act_on(
+    prefect_harness: None, inbox: Path, catalog: Path, tmp_path: Path
+) -> None:
+    (inbox / "members" / "old_mac.csv").write_bytes(csv_bytes(members(4), newline="\r"))
+    assert_rejected(inbox, catalog, tmp_path / "w.duckdb", "old_mac.csv", "a carriage return alone")
+
+    (inbox / "members" / "old_mac.csv").unlink()
+    rows = members()
+    rows[4]["email"] = "CRHERE"
+    (inbox / "members" / "stray_cr.csv").write_bytes(csv_bytes(rows).replace(b"CRHERE", b"m5@exa\rmple.com"))
+    assert_rejected(inbox, catalog, tmp_path / "w2.duckdb", "stray_cr.csv", "a carriage return (or a quote) inside")
+
+
 def test_a_header_column_without_a_name_rejects_the_file(
     prefect_harness: None, inbox: Path, catalog: Path, tmp_path: Path
 ) -> None:

@@ -12,6 +12,8 @@ import os
 import re
 import shutil
 import signal
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -23,6 +25,7 @@ from pipelines.core.warehouse import connect
 from tests.nightly_helpers import (
     NightPaths,
     PublishedNight,
+    cli_environment,
     kill_when,
     night_paths,
     run_cli,
@@ -115,7 +118,8 @@ def test_a_kill_in_each_step_then_a_rerun_gives_the_undisturbed_tables(
     assert table_fingerprints(paths.warehouse) == undisturbed
 
 
-def test_ctrl_c_in_the_dbt_build_ends_with_one_line_and_publishes_nothing(inbox: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("marker", ["ingest ...", "dbt build 3/"])  # the gate's worker still importing; dbt
+def test_ctrl_c_ends_with_one_line_and_publishes_nothing(inbox: Path, tmp_path: Path, marker: str) -> None:
     """Ctrl-C reaches the night's whole process group (the night, dbt's threads, the gate's worker)."""
     paths = night_paths(tmp_path, inbox)
     process = start_cli(paths.cli_args(NIGHT), paths.prefect_home)
@@ -123,10 +127,10 @@ def test_ctrl_c_in_the_dbt_build_ends_with_one_line_and_publishes_nothing(inbox:
     before = []
     for line in process.stdout:
         before.append(line)
-        if "dbt build 3/" in line:  # dbt is building nodes
+        if marker in line:
             break
     else:
-        raise AssertionError("the night ended before dbt built a node:\n" + "".join(before))
+        raise AssertionError(f"the night ended before {marker!r}:\n" + "".join(before))
     os.killpg(process.pid, signal.SIGINT)
     after, _ = process.communicate(timeout=120)
 
@@ -134,6 +138,25 @@ def test_ctrl_c_in_the_dbt_build_ends_with_one_line_and_publishes_nothing(inbox:
     assert after.strip().splitlines()[-1].startswith("cps: interrupted (Ctrl-C)")
     assert "Traceback" not in after and "CANCEL" not in after and "KeyboardInterrupt" not in after
     assert not paths.warehouse.exists()  # the first night: nothing published
+
+
+def test_a_reader_that_closes_stdout_does_not_fail_a_published_night(inbox: Path, tmp_path: Path) -> None:
+    paths = night_paths(tmp_path, inbox)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli", *paths.cli_args(NIGHT)],
+        env=cli_environment(paths.prefect_home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    process.stdout.close()  # e.g. `cps nightly | head -0`
+    _, errors = process.communicate(timeout=600)
+    assert process.returncode == 0, errors
+    assert errors.strip().splitlines()[-1] == (
+        "cps: the night is published; its summary could not be written (stdout was closed)"
+    )
+    assert table_fingerprints(paths.warehouse)
 
 
 def test_two_runs_at_once_never_both_write(inbox: Path, tmp_path: Path, undisturbed: dict[str, str]) -> None:

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
 import sys
@@ -182,6 +183,7 @@ def exit_without_cleanup(code: int) -> NoReturn:
     clean-up, where DuckDB 2.0's bindings print pages of harmless "nanobind: leaked ..." lines that
     would bury a command's one-line result (`cps`, a served flow run's process, the gate's worker)."""
     atexit._run_exitfuncs()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe or stream: nothing more to say on it
+            stream.flush()
     os._exit(code)

@@ -157,7 +157,12 @@ def csv_header(path: Path) -> list[str]:
         raise UnreadableFile(f"not UTF-8 (byte 0x{first_line[error.start]:02x} at line 1)") from None
     if not text.strip():
         raise UnreadableFile("empty file (no header row)")
-    columns = next(csv.reader([text.rstrip("\r")]))
+    if "\r" in text.rstrip("\r"):
+        raise UnreadableFile("lines end with a carriage return alone (old Mac style): save it with LF or CRLF ends")
+    try:
+        columns = next(csv.reader([text.rstrip("\r")]))
+    except csv.Error as error:
+        raise UnreadableFile(f"the header row is not CSV ({error})") from None
     unnamed = [str(place) for place, name in enumerate(columns, start=1) if not name.strip()]
     if unnamed:  # e.g. a trailing comma on the header line: what would its values be?
         raise UnreadableFile(f"header column {', '.join(unnamed)} has no name (a trailing comma?)")

@@ -568,6 +568,11 @@ def read_or_reject(
         # The header was fine but a later line was not. Other errors (a full disk, a bug) propagate:
         # they must not set the file aside for good.
         reason = f"not a readable file: {short_error(error)}"
+        if "state machine reached an invalid state" in str(error):  # DuckDB's words, not the operator's
+            reason = (
+                "not a readable CSV file: a carriage return (or a quote) inside an unquoted field, where the "
+                "file's rows cannot be told apart; quote that field or remove the character"
+            )
     except duckdb.IOException as error:
         if "gzip" not in str(error).lower():
             raise

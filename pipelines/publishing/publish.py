@@ -19,7 +19,7 @@ from typing import TextIO
 
 import duckdb
 
-from pipelines.core.errors import CpsError, WarehouseBusy
+from pipelines.core.errors import CpsError, WarehouseBusy, naming_path
 from pipelines.core.warehouse import connect
 
 
@@ -69,10 +69,11 @@ def warehouse_lock(lock_file: Path, wait_seconds: float = 0.0) -> Iterator[None]
                 if time.monotonic() >= deadline:
                     raise _busy(handle) from None
                 time.sleep(0.5)
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}, started {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
-        handle.flush()
+        with naming_path(lock_file):  # a full disk fails here first
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()}, started {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
+            handle.flush()
         try:
             yield
         finally:

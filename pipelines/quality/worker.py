@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import signal
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -91,7 +92,15 @@ def start_gate_worker(run_log: Path | None) -> None:
     process = multiprocessing.get_context("spawn").Process(
         target=_serve_one_gate, args=(worker_end, run_log), name="cps-quality-gate", daemon=True
     )
-    process.start()
+    # Started with Ctrl-C ignored (a spawned Python keeps an ignored SIGINT ignored): a Ctrl-C while it
+    # still imports would print its own traceback; the night stops the worker itself.
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
+    try:
+        process.start()
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, previous)
     worker_end.close()  # only the worker holds it now: the night's exit is its end-of-file
     _workers.append(GateWorker(process, night_end))
 
