@@ -136,8 +136,9 @@ def load_settings(**overrides: object) -> Settings:
 def settings_problem(error: ValidationError) -> str:
     """One line naming the variable, its value and what is wrong with it."""
     first = error.errors()[0]
-    name = "CPS_" + "_".join(str(part) for part in first["loc"]).upper()
-    return f"bad setting {name}={first.get('input')!r}: {first['msg']}"
+    setting, *inside = first["loc"]  # inside a setting's value: the key it is about, then pydantic's type
+    where = f" ({inside[0]})" if inside else ""
+    return f"bad setting CPS_{str(setting).upper()}{where}={first.get('input')!r}: {first['msg']}"
 
 
 def unparsed_setting_problem(error: SettingsError) -> str:

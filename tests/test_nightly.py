@@ -290,6 +290,17 @@ def test_wrong_usage_found_before_any_work_exits_2_with_one_line(tmp_path: Path)
         (["nightly", "--wait", "-3"], {}, "Invalid value for '--wait': Input should be greater than or equal to 0"),
         (["nightly", "--inbox", str(partial_inbox)], {}, "inbox folder for registrations not found"),
         (["nightly"], {"CPS_POLICY_OVERRIDES": "{"}, "bad setting CPS_POLICY_OVERRIDES: its value is not valid JSON"),
+        (
+            ["nightly"],
+            {"CPS_POLICY_OVERRIDES": '{"level_silver_points": 5000}'},
+            "bad CPS_POLICY_OVERRIDES: the level thresholds must climb",
+        ),
+        (
+            ["nightly"],
+            {"CPS_POLICY_OVERRIDES": '{"level_silver_points": "x"}'},
+            "CPS_POLICY_OVERRIDES (level_silver_points)=",
+        ),
+        (["simulate", "--set", "max_quarantined_share=2"], {}, "max_quarantined_share is a share between 0 and 1"),
     ]
     for args, env, message in cases:
         result = run_cli(args, tmp_path / "prefect", timeout=120, extra_env=env)

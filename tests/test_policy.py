@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.core.policy import level_ladder, level_order, night_policy, policy, settable_policy
+from pipelines.core.policy import level_ladder, level_order, night_policy, policy, policy_problems, settable_policy
 
 
 def test_the_ladder_climbs_from_the_policy_thresholds() -> None:
@@ -45,3 +45,29 @@ def test_a_nights_policy_is_the_shipped_one_with_its_overrides_and_only_policy_n
         with pytest.raises(KeyError, match=f"not a policy value: {not_policy}; valid names: "):
             night_policy({not_policy: 1})
     assert "as_of_date" not in settable_policy() and "level_silver_points" in settable_policy()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "problem"),
+    [
+        ({"level_silver_points": -5}, "level_silver_points cannot be negative"),
+        ({"level_silver_points": 1000}, "the level thresholds must climb"),
+        ({"level_platinum_points": 999}, "the level thresholds must climb"),
+        ({"max_quarantined_share": 2}, "max_quarantined_share is a share between 0 and 1"),
+        ({"floor_share": -0.1}, "floor_share cannot be negative"),
+        ({"grace_years": 2.5}, "grace_years takes a whole number"),
+        ({"retention_days": True}, "retention_days takes a number"),
+        ({"report_points_needed_bands": 50}, "report_points_needed_bands takes a list of numbers"),
+        ({"serial_min_length": 21}, "serial_min_length is above serial_max_length"),
+        ({"at_risk_days": 400}, "at_risk_days must be between 1 and forecast_horizon_days"),
+    ],
+)
+def test_policy_values_that_cannot_work_are_named_before_any_work(overrides: dict, problem: str) -> None:
+    (found,) = policy_problems(overrides)
+    assert found.startswith(problem)
+
+
+def test_the_shipped_policy_and_sensible_changes_have_no_problem() -> None:
+    assert policy_problems({}) == []
+    assert policy_problems({"level_silver_points": 999, "max_quarantined_share": 1, "decay_per_year": 0}) == []
+    assert policy_problems({"level_silver_points": 600.0, "report_points_needed_bands": [10, 20]}) == []

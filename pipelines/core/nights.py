@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.core.errors import CpsError, UsageError
-from pipelines.core.policy import night_policy
+from pipelines.core.policy import night_policy, policy_problems
 from pipelines.core.settings import Settings, utc_today
 from pipelines.core.sources import INBOX_SOURCES
 from pipelines.core.warehouse import connect
@@ -109,6 +109,9 @@ def check_inputs(settings: Settings) -> None:
 def check_usage(settings: Settings, allow_future: bool) -> None:
     """Everything wrong usage can be found by, checked before Prefect, dbt or a lock is touched."""
     check_run_date(settings.as_of, allow_future)
+    problems = policy_problems(settings.policy_overrides)
+    if problems:
+        raise UsageError(f"bad CPS_POLICY_OVERRIDES: {'; '.join(problems)}")
     check_inputs(settings)
     check_policy_overrides(settings)
 

@@ -48,6 +48,47 @@ def night_policy(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     return {**policy(), **(overrides or {})}
 
 
+# Policy values that are shares of a whole (factors, rates): between 0 and 1.
+SHARES = frozenset(
+    {"decay_per_year", "superseded_factor_cap", "floor_share", "max_quarantined_share", "sla_met_rate_target"}
+)
+
+
+def policy_problems(overrides: Mapping[str, Any]) -> list[str]:
+    """What is wrong with a run's policy values (the shipped ones with `overrides`), found before any
+    work: a value of another type than its shipped one, a negative number, a share outside 0-1, a
+    level ladder that does not climb, a forecast shorter than its at-risk window."""
+    shipped = settable_policy()
+    values = {**shipped, **overrides}
+    problems = []
+    for name in sorted(set(overrides) & set(shipped)):
+        value, kind = values[name], type(shipped[name])
+        numbers = value if isinstance(value, list) else [value]
+        if isinstance(value, list) != (kind is list) or any(
+            isinstance(number, bool) or not isinstance(number, int | float) for number in numbers
+        ):
+            problems.append(f"{name} takes {'a list of numbers' if kind is list else 'a number'}, not {value!r}")
+        elif kind is int and any(not float(number).is_integer() for number in numbers):
+            problems.append(f"{name} takes a whole number, not {value!r}")
+        elif any(number < 0 for number in numbers):
+            problems.append(f"{name} cannot be negative ({value!r})")
+        elif name in SHARES and not 0 <= value <= 1:
+            problems.append(f"{name} is a share between 0 and 1, not {value!r}")
+    if problems:
+        return problems
+    ladder = [values["level_silver_points"], values["level_gold_points"], values["level_platinum_points"]]
+    if not 0 < ladder[0] < ladder[1] < ladder[2]:
+        problems.append(
+            "the level thresholds must climb: 0 < level_silver_points < level_gold_points < level_platinum_points"
+            f" (here {ladder[0]}, {ladder[1]}, {ladder[2]})"
+        )
+    if values["serial_min_length"] > values["serial_max_length"]:
+        problems.append("serial_min_length is above serial_max_length")
+    if not 1 <= values["at_risk_days"] <= values["forecast_horizon_days"]:
+        problems.append("at_risk_days must be between 1 and forecast_horizon_days")
+    return problems
+
+
 def policy_decimal(name: str) -> Decimal:
     return Decimal(str(policy()[name]))
 

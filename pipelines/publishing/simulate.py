@@ -17,7 +17,7 @@ from typing import Any
 
 from pipelines.core.errors import CpsError, UsageError
 from pipelines.core.nights import archive_path
-from pipelines.core.policy import level_order, settable_policy
+from pipelines.core.policy import level_order, policy_problems, settable_policy
 from pipelines.core.settings import Settings
 from pipelines.core.warehouse import connect
 from pipelines.publishing.explain import published_night
@@ -54,6 +54,9 @@ def parse_settings(assignments: list[str]) -> dict[str, int | float]:
             raise UsageError(f"{name} takes {expected}, not {text!r}; {valid}") from None
     if not values:
         raise UsageError(f"give at least one --set NAME=VALUE; {valid}")
+    problems = policy_problems(values)
+    if problems:
+        raise UsageError(f"{'; '.join(problems)}; {valid}")
     return values
 
 
