@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import sys
 from datetime import date, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -471,17 +472,63 @@ def command_of(context: typer.Context | None) -> str:
     return " ".join(["cps", *reversed(names)])
 
 
+TERMINATED = 143  # the exit code of a command stopped by SIGTERM (128 + 15)
+_stopped_by: list[int] = []
+
+
+def _stop(signal_number: int, frame: object) -> None:
+    """Ctrl-C (SIGINT) and a scheduler's stop (SIGTERM) end the command alike, down to dbt cancelling its
+    queries (it does so for KeyboardInterrupt); main then says which it was, whatever failed after it."""
+    _stopped_by.append(signal_number)
+    raise KeyboardInterrupt
+
+
+def stopped_exit_code() -> int:
+    """After a stop signal: its one line, and the exit code a shell reports for it (130, 143)."""
+    if _stopped_by and _stopped_by[0] == signal.SIGTERM:
+        reason, code = "stopped by SIGTERM", TERMINATED
+    else:
+        reason, code = "interrupted (Ctrl-C)", INTERRUPTED
+    print(f"cps: {reason}; a night stopped before publishing left the published night as it was", file=sys.stderr)
+    return code
+
+
+def report_failure(error: Exception) -> int:
+    """The one line of a failed command (its traceback in the run log) and the exit code."""
+    if isinstance(error, CpsError):
+        if current_run_log() is not None:
+            DETAIL.error("cps: %s", error, exc_info=error)
+        print(f"cps: {with_log_hint(str(error))}", file=sys.stderr)
+        return error.exit_code
+    if isinstance(error, duckdb.OutOfMemoryException):  # DuckDB could neither fit nor spill within the limit
+        if current_run_log() is not None:
+            DETAIL.error("out of memory", exc_info=error)
+        first_line = (str(error).splitlines() or [""])[0]
+        print(f"cps: {with_log_hint(out_of_memory_problem(first_line))}", file=sys.stderr)
+        return 1
+    if isinstance(error, OSError):  # a file-system error anywhere: one line naming the path, never a traceback
+        if current_run_log() is not None:
+            DETAIL.error("file-system error", exc_info=error)
+        print(f"cps: {with_log_hint(file_system_problem(error))}", file=sys.stderr)
+        return 1
+    # a bug or an unforeseen failure: one line here, the traceback in the run log (or on the console when
+    # this command keeps none)
+    first_line = (str(error).splitlines() or [""])[0]
+    DETAIL.error("unexpected error", exc_info=error)
+    print(f"cps: {with_log_hint(f'unexpected {type(error).__name__}: {first_line}')}", file=sys.stderr)
+    return 1
+
+
 def main() -> None:
     quiet_console()  # also covers the output of the flow runs `cps serve` starts
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
     try:
         # Not click's standalone mode: its usage errors are a framed block of lines; here they are one line.
         returned = app(standalone_mode=False)
         code = returned if isinstance(returned, int) else 0  # typer.Exit's code (130 after Ctrl-C)
-        if code == INTERRUPTED:
-            print(
-                "cps: interrupted (Ctrl-C); a night stopped before publishing left the published night as it was",
-                file=sys.stderr,
-            )
+        if code == INTERRUPTED or _stopped_by:
+            code = stopped_exit_code()
     except typer.TyperException as error:  # typer's own click: a bad option or value is wrong usage (exit 2)
         if type(error).__name__ == "NoArgsIsHelpError":  # `cps` alone: the help, as typer shows it
             error.show()  # type: ignore[attr-defined]
@@ -494,29 +541,8 @@ def main() -> None:
         code = 1
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-    except CpsError as error:
-        if current_run_log() is not None:
-            DETAIL.error("cps: %s", error, exc_info=error)
-        print(f"cps: {with_log_hint(str(error))}", file=sys.stderr)
-        code = error.exit_code
-    except duckdb.OutOfMemoryException as error:  # DuckDB could neither fit nor spill within the limit
-        if current_run_log() is not None:
-            DETAIL.error("out of memory", exc_info=error)
-        first_line = (str(error).splitlines() or [""])[0]
-        print(f"cps: {with_log_hint(out_of_memory_problem(first_line))}", file=sys.stderr)
-        code = 1
-    except OSError as error:  # a file-system error anywhere: one line naming the path, never a traceback
-        if current_run_log() is not None:
-            DETAIL.error("file-system error", exc_info=error)
-        print(f"cps: {with_log_hint(file_system_problem(error))}", file=sys.stderr)
-        code = 1
-    except Exception as error:  # a bug or an unforeseen failure: one line here, the traceback in the log
-        first_line = (str(error).splitlines() or [""])[0]
-        hint = with_log_hint(f"unexpected {type(error).__name__}: {first_line}")
-        # The traceback goes to the run log, or to the console when this command keeps none.
-        DETAIL.error("unexpected error", exc_info=error)
-        print(f"cps: {hint}", file=sys.stderr)
-        code = 1
+    except Exception as error:  # after a stop signal, whatever failed because of it is that stop
+        code = stopped_exit_code() if _stopped_by else report_failure(error)
     exit_without_cleanup(code)  # exit handlers (they stop a temporary Prefect server), then no noise
 
 

@@ -118,9 +118,18 @@ def test_a_kill_in_each_step_then_a_rerun_gives_the_undisturbed_tables(
     assert table_fingerprints(paths.warehouse) == undisturbed
 
 
-@pytest.mark.parametrize("marker", ["ingest ...", "dbt build 3/"])  # the gate's worker still importing; dbt
-def test_ctrl_c_ends_with_one_line_and_publishes_nothing(inbox: Path, tmp_path: Path, marker: str) -> None:
-    """Ctrl-C reaches the night's whole process group (the night, dbt's threads, the gate's worker)."""
+@pytest.mark.parametrize(
+    ("marker", "stop", "code", "last_line"),
+    [
+        ("ingest ...", signal.SIGINT, 130, "cps: interrupted (Ctrl-C)"),  # the gate's worker still importing
+        ("dbt build 3/", signal.SIGINT, 130, "cps: interrupted (Ctrl-C)"),
+        ("dbt build 3/", signal.SIGTERM, 143, "cps: stopped by SIGTERM"),  # a scheduler's time limit
+    ],
+)
+def test_ctrl_c_or_sigterm_ends_with_one_line_and_publishes_nothing(
+    inbox: Path, tmp_path: Path, marker: str, stop: signal.Signals, code: int, last_line: str
+) -> None:
+    """The signal reaches the night's whole process group (the night, dbt's threads, the gate's worker)."""
     paths = night_paths(tmp_path, inbox)
     process = start_cli(paths.cli_args(NIGHT), paths.prefect_home)
     assert process.stdout is not None
@@ -131,11 +140,11 @@ def test_ctrl_c_ends_with_one_line_and_publishes_nothing(inbox: Path, tmp_path: 
             break
     else:
         raise AssertionError(f"the night ended before {marker!r}:\n" + "".join(before))
-    os.killpg(process.pid, signal.SIGINT)
+    os.killpg(process.pid, stop)
     after, _ = process.communicate(timeout=120)
 
-    assert process.returncode == 130, after
-    assert after.strip().splitlines()[-1].startswith("cps: interrupted (Ctrl-C)")
+    assert process.returncode == code, after
+    assert after.strip().splitlines()[-1].startswith(last_line)
     assert "Traceback" not in after and "CANCEL" not in after and "KeyboardInterrupt" not in after
     assert not paths.warehouse.exists()  # the first night: nothing published
 

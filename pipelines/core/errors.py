@@ -2,7 +2,7 @@
 
 Each kind carries the exit code `cps` ends with, so that a scheduler can tell them apart:
 0 published, 1 a step failed, 2 wrong usage, 3 a check of error severity failed,
-65 input rejected, 75 the warehouse is busy (try again later); 130 after Ctrl-C (see cli.main).
+65 input rejected, 75 the warehouse is busy (try again later); 130 after Ctrl-C, 143 after SIGTERM (see cli.main).
 """
 
 from __future__ import annotations
