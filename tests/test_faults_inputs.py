@@ -175,6 +175,10 @@ def test_folders_broken_links_and_pipes_in_a_source_folder_are_listed_as_ignored
     assert "WARNING ignored members/older: not read: a folder" in rendered
     assert "WARNING ignored members/gone.csv: not read: not a regular file" in rendered
     assert f"not read: {inbox / 'members.csv'} is in the inbox but in no source folder" in caplog.text
+    # the ledger names where the broken link is, not the target it points to
+    assert query(database, "select file_path from raw.file_ledger where file_name = 'gone.csv'") == [
+        (str((inbox / "members" / "gone.csv").absolute()),)
+    ]
     assert query(database, "select file_name from raw.ignored_files order by 1") == [
         ("gone.csv",),
         ("older",),

@@ -224,7 +224,7 @@ def _record_ledger(
             result.file_id,
             result.source,
             result.file_name,
-            str(path.resolve()),
+            str(path.resolve() if path.is_file() else path.absolute()),  # a broken link: where it is, not its target
             sha256,
             path.stat().st_size if path.is_file() else path.lstat().st_size,  # a broken link has no target
             datetime.now(UTC).replace(tzinfo=None),
