@@ -33,7 +33,9 @@ from pipelines.core.warehouse import MEMORY_LIMIT_VARIABLE, memory_limit
 from pipelines.flows.prefect_api import check_prefect_usage, prepare_nightly_process, reports_to_prefect
 from pipelines.publishing.publish import check_readable
 
-INTERRUPTED = 130  # the exit code of a command stopped by Ctrl-C (typer's, as shells report it)
+# The exit codes of a command stopped by a signal, as shells report them (128 + the signal's number).
+INTERRUPTED = 130  # Ctrl-C (SIGINT); typer's too
+TERMINATED = 143  # SIGTERM
 
 app = typer.Typer(
     help="CPS membership platform: nightly points, levels, invitations and repair SLA.",
@@ -472,7 +474,6 @@ def command_of(context: typer.Context | None) -> str:
     return " ".join(["cps", *reversed(names)])
 
 
-TERMINATED = 143  # the exit code of a command stopped by SIGTERM (128 + 15)
 _stopped_by: list[int] = []
 
 

@@ -109,16 +109,17 @@ def check_inputs(settings: Settings) -> None:
 def check_usage(settings: Settings, allow_future: bool) -> None:
     """Everything wrong usage can be found by, checked before Prefect, dbt or a lock is touched."""
     check_run_date(settings.as_of, allow_future)
-    problems = policy_problems(settings.policy_overrides)
-    if problems:
-        raise UsageError(f"bad CPS_POLICY_OVERRIDES: {'; '.join(problems)}")
-    check_inputs(settings)
     check_policy_overrides(settings)
+    check_inputs(settings)
 
 
 def check_policy_overrides(settings: Settings) -> None:
-    """A misspelt override would otherwise be ignored by every step: refuse it before the night starts."""
+    """A misspelt override would otherwise be ignored by every step, and a value that cannot work would
+    fail the night after its dbt build: refuse either before the night starts."""
     try:
         night_policy(settings.policy_overrides)
     except KeyError as error:
         raise UsageError(f"CPS_POLICY_OVERRIDES: {error.args[0]}") from error
+    problems = policy_problems(settings.policy_overrides)
+    if problems:
+        raise UsageError(f"bad CPS_POLICY_OVERRIDES: {'; '.join(problems)}")

@@ -218,15 +218,16 @@ def _record_ledger(
     connection: duckdb.DuckDBPyConnection, path: Path, sha256: str | None, result: FileResult, as_of: date | None
 ) -> None:
     read = result.status not in ("rejected", "ignored")
+    target = path.is_file()  # a broken link or a pipe (listed as ignored) has none
     connection.execute(
         "insert into raw.file_ledger values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             result.file_id,
             result.source,
             result.file_name,
-            str(path.resolve() if path.is_file() else path.absolute()),  # a broken link: where it is, not its target
+            str(path.resolve() if target else path.absolute()),
             sha256,
-            path.stat().st_size if path.is_file() else path.lstat().st_size,  # a broken link has no target
+            (path.stat() if target else path.lstat()).st_size,
             datetime.now(UTC).replace(tzinfo=None),
             result.status,
             result.rows_read if read else None,

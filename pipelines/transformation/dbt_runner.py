@@ -220,8 +220,8 @@ def parse_in_background(invocation: DbtInvocation) -> None:
         try:
             invocation.artifacts_dir.mkdir(parents=True, exist_ok=True)
             with dbt_environment(invocation.database):
-                # no console output: the build says what is wrong, once
-                result = dbtRunner().invoke(invocation.cli_args(("parse", "--log-level", "none")))
+                # no console output (cli_args): the build says what is wrong, once
+                result = dbtRunner().invoke(invocation.cli_args(("parse",)))
             if not result.success:
                 logging.getLogger(__name__).info("dbt parse ahead of the build failed: %s", result.exception)
         except Exception:  # noqa: BLE001  (the build parses again and says what is wrong)
