@@ -109,7 +109,7 @@ create view raw.registrations as select * from fixture.registrations;
 create schema if not exists intermediate;
 -- as the model: the source columns, and whether the member is among tonight's members
 create view intermediate.int_registration_status as
-    select r.*, upper(trim(r.serial_number, ' ')) as serial_key, m.member_id is not null as member_known
+    select r.*, nullif(upper(trim(r.serial_number, ' ')), r.serial_number) as serial_key_if_different, m.member_id is not null as member_known
     from fixture.registrations as r
     left join fixture.members as m on r.member_id = m.member_id;
 

@@ -134,6 +134,13 @@ from (
 ) as decided
 {%- endmacro %}
 
+{#- A registration's serial key (trimmed, upper-cased) as int_registration_status stores it: in
+    serial_key_if_different where it differs from the serial number as entered, else the serial
+    number itself. -#}
+{% macro stored_serial_key(alias) -%}
+    coalesce({{ alias }}.serial_key_if_different, {{ alias }}.serial_number)
+{%- endmacro %}
+
 {#- The serial holder (duplicate_serial or counted) and the points: `checked` is the output of registration_checks_at,
     `product_points` the output of product_points_at (joined on product and date). Among the
     registrations that pass the checks on a date, the earliest registered (tie: smaller

@@ -33,7 +33,7 @@ products as (
 {%- if is_incremental() %}
 -- the product and serial groups of the recomputed members: their other registrations give them dates
 recomputed_groups as (
-    select distinct g.product_sku, g.serial_key
+    select distinct g.product_sku, {{ stored_serial_key('g') }} as serial_key
     from {{ ref('int_registration_status') }} as g
     where {{ is_recomputed('g.member_id', 'member_id', 'int_forecast_changes') }}
 ),
@@ -46,12 +46,13 @@ recomputed_groups as (
 -- million members); an incremental night's few rows are kept.
 registrations as {{ "materialized" if is_incremental() else "not materialized" }} (
     select
-        r.* exclude (serial_key, reasons, pending_points, needs_action),
-        upper({{ trim_spaces('r.serial_number') }}) as candidate_serial_key
+        r.* exclude (serial_key_if_different, reasons, pending_points, needs_action),
+        {{ stored_serial_key('r') }} as candidate_serial_key
     from {{ ref('int_registration_status') }} as r
 {%- if is_incremental() %}
     -- a join, not a correlated exists: DuckDB would group all registrations by serial for it
-    left join recomputed_groups as g on r.product_sku = g.product_sku and r.serial_key = g.serial_key
+    left join recomputed_groups as g
+        on r.product_sku = g.product_sku and {{ stored_serial_key('r') }} = g.serial_key
     where {{ is_recomputed('r.member_id', 'member_id', 'int_forecast_changes') }}
         or g.product_sku is not null
 {%- endif %}

@@ -47,7 +47,8 @@ select
     m.member_id is not null as member_known,
     d.product_sku,
     d.serial_number,
-    d.serial_key,
+    -- stored only where it differs from serial_number (read it with stored_serial_key)
+    nullif(d.serial_key, d.serial_number) as serial_key_if_different,
     d.purchase_date,
     d.purchase_country,
     d.retailer,

@@ -44,10 +44,10 @@ with_level as (
 -- Only the registrations of a serial that came in for service: probing millions of registrations
 -- against the jobs is cheap, de-duplicating all of them first is not (~8 s at a million members).
 counted_serials as (
-    select distinct r.member_id, r.product_sku, r.serial_key
+    select distinct r.member_id, r.product_sku, {{ stored_serial_key('r') }} as serial_key
     from {{ ref('int_registration_status') }} as r
     semi join jobs as j
-        on r.member_id = j.member_id and r.product_sku = j.product_sku and r.serial_key = j.serial_key
+        on r.member_id = j.member_id and r.product_sku = j.product_sku and {{ stored_serial_key('r') }} = j.serial_key
     where r.status = 'counted'
 )
 
