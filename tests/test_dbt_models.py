@@ -281,6 +281,7 @@ def test_each_kind_of_row_check_fails_on_its_first_bad_row_and_says_which(wareho
     execute(
         warehouse, "update intermediate.int_member_summary set eligible_tiers = 'Gold,Silver' where member_id = 'M2'"
     )
+    execute(warehouse, "update intermediate.int_member_summary set eligible_tiers = null where member_id = 'M3'")
     execute(warehouse, "update marts.dim_products set category = 'toaster' where product_sku = 'BODY'")
     with pytest.raises(QualityGateFailed) as raised:
         build_night(warehouse, NIGHT_1, tmp_path / "dbt", checks)
@@ -290,7 +291,7 @@ def test_each_kind_of_row_check_fails_on_its_first_bad_row_and_says_which(wareho
         "not true: validated_points >= 0 (1 row)",
         "level not a level (1 row)",
         "next_level not a paid tier (1 row)",
-        "eligible_tiers not a list of (Silver, Gold, Platinum, Corporate) (1 row)",
+        "eligible_tiers not a list of (Silver, Gold, Platinum, Corporate) (2 rows)",
         "category not in (camera, lens, cinema_camera, camcorder, printer, flash, accessory, other) (1 row)",
     ):
         assert found in message, found

@@ -60,8 +60,10 @@
     {%- for item in items %}{% do quoted.append("'" ~ item ~ "'") %}{% endfor -%}
     {%- set canonical = "array_to_string(list_filter([" ~ quoted | join(", ") ~ "], lambda item: list_contains(string_split("
         ~ column ~ ", ','), item)), ',')" -%}
+    {#- a case, so that the list is split only where it is not empty (a filter's `or` evaluates both sides) -#}
     {%- do checks.append((column ~ " not a list of (" ~ items | join(", ") ~ ")",
-        "count(*) filter (where " ~ column ~ " is null or " ~ column ~ " <> " ~ canonical ~ ")")) -%}
+        "count(*) filter (where case when " ~ column ~ " is null then true when " ~ column ~ " = '' then false else "
+        ~ column ~ " <> " ~ canonical ~ " end)")) -%}
 {%- endfor -%}
 {%- set reads_ladder = (on_level_ladder | length + on_paid_tier | length) > 0 %}
 with
