@@ -532,7 +532,9 @@ def main() -> None:
             code = stopped_exit_code()
     except typer.TyperException as error:  # typer's own click: a bad option or value is wrong usage (exit 2)
         if type(error).__name__ == "NoArgsIsHelpError":  # `cps` alone: the help, as typer shows it
-            error.show()  # type: ignore[attr-defined]
+            # typer's rich help is printed as the error is made, leaving click an empty message to show
+            if error.format_message():
+                error.show()  # type: ignore[attr-defined]
         else:
             context = getattr(error, "ctx", None)
             print(f"cps: {error.format_message()} (see `{command_of(context)} --help`)", file=sys.stderr)

@@ -319,6 +319,13 @@ def test_wrong_usage_found_before_any_work_exits_2_with_one_line(tmp_path: Path)
         assert "Traceback" not in result.stderr and not result.stdout
 
 
+def test_cps_alone_prints_its_help_and_nothing_on_stderr(tmp_path: Path) -> None:
+    result = run_cli([], tmp_path / "prefect", timeout=120)
+    assert result.returncode == 2  # click's code for a command given no arguments
+    assert "nightly" in result.stdout and "Usage" in result.stdout
+    assert result.stderr == "", repr(result.stderr)
+
+
 def test_an_unreachable_prefect_server_is_one_line_saying_what_to_do(inbox: Path, tmp_path: Path) -> None:
     paths = night_paths(tmp_path, inbox)
     result = run_cli(paths.cli_args(NIGHT), paths.prefect_home, api_url="http://127.0.0.1:9/api", timeout=300)
