@@ -18,19 +18,21 @@ changes as (
     where f.change_on <= t.at_risk_on
 ),
 
--- the member's points and level as of A: its last change on or before A
-as_of_a as (
-    select member_id, validated_points as points_after, level as level_after
-    from changes
-    qualify row_number() over (partition by member_id order by change_on desc) = 1
-),
-
 first_drops as (
     select c.member_id, min(c.change_on) as drop_on
     from changes as c
     inner join members as m on c.member_id = m.member_id
     where {{ level_rank('c.level') }} < {{ level_rank('m.level') }}
     group by c.member_id
+),
+
+-- the member's points and level as of A: its last change on or before A (only for the members
+-- with a drop: ranking every member's changes cost ~0.15 CPU-s more at a million members)
+as_of_a as (
+    select c.member_id, c.validated_points as points_after, c.level as level_after
+    from changes as c
+    semi join first_drops as d on c.member_id = d.member_id
+    qualify row_number() over (partition by c.member_id order by c.change_on desc) = 1
 )
 
 select
