@@ -8,14 +8,17 @@
 -- own purchase or removal date, or that of another registration of the same product and serial).
 -- Empty on a full rebuild.
 {{ config(materialized='table') }}
+{#- the horizon's new part (C + horizon, D + horizon], as SQL literals on a night -#}
+{%- set window_start %}({{ incremental_since() }} + {{ policy_integer('forecast_horizon_days') }}){% endset %}
+{%- set window_end %}({{ as_of_date() }} + {{ policy_integer('forecast_horizon_days') }}){% endset %}
 with context as (
     select
-        {{ incremental_since() }} + {{ policy_integer('forecast_horizon_days') }} as window_start,
-        {{ as_of_date() }} + {{ policy_integer('forecast_horizon_days') }} as window_end
+        {{ window_start }} as window_start,
+        {{ window_end }} as window_end
 ),
 
 -- not materialized: each reader scans only the columns it needs (kept aside, the millions of rows
--- cost 0.65-0.8 s against 0.5 s read three times at a million members)
+-- cost 0.65-0.8 s against 0.5 s read by each part at a million members)
 registrations as not materialized (
     select r.registration_id, r.member_id, r.product_sku, {{ stored_serial_key('r') }} as serial_key, r.purchase_date, r.removed_at
     from {{ ref('int_registration_status') }} as r
@@ -36,12 +39,20 @@ products_with_new_dates as (
     where c.window_start is not null and d.eval_date > c.window_start and d.eval_date <= c.window_end
 ),
 
--- registrations whose own purchase or removal date newly enters the horizon
+-- registrations whose own purchase or removal date newly enters the horizon: two scans, each with a
+-- range on one column that DuckDB applies inside the scan, so that only the few matching rows'
+-- serials are read (an `or` of the two ranges, read from the context's row, read every row's:
+-- 0.86 -> 0.61 CPU-s at a million members). Removed on a date in the window: removed_at from the
+-- start of the day after window_start to the start of the day after window_end.
 dated as (
-    select r.registration_id, r.member_id, r.product_sku, r.serial_key
-    from registrations as r, context as c
-    where (r.purchase_date > c.window_start and r.purchase_date <= c.window_end)
-        or (cast(r.removed_at as date) > c.window_start and cast(r.removed_at as date) <= c.window_end)
+    select r.registration_id, r.member_id, r.product_sku, {{ stored_serial_key('r') }} as serial_key
+    from {{ ref('int_registration_status') }} as r
+    where r.purchase_date > {{ window_start }} and r.purchase_date <= {{ window_end }}
+    union
+    select r.registration_id, r.member_id, r.product_sku, {{ stored_serial_key('r') }} as serial_key
+    from {{ ref('int_registration_status') }} as r
+    where r.removed_at >= cast({{ window_start }} + 1 as timestamp)
+        and r.removed_at < cast({{ window_end }} + 1 as timestamp)
 ),
 
 -- the other registrations of the same product and serial take those dates too (a blank serial is
