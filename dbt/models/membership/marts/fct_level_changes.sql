@@ -60,7 +60,7 @@ compared as (
     select t.member_id, {{ as_of_date() }} as as_of_date, b.level as previous_level, t.level
     from tonight as t
     join before as b on t.member_id = b.member_id
-),
+)
 {% else %}
 compared as (
     select
@@ -69,7 +69,7 @@ compared as (
         lag(level) over (partition by member_id order by as_of_date) as previous_level,
         level
     from history
-),
+)
 {% endif %}
 
 select
