@@ -108,7 +108,7 @@ from (
     from (
         select
             r.*,
-            upper({{ trim_spaces('r.serial_number') }}) as serial_key,
+            {{ serial_key('r.serial_number') }} as serial_key,
             -- removed from the end of its removal day on: removed_at before the end of the date
             coalesce(r.removed_at < cast(r.{{ eval_date }} + interval 1 day as timestamp), false) as is_removed,
             p.product_sku is null as is_unknown_product,
@@ -134,7 +134,7 @@ from (
 ) as decided
 {%- endmacro %}
 
-{#- A registration's serial key (trimmed, upper-cased) as int_registration_status stores it: in
+{#- A registration's serial key (macro serial_key) as int_registration_status stores it: in
     serial_key_if_different where it differs from the serial number as entered, else the serial
     number itself. -#}
 {% macro stored_serial_key(alias) -%}

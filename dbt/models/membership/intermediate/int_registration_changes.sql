@@ -15,7 +15,7 @@ raw_registrations as (
         r.registration_id,
         r.member_id,
         r.product_sku,
-        upper({{ trim_spaces('r.serial_number') }}) as serial_key,
+        {{ serial_key('r.serial_number') }} as serial_key,
         -- the first night a run sees this record: both stamps before the end of that day
         greatest(cast(r.updated_at as date), cast(r.registered_at as date)) as seen_from,
         r.purchase_date,

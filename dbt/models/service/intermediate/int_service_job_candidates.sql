@@ -6,7 +6,7 @@ with jobs as (
         *,
         cast(received_at as date) as received_date,
         cast(completed_at as date) as completed_date,
-        upper({{ trim_spaces('serial_number') }}) as serial_key
+        {{ serial_key('serial_number') }} as serial_key
     from {{ ref('stg_service_jobs') }}
 ),
 
