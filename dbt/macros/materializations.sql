@@ -5,9 +5,10 @@
   foreign keys, indexes, grants): around each model they ask DuckDB's catalogue for constraints and
   indexes, build under a temporary name and rename it into place, and an incremental model writes
   its rows into a temporary table first and copies them into the target. On a DuckDB file, whose DDL
-  is transactional, a model is one statement in one transaction: `create or replace table` (or
-  view), or an insert straight into the target. That is ~5 statements less per model (120 nodes a night) and one
-  write of the rows instead of two (the level ledger gains a row per member every night).
+  is transactional, a model is built in one transaction: `create or replace table` (or view), or an
+  insert straight into the target. That is ~5 statements fewer per model (55 models a night: at
+  10,000 members the models' time in dbt 6.3 -> 4.0 s), and an incremental model's rows are written
+  once instead of twice (the level ledger gains a row per member every night).
 
   Kept: enforced contracts (column names and types checked, the table created with its declared
   columns and constraints), pre- and post-hooks, full_refresh (and full_refresh=false for the
@@ -29,7 +30,7 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The model's rows as a new table under the target's name, replacing what is there (one statement). -#}
+{#- The model's rows as a new table under the target's name, replacing what is there (a view too). -#}
 {% macro cps_replace_table_sql(relation, existing_relation, compiled_code) -%}
     {%- if existing_relation is not none and existing_relation.is_view -%}
         drop view if exists {{ existing_relation }};
