@@ -136,6 +136,18 @@ def test_an_enforced_contract_checks_the_columns_and_creates_the_declared_constr
     assert toy.rows("select id, label from contracted") == [(2, "b")]
 
 
+def test_an_enforced_contract_is_checked_on_incremental_runs_too(toy: ToyProject) -> None:
+    sql = "{{ config(materialized='incremental', on_schema_change='fail') }}\nselect %s as id, 'a' as label"
+    toy.model("contracted", sql.replace("%s", "1::integer"), CONTRACT_YML)
+    assert toy.build().success
+    toy.model("contracted", sql.replace("%s", "2::integer"))
+    assert toy.build().success
+    toy.model("contracted", sql.replace("%s", "'3'"))  # the wrong type, on an incremental run
+    result = toy.build()
+    assert not result.success and "contract" in failure_text(result).lower()
+    assert toy.rows("select id from contracted order by id") == [(1,), (2,)]
+
+
 LEDGER = """\
 {{{{ config(materialized='incremental', incremental_strategy='append', full_refresh=false,
     on_schema_change='{on_schema_change}',
