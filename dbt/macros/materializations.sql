@@ -30,13 +30,21 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The model's rows as a new table under the target's name, replacing what is there (a view too). -#}
-{% macro cps_replace_table_sql(relation, existing_relation, compiled_code) -%}
-    {%- if existing_relation is not none and existing_relation.is_view -%}
-        drop view if exists {{ existing_relation }};
+{#- The model as a new table or view (the target's type) under the target's name, replacing what is
+    there, a relation of the other type too; an enforced contract checked first. -#}
+{% macro cps_replace_sql(relation, existing_relation, compiled_code) -%}
+    {%- if existing_relation is not none and existing_relation.type != relation.type -%}
+        drop {{ existing_relation.type }} if exists {{ existing_relation }};
     {%- endif %}
-    {%- if config.get('contract').enforced %}
+    {%- set contract_enforced = config.get('contract').enforced -%}
+    {%- if contract_enforced %}
         {{ get_assert_columns_equivalent(compiled_code) }}
+    {%- endif %}
+    {%- if relation.is_view %}
+        create or replace view {{ relation }} as (
+            {{ compiled_code }}
+        );
+    {%- elif contract_enforced %}
         create or replace table {{ relation }} {{ get_table_columns_and_constraints() }};
         insert into {{ relation }} {{ get_column_names() }} (
             {{ get_select_subquery(compiled_code) }}
@@ -62,31 +70,20 @@
     {{ return({'relations': [target_relation]}) }}
 {%- endmacro %}
 
-{% materialization table, adapter='duckdb', supported_languages=['sql'] %}
-    {{ cps_refuse_unsupported_config('table') }}
+{#- A table or a view: the model replaces what is under its name. -#}
+{% macro cps_replace_relation(relation_type) -%}
+    {{ cps_refuse_unsupported_config(relation_type) }}
     {%- set existing_relation = load_cached_relation(this) -%}
-    {%- set target_relation = this.incorporate(type='table') -%}
+    {%- set target_relation = this.incorporate(type=relation_type) -%}
+    {{ return(cps_build_in_one_transaction(target_relation, cps_replace_sql(target_relation, existing_relation, sql))) }}
+{%- endmacro %}
 
-    {{ return(cps_build_in_one_transaction(target_relation, cps_replace_table_sql(target_relation, existing_relation, sql))) }}
+{% materialization table, adapter='duckdb', supported_languages=['sql'] %}
+    {{ return(cps_replace_relation('table')) }}
 {% endmaterialization %}
 
 {% materialization view, adapter='duckdb', supported_languages=['sql'] %}
-    {{ cps_refuse_unsupported_config('view') }}
-    {%- set existing_relation = load_cached_relation(this) -%}
-    {%- set target_relation = this.incorporate(type='view') -%}
-
-    {%- set build_sql -%}
-        {%- if existing_relation is not none and existing_relation.is_table %}
-            drop table if exists {{ existing_relation }};
-        {%- endif %}
-        {%- if config.get('contract').enforced %}
-            {{ get_assert_columns_equivalent(sql) }}
-        {%- endif %}
-        create or replace view {{ target_relation }} as (
-            {{ sql }}
-        );
-    {%- endset %}
-    {{ return(cps_build_in_one_transaction(target_relation, build_sql)) }}
+    {{ return(cps_replace_relation('view')) }}
 {% endmaterialization %}
 
 {#- The columns of the target an incremental run inserts, after the schema change its config asks for
@@ -136,7 +133,7 @@
     {%- set rebuild = existing_relation is none or existing_relation.is_view or should_full_refresh() -%}
 
     {%- if rebuild %}
-        {%- set build_sql = cps_replace_table_sql(target_relation, existing_relation, sql) %}
+        {%- set build_sql = cps_replace_sql(target_relation, existing_relation, sql) %}
     {%- else %}
         {%- if config.get('contract').enforced -%}{%- do get_assert_columns_equivalent(sql) -%}{%- endif -%}
         {%- set columns = cps_incremental_columns(target_relation, sql, on_schema_change) -%}
@@ -154,7 +151,7 @@
             {%- set build_sql -%}
                 create or replace temporary table {{ staged }} as ({{ sql }});
                 delete from {{ target_relation }}
-                where ({{ keys | join(', ') }}) in (select distinct {{ keys | join(', ') }} from {{ staged }});
+                where ({{ keys | join(', ') }}) in (select {{ keys | join(', ') }} from {{ staged }});
                 insert into {{ target_relation }} ({{ quoted | join(', ') }})
                 select {{ quoted | join(', ') }} from {{ staged }};
                 drop table {{ staged }}
