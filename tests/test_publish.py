@@ -10,7 +10,13 @@ import pytest
 
 from pipelines.core.errors import CpsError, WarehouseBusy
 from pipelines.core.warehouse import connect
-from pipelines.publishing.publish import check_readable, prepare_build_copy, publish_build, warehouse_lock
+from pipelines.publishing.publish import (
+    check_readable,
+    prepare_build_copy,
+    publish_build,
+    warehouse_lock,
+    write_to_disk_in_background,
+)
 
 
 def write_night(path: Path, night: str) -> None:
@@ -51,6 +57,19 @@ def test_build_copy_leaves_published_night_readable_until_the_swap(tmp_path: Pat
     assert analyst.execute("select night from marts.nights").fetchone()[0] == "night-1"
     analyst.close()
     assert read_night(warehouse) == "night-2"
+
+
+def test_the_copy_goes_to_disk_in_the_background_and_a_vanished_file_is_no_error(tmp_path: Path) -> None:
+    # The head start fsyncs the copy beside the night: it must end on its own, also when the build
+    # folder was discarded meanwhile (a failed night), and never touch the file's content.
+    copy = tmp_path / "cps.duckdb"
+    write_night(copy, "2026-11-01")
+    before = copy.read_bytes()
+    for path in (copy, tmp_path / "gone.duckdb"):
+        thread = write_to_disk_in_background(path)
+        thread.join(timeout=30)
+        assert not thread.is_alive()
+    assert copy.read_bytes() == before and read_night(copy) == "2026-11-01"
 
 
 def test_leftovers_of_an_interrupted_run_are_discarded(tmp_path: Path) -> None:

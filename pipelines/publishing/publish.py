@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -109,7 +110,33 @@ def prepare_build_copy(warehouse: Path, build_dir: Path) -> Path:
     build_path = build_dir / warehouse.name
     if warehouse.exists():
         shutil.copyfile(warehouse, build_path)
+        write_to_disk_in_background(build_path)
     return build_path
+
+
+def write_to_disk_in_background(path: Path) -> threading.Thread:
+    """Start writing a freshly copied file to disk while the night goes on.
+
+    The copy lives in the page cache; DuckDB's first checkpoint (when ingestion closes the file) would
+    otherwise wait for all of it to reach the disk: 0.45-0.5 s instead of 0.15 s at a million members.
+    Only a head start: a file that is gone or cannot be synced is left alone, and publishing still
+    checkpoints and syncs the night before the rename."""
+
+    def sync() -> None:
+        try:
+            descriptor = os.open(path, os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            os.fsync(descriptor)
+        except OSError:
+            pass
+        finally:
+            os.close(descriptor)
+
+    thread = threading.Thread(target=sync, name="cps-copy-to-disk", daemon=True)
+    thread.start()
+    return thread
 
 
 def publish_build(build_path: Path, warehouse: Path) -> None:
