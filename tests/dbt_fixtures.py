@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,27 @@ def _move_database(source: Path, target: Path) -> None:
             shutil.move(moving, target.with_name(target.name + suffix))
 
 
+@contextmanager
+def shared_parse(database: Path, artifacts: Path, policy: Mapping[str, Any] | None = None) -> Iterator[Path]:
+    """`database` moved to the shared path for its name and vars (and back after), with the parse kept
+    there copied into `artifacts`: dbt run on the path given here parses the project only once a session."""
+    extra_vars = dict(policy or {})
+    key = hashlib.sha256(f"{database.name}|{sorted(extra_vars.items())}".encode()).hexdigest()[:16]
+    shared_database = _SHARED_PARSE / key / database.name
+    kept_parse = _SHARED_PARSE / key / PARSE_FILE
+    own_parse = artifacts / "target" / PARSE_FILE
+    if kept_parse.exists() and not own_parse.exists():
+        own_parse.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(kept_parse, own_parse)
+    _move_database(database, shared_database)
+    try:
+        yield shared_database
+    finally:
+        _move_database(shared_database, database)
+    if own_parse.exists() and not kept_parse.exists():
+        shutil.copyfile(own_parse, kept_parse)
+
+
 def build_night(
     database: Path,
     night: date,
@@ -138,29 +160,16 @@ def build_night(
     current_night: the night the warehouse shows, when `night` is a backfill.
     incremental_since: the night an incremental night builds on (None: a full rebuild).
     """
-    extra_vars = dict(policy or {})
-    key = hashlib.sha256(f"{database.name}|{sorted(extra_vars.items())}".encode()).hexdigest()[:16]
-    shared_database = _SHARED_PARSE / key / database.name
-    kept_parse = _SHARED_PARSE / key / PARSE_FILE
-    own_parse = artifacts / "target" / PARSE_FILE
-    if kept_parse.exists() and not own_parse.exists():
-        own_parse.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(kept_parse, own_parse)
-    invocation = DbtInvocation(
-        database=shared_database,
-        as_of=night,
-        artifacts_dir=artifacts,
-        extra_vars=extra_vars,
-        current_night=current_night,
-        incremental_since=incremental_since,
-    )
-    _move_database(database, shared_database)
-    try:
+    with shared_parse(database, artifacts, policy) as shared_database:
+        invocation = DbtInvocation(
+            database=shared_database,
+            as_of=night,
+            artifacts_dir=artifacts,
+            extra_vars=dict(policy or {}),
+            current_night=current_night,
+            incremental_since=incremental_since,
+        )
         run_dbt(invocation, command)
-    finally:
-        _move_database(shared_database, database)
-    if own_parse.exists() and not kept_parse.exists():
-        shutil.copyfile(own_parse, kept_parse)
 
 
 def query(database: Path, sql: str) -> list[tuple[Any, ...]]:

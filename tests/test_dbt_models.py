@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
 from dataclasses import astuple
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
-from pipelines.core.errors import QualityGateFailed
+from pipelines.core.errors import CpsError, QualityGateFailed
 from pipelines.core.policy import level_ladder
+from pipelines.transformation.dbt_docs import build_static_docs
+from pipelines.transformation.dbt_runner import DbtInvocation, compiled_manifest, parse_in_background, run_dbt
 from tests.dbt_fixtures import (
     WITHOUT_UNIT_TESTS,
     build_night,
@@ -22,6 +28,7 @@ from tests.dbt_fixtures import (
     product,
     query,
     registration,
+    shared_parse,
 )
 
 NIGHT_1 = date(2024, 6, 1)
@@ -162,6 +169,44 @@ def test_build_with_unit_tests_publishes_the_marts_and_docs_generate(warehouse: 
     build_night(warehouse, NIGHT_1, tmp_path / "dbt", ("docs", "generate"))
     assert (tmp_path / "dbt" / "target" / "catalog.json").is_file()
     assert (tmp_path / "dbt" / "target" / "index.html").is_file()
+
+
+def test_the_build_runs_on_the_parse_done_ahead_and_its_docs_only_read_beside_another_reader(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    """A night parses while it ingests; its build runs on that parse, and the docs on what the build
+    compiled, through the profile's read-only target: beside the gate, which holds the file read-only in
+    its own process. dbt opening the file for writing is refused meanwhile: the docs must not."""
+    artifacts = tmp_path / "dbt"
+    with shared_parse(warehouse, artifacts) as database:
+        invocation = DbtInvocation(database=database, as_of=NIGHT_1, artifacts_dir=artifacts)
+        parse_in_background(invocation)
+        run_dbt(invocation, ("build", "--select", "stg_products", "--quiet"))
+        manifest = compiled_manifest(invocation)
+        assert manifest is not None and "model.cps.dim_members" in manifest.nodes
+        holder = (
+            "import duckdb, sys; connection = duckdb.connect(sys.argv[1], read_only=True); "
+            "print('open', flush=True); sys.stdin.read()"
+        )
+        reader = subprocess.Popen(
+            [sys.executable, "-c", holder, str(database)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+        try:
+            assert reader.stdout is not None and reader.stdout.readline() == b"open\n"
+            with pytest.raises((CpsError, duckdb.Error)):
+                build_static_docs(database, NIGHT_1, artifacts, tmp_path / "written", compile_=False)
+            page = build_static_docs(database, NIGHT_1, artifacts, tmp_path / "docs", compile_=False, manifest=manifest)
+        finally:
+            assert reader.stdin is not None
+            reader.stdin.close()
+            reader.wait(timeout=30)
+    catalog = json.loads((artifacts / "target" / "catalog.json").read_text(encoding="utf-8"))
+    assert {"model.cps.dim_members", "model.cps.fct_registrations"} <= set(catalog["nodes"])
+    assert page.is_file() and "dim_members" in page.read_text(encoding="utf-8")
+    # a later command without a parse done ahead leaves nothing compiled to reuse
+    with shared_parse(warehouse, artifacts) as database:
+        run_dbt(DbtInvocation(database=database, as_of=NIGHT_1, artifacts_dir=artifacts), ("ls", "--quiet"))
+        assert compiled_manifest(DbtInvocation(database=database, as_of=NIGHT_1, artifacts_dir=artifacts)) is None
 
 
 def history(database: Path) -> list[tuple[Any, ...]]:

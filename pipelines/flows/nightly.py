@@ -35,12 +35,12 @@ from pipelines.publishing.nights import (
     staging_reports_root,
     write_archive,
 )
-from pipelines.publishing.publish import prepare_build_copy, publish_build, warehouse_lock
+from pipelines.publishing.publish import build_copy_path, prepare_build_copy, publish_build, warehouse_lock
 from pipelines.publishing.summary import NightSummary, read_published_figures
 from pipelines.quality.results import GateResult, store_gate_result
 from pipelines.quality.worker import PendingGate, start_gate, stop_gate_worker
 from pipelines.transformation.dbt_docs import build_static_docs
-from pipelines.transformation.dbt_runner import DbtInvocation, parse_in_background, run_dbt
+from pipelines.transformation.dbt_runner import DbtInvocation, compiled_manifest, parse_in_background, run_dbt
 
 if TYPE_CHECKING:
     from reports.render import RenderedNight
@@ -178,14 +178,17 @@ def dbt_node_tasks(settings: Settings) -> bool:
     return not temporary_api_in_use()
 
 
-def docs_step(database: Path, night: date, artifacts_dir: Path, night_reports: Path) -> None:
+def docs_step(
+    database: Path, night: date, artifacts_dir: Path, night_reports: Path, manifest: Any | None = None
+) -> None:
     """The night's dbt docs (one static page), from its database and the manifest dbt build just wrote.
+    manifest: the build's, as dbt holds it: dbt then reads the database read-only (beside the gate).
 
     Documentation only: if it cannot be built, the night is still published, with a warning.
     """
     try:
         with naming_path(night_reports):
-            build_static_docs(database, night, artifacts_dir, night_reports / "docs", compile_=False)
+            build_static_docs(database, night, artifacts_dir, night_reports / "docs", compile_=False, manifest=manifest)
     except CpsError as error:
         PROGRESS.warning("dbt docs not built: %s", error)
 
@@ -254,11 +257,13 @@ def build_and_publish(
 ) -> NightSummary:
     logger = run_logger()
     values = night_policy(settings.policy_overrides)  # what dbt gets as vars, for the Python steps too
-    build_path = timer.run("prepare", lambda: prepare_step(settings.warehouse, settings.build_dir))
-    night_path = build_path
+    night_path = build_copy_path(settings.warehouse, settings.build_dir)
     if kind is NightKind.BACKFILL:
-        night_path = settings.build_dir / "backfill" / build_path.name  # same name: same DuckDB catalog
+        night_path = settings.build_dir / "backfill" / night_path.name  # same name: same DuckDB catalog
+    # dbt's parse reads only the project (the profile names the night's file; nothing opens it): it
+    # begins before the copy, and has the copy and the ingestion to finish in
     parse_in_background(build_invocation(night_path, night, settings.dbt_artifacts_dir, settings.policy_overrides))
+    build_path = timer.run("prepare", lambda: prepare_step(settings.warehouse, settings.build_dir))
     ingest_summary, plan = ingest_and_plan(settings, night, current, kind, build_path, timer)
     logger.info("ingested: %s", ingest_summary.render())
     PROGRESS.info("night %s: %s", night, plan.describe())
@@ -286,6 +291,15 @@ def build_and_publish(
     rendered = timer.run(
         "reports", lambda: reports_step(night_path, night, staging_root, consent_database), part="pages and lists"
     )
+    # dbt docs only read the database: with the manifest the build compiled at hand, dbt reads it
+    # read-only, beside the gate; without it (dbt run as Prefect tasks), dbt would open the file for
+    # writing, which must wait until the gate has let go of it.
+    night_reports = staging_root / night.isoformat()
+    built = compiled_manifest(
+        build_invocation(night_path, night, settings.dbt_artifacts_dir, settings.policy_overrides)
+    )
+    if built is not None:
+        timer.run("dbt docs", lambda: docs_step(night_path, night, settings.dbt_artifacts_dir, night_reports, built))
     gate = timer.run("quality gate", lambda: quality_step(night_path, pending))
     if not gate.passed:
         raise QualityGateFailed(
@@ -293,9 +307,8 @@ def build_and_publish(
             + (f" (+{len(gate.critical_failures) - 3} more)" if len(gate.critical_failures) > 3 else "")
             + "; nothing was published, the previous night stays"
         )
-    timer.run(
-        "dbt docs", lambda: docs_step(night_path, night, settings.dbt_artifacts_dir, staging_root / night.isoformat())
-    )
+    if built is None:
+        timer.run("dbt docs", lambda: docs_step(night_path, night, settings.dbt_artifacts_dir, night_reports))
     staged_archive: Path | None = None
     if kind is NightKind.BACKFILL:
         gained = add_backfilled_ledger_rows(build_path, night_path, night)

@@ -96,6 +96,11 @@ def check_readable(warehouse: Path) -> None:
         raise CpsError(f"cannot read the warehouse {warehouse}: {first_line}") from None
 
 
+def build_copy_path(warehouse: Path, build_dir: Path) -> Path:
+    """Where prepare_build_copy puts the night's copy (known before it is made)."""
+    return build_dir / warehouse.name
+
+
 def prepare_build_copy(warehouse: Path, build_dir: Path) -> Path:
     """A fresh working copy of the published warehouse (or an empty one on the first night).
 
@@ -107,7 +112,7 @@ def prepare_build_copy(warehouse: Path, build_dir: Path) -> Path:
     if build_dir.exists():
         shutil.rmtree(build_dir)
     build_dir.mkdir(parents=True)
-    build_path = build_dir / warehouse.name
+    build_path = build_copy_path(warehouse, build_dir)
     if warehouse.exists():
         shutil.copyfile(warehouse, build_path)
         write_to_disk_in_background(build_path)

@@ -11,26 +11,36 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from pipelines.core.errors import CpsError
 from pipelines.core.runlog import PROGRESS
-from pipelines.transformation.dbt_runner import DbtInvocation, run_dbt
+from pipelines.transformation.dbt_runner import DbtInvocation, run_dbt, run_dbt_read_only
 
 STATIC_PAGE = "static_index.html"
 
 
-def build_static_docs(database: Path, as_of: date, artifacts_dir: Path, out_dir: Path, compile_: bool = True) -> Path:
+def build_static_docs(
+    database: Path,
+    as_of: date,
+    artifacts_dir: Path,
+    out_dir: Path,
+    compile_: bool = True,
+    manifest: Any | None = None,
+) -> Path:
     """Write the docs page to out_dir/index.html and return its path.
 
     compile_=False re-uses the manifest a dbt build just wrote to artifacts_dir (the night's case);
-    the catalogue (tables and columns) is always read from `database`.
+    the catalogue (tables and columns) is always read from `database`. manifest: that build's manifest
+    as dbt holds it (dbt_runner.compiled_manifest): dbt then only reads `database`, opened read-only.
     """
     started = time.perf_counter()
     command = ("docs", "generate", "--static", "--quiet")
-    run_dbt(
-        DbtInvocation(database=database, as_of=as_of, artifacts_dir=artifacts_dir),
-        command if compile_ else (*command, "--no-compile"),
-    )
+    invocation = DbtInvocation(database=database, as_of=as_of, artifacts_dir=artifacts_dir)
+    if manifest is not None:
+        run_dbt_read_only(invocation, (*command, "--no-compile"), manifest)
+    else:
+        run_dbt(invocation, command if compile_ else (*command, "--no-compile"))
     page = artifacts_dir / "target" / STATIC_PAGE
     if not page.is_file():
         raise CpsError(f"dbt docs generate wrote no {STATIC_PAGE} in {page.parent}")
