@@ -221,7 +221,23 @@ def test_failing_gate_keeps_the_last_night_and_nights_build_history(inbox: Path,
     assert message.startswith(f"cps: quality gate failed for {NEXT_NIGHT}:")
     assert "service_jobs.completed_after_received_share" in message
     reason, _, details = message.partition(" (details: ")
-    assert reason.endswith("nothing was published, the previous night stays")
+    assert "nothing was published, the previous night stays" in reason
+    # the night as built stays where the message says, for the on-call engineer to read what failed
+    kept = reason.rpartition("the night as built is in ")[2].removesuffix(" until the next run")
+    backwards = connect(Path(kept) / paths.warehouse.name, read_only=True)
+    try:
+        backwards_file = f"{NEXT_NIGHT}_batch_0001.csv"
+        assert backwards.execute(
+            "select count(*) from raw.file_ledger where source = 'service_jobs' and file_name = ?", [backwards_file]
+        ).fetchone() == (1,)
+        assert (
+            backwards.execute(
+                "select count(*) from staging.stg_service_jobs where completed_at < received_at"
+            ).fetchone()[0]
+            > len(jobs) // 2
+        )
+    finally:
+        backwards.close()
     assert Path(details.removesuffix(")")).is_file()  # the run log, with the whole story
     assert "Traceback" not in failed.stderr
     assert len(reason) < 600

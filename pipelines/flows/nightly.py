@@ -215,6 +215,11 @@ def run_night(settings: Settings) -> NightSummary:
         staging_root.mkdir(parents=True)  # a read-only reports folder fails here, before any work
         try:
             return build_and_publish(settings, night, current, kind, staging_root, timer)
+        except QualityGateFailed as error:
+            # what failed is in the night as built: the next run discards it, until then it can be read
+            raise QualityGateFailed(
+                f"{error}; the night as built is in {settings.build_dir} until the next run"
+            ) from error
         finally:
             stop_gate_worker()  # a night that stopped before its gate
             shutil.rmtree(staging_root, ignore_errors=True)
