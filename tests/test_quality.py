@@ -361,6 +361,18 @@ def test_warnings_are_published_in_the_results_table_and_the_data_docs(tmp_path:
     assert "warning" in index and "2 warnings" in index
 
 
+def test_no_break_spaces_are_given_values_for_the_gate_as_for_the_registration_status(tmp_path: Path) -> None:
+    # Blank is empty or only the space character, in the gate's shares as in the dbt rules: a purchase
+    # country of no-break spaces is given (and no country code), a retailer of one is given.
+    result = gate(
+        tmp_path,
+        "update fixture.registrations set purchase_country = chr(160) || chr(160), retailer = chr(160)"
+        " where registration_id <= 'R020'",
+    )
+    assert result.passed, result.render()
+    assert failed_names(result.warnings) == {"registrations.purchase_country_valid"}
+
+
 def test_rejected_files_and_stale_sources_are_reported_as_warnings(tmp_path: Path) -> None:
     result = gate(
         tmp_path,

@@ -6,7 +6,7 @@ with latest as (
 
 select
     job_id,
-    nullif(trim(member_id), '') as member_id,
+    nullif({{ trim_spaces('member_id') }}, '') as member_id,  -- blank: not a member's job
     product_sku,
     centre_id,
     service_type,
