@@ -293,21 +293,26 @@ def prepare_run(invocation: DbtInvocation) -> None:
     )
 
 
-def run_dbt(invocation: DbtInvocation, command: Sequence[str] = ("build",)) -> Any:
-    """Run one dbt command in-process; raise CpsError with the failing nodes if it fails."""
+def _invoke(invocation: DbtInvocation, command: Sequence[str], manifest: Any | None) -> Any:
+    """One dbt command in-process on `manifest` (None: dbt loads its parse), the database released after."""
     from dbt.cli.main import dbtRunner
 
     from pipelines.transformation.dbt_progress import DbtProgress
 
-    global _compiled_manifest
-    prepare_run(invocation)
-    manifest = take_parsed_manifest(invocation)
     try:
         with dbt_environment(invocation.database):
             runner = dbtRunner(manifest=manifest, callbacks=[DbtProgress(f"dbt {command[0]}")])
-            result = runner.invoke(invocation.cli_args(command))
+            return runner.invoke(invocation.cli_args(command))
     finally:
         release_dbt_database()
+
+
+def run_dbt(invocation: DbtInvocation, command: Sequence[str] = ("build",)) -> Any:
+    """Run one dbt command in-process; raise CpsError with the failing nodes if it fails."""
+    global _compiled_manifest
+    prepare_run(invocation)
+    manifest = take_parsed_manifest(invocation)
+    result = _invoke(invocation, command, manifest)
     raise_for_failure(result, command, invocation.database)
     if manifest is not None:
         _compiled_manifest = (manifest_key(invocation), manifest)
@@ -319,17 +324,8 @@ def run_dbt_read_only(invocation: DbtInvocation, command: Sequence[str], manifes
     already has (compiled_manifest): on the profile's read-only target, so that other processes may read
     the file meanwhile (the night's quality gate). No parse (a read-only profile is another profile to
     dbt, which would parse the whole project again), and no run context written."""
-    from dbt.cli.main import dbtRunner
-
-    from pipelines.transformation.dbt_progress import DbtProgress
-
     invocation = replace(invocation, read_only=True)
     invocation.artifacts_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        with dbt_environment(invocation.database):
-            runner = dbtRunner(manifest=manifest, callbacks=[DbtProgress(f"dbt {command[0]}")])
-            result = runner.invoke(invocation.cli_args(command))
-    finally:
-        release_dbt_database()
+    result = _invoke(invocation, command, manifest)
     raise_for_failure(result, command)
     return result
