@@ -267,7 +267,8 @@ def build_and_publish(
         night_path = settings.build_dir / "backfill" / night_path.name  # same name: same DuckDB catalog
     # dbt's parse reads only the project (the profile names the night's file; nothing opens it): it
     # begins before the copy, and has the copy and the ingestion to finish in
-    parse_in_background(build_invocation(night_path, night, settings.dbt_artifacts_dir, settings.policy_overrides))
+    parsed_for = build_invocation(night_path, night, settings.dbt_artifacts_dir, settings.policy_overrides)
+    parse_in_background(parsed_for)
     build_path = timer.run("prepare", lambda: prepare_step(settings.warehouse, settings.build_dir))
     ingest_summary, plan = ingest_and_plan(settings, night, current, kind, build_path, timer)
     logger.info("ingested: %s", ingest_summary.render())
@@ -300,9 +301,7 @@ def build_and_publish(
     # read-only, beside the gate; without it (dbt run as Prefect tasks), dbt would open the file for
     # writing, which must wait until the gate has let go of it.
     night_reports = staging_root / night.isoformat()
-    built = compiled_manifest(
-        build_invocation(night_path, night, settings.dbt_artifacts_dir, settings.policy_overrides)
-    )
+    built = compiled_manifest(parsed_for)
     if built is not None:
         timer.run("dbt docs", lambda: docs_step(night_path, night, settings.dbt_artifacts_dir, night_reports, built))
     gate = timer.run("quality gate", lambda: quality_step(night_path, pending))
