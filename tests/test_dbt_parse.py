@@ -12,8 +12,20 @@ from pipelines.transformation.dbt_runner import (
     dbt_environment,
     parse_in_background,
     run_dbt,
+    start_from_saved_parse,
     wait_for_background_parse,
 )
+
+
+def parse_events(invocation: DbtInvocation) -> list[str]:
+    """The names of the events of one small dbt command (`ls`) with this invocation's arguments."""
+    events: list[str] = []
+    with dbt_environment(invocation.database):
+        result = dbtRunner(callbacks=[lambda event: events.append(event.info.name)]).invoke(
+            invocation.cli_args(("ls", "--select", "dim_members", "--quiet"))
+        )
+    assert result.success, result.exception
+    return events
 
 
 def test_the_parse_done_ahead_is_the_one_the_build_reuses(tmp_path: Path) -> None:
@@ -45,6 +57,31 @@ def test_the_parse_done_ahead_is_the_one_the_build_reuses(tmp_path: Path) -> Non
             other.cli_args(("ls", "--select", "dim_members", "--quiet"))
         )
     assert "UnableToPartialParse" in events
+
+
+def test_a_copy_of_the_warehouse_elsewhere_starts_from_its_saved_parse(tmp_path: Path) -> None:
+    """`cps docs`, `simulate`, `forecast --as-of`, `explain --as-of` and rebuilds work on copies in other
+    folders: the parse saved for the warehouse serves them (only the file's path differs), but not a
+    file of another name (DuckDB's catalog name, which the compiled SQL uses)."""
+    night = date(2026, 11, 20)
+    published = DbtInvocation(
+        database=tmp_path / "wh" / "cps.duckdb", as_of=night, artifacts_dir=tmp_path / "wh" / ".dbt"
+    )
+    parse_in_background(published)
+    wait_for_background_parse()
+
+    copy = DbtInvocation(
+        database=tmp_path / "scratch" / "cps.duckdb", as_of=night, artifacts_dir=tmp_path / "scratch" / "dbt"
+    )
+    start_from_saved_parse(published.artifacts_dir, copy.artifacts_dir)
+    events = parse_events(copy)
+    assert "UnableToPartialParse" not in events and "PartialParsingEnabled" in events, sorted(set(events))
+
+    renamed = DbtInvocation(
+        database=tmp_path / "renamed" / "other.duckdb", as_of=night, artifacts_dir=tmp_path / "renamed" / "dbt"
+    )
+    start_from_saved_parse(published.artifacts_dir, renamed.artifacts_dir)
+    assert "UnableToPartialParse" in parse_events(renamed)
 
 
 def test_the_run_context_reaches_the_sql_as_literals_read_for_each_invocation(tmp_path: Path) -> None:

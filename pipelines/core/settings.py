@@ -17,6 +17,11 @@ def utc_today() -> date:
     return datetime.now(UTC).date()
 
 
+def dbt_artifacts_dir(warehouse: Path) -> Path:
+    """dbt's target and logs for the nights of `warehouse` (its saved parse among them)."""
+    return warehouse.parent / ".dbt"
+
+
 class Settings(BaseSettings):
     """Where the platform reads and writes, and for which night."""
 
@@ -93,7 +98,7 @@ class Settings(BaseSettings):
     @property
     def dbt_artifacts_dir(self) -> Path:
         """dbt's target and logs; kept between nights so dbt can re-use its parse (runs are locked)."""
-        return self.warehouse.parent / ".dbt"
+        return dbt_artifacts_dir(self.warehouse)
 
     @property
     def lock_file(self) -> Path:

@@ -16,7 +16,7 @@ from rich.text import Text
 
 from pipelines.core.errors import CpsError, UsageError
 from pipelines.core.policy import level_ladder, policy
-from pipelines.core.settings import Settings
+from pipelines.core.settings import Settings, dbt_artifacts_dir
 from pipelines.core.warehouse import connect
 from pipelines.transformation.dbt_runner import DbtInvocation, run_dbt
 
@@ -68,7 +68,12 @@ def build_scratch_night(warehouse: Path, as_of: date, scratch_dir: Path) -> Path
     scratch = scratch_dir / warehouse.name
     shutil.copyfile(warehouse, scratch)
     run_dbt(
-        DbtInvocation(database=scratch, as_of=as_of, artifacts_dir=scratch_dir / "dbt"),
+        DbtInvocation(
+            database=scratch,
+            as_of=as_of,
+            artifacts_dir=scratch_dir / "dbt",
+            saved_parse_from=dbt_artifacts_dir(warehouse),
+        ),
         ("run", "--select", EXPLAIN_MODELS, "--quiet"),
     )
     return scratch

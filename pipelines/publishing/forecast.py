@@ -18,7 +18,7 @@ from rich.table import Table
 
 from pipelines.core.errors import CpsError, UsageError
 from pipelines.core.policy import level_order, policy
-from pipelines.core.settings import Settings
+from pipelines.core.settings import Settings, dbt_artifacts_dir
 from pipelines.core.warehouse import connect
 from pipelines.publishing.explain import require_published_night
 from pipelines.transformation.dbt_runner import DbtInvocation, run_dbt
@@ -131,7 +131,12 @@ def forecast(settings: Settings, as_of: date | None, days: int | None, console: 
             scratch = Path(scratch_dir) / warehouse.name
             shutil.copyfile(warehouse, scratch)
             run_dbt(
-                DbtInvocation(database=scratch, as_of=as_of, artifacts_dir=Path(scratch_dir) / "dbt"),
+                DbtInvocation(
+                    database=scratch,
+                    as_of=as_of,
+                    artifacts_dir=Path(scratch_dir) / "dbt",
+                    saved_parse_from=dbt_artifacts_dir(warehouse),
+                ),
                 ("run", "--select", FORECAST_MODELS, "--quiet"),
             )
             view = read_forecast(scratch, as_of, days)

@@ -18,7 +18,7 @@ from typing import Any
 from pipelines.core.errors import CpsError, UsageError
 from pipelines.core.nights import archive_path
 from pipelines.core.policy import level_order, policy_problems, settable_policy
-from pipelines.core.settings import Settings
+from pipelines.core.settings import Settings, dbt_artifacts_dir
 from pipelines.core.warehouse import connect
 from pipelines.publishing.explain import published_night
 from pipelines.transformation.dbt_runner import DbtInvocation, run_dbt
@@ -136,7 +136,13 @@ def build_night(source: Path, scratch_dir: Path, night: date, settings: dict[str
     scratch = scratch_dir / source.name
     shutil.copyfile(source, scratch)
     run_dbt(
-        DbtInvocation(database=scratch, as_of=night, artifacts_dir=scratch_dir / "dbt", extra_vars=settings),
+        DbtInvocation(
+            database=scratch,
+            as_of=night,
+            artifacts_dir=scratch_dir / "dbt",
+            extra_vars=settings,
+            saved_parse_from=dbt_artifacts_dir(source),
+        ),
         ("run", "--quiet"),
     )
     return scratch

@@ -15,6 +15,7 @@ from typing import Any
 
 from pipelines.core.errors import CpsError
 from pipelines.core.runlog import PROGRESS
+from pipelines.core.settings import dbt_artifacts_dir
 from pipelines.transformation.dbt_runner import DbtInvocation, run_dbt, run_dbt_read_only
 
 STATIC_PAGE = "static_index.html"
@@ -27,16 +28,20 @@ def build_static_docs(
     out_dir: Path,
     compile_: bool = True,
     manifest: Any | None = None,
+    saved_parse_from: Path | None = None,
 ) -> Path:
     """Write the docs page to out_dir/index.html and return its path.
 
     compile_=False re-uses the manifest a dbt build just wrote to artifacts_dir (the night's case);
     the catalogue (tables and columns) is always read from `database`. manifest: that build's manifest
     as dbt holds it (dbt_runner.compiled_manifest): dbt then only reads `database`, opened read-only.
+    saved_parse_from: dbt artifacts whose saved parse a scratch copy's dbt starts from.
     """
     started = time.perf_counter()
     command = ("docs", "generate", "--static", "--quiet")
-    invocation = DbtInvocation(database=database, as_of=as_of, artifacts_dir=artifacts_dir)
+    invocation = DbtInvocation(
+        database=database, as_of=as_of, artifacts_dir=artifacts_dir, saved_parse_from=saved_parse_from
+    )
     if manifest is not None:
         run_dbt_read_only(invocation, (*command, "--no-compile"), manifest)
     else:
@@ -59,4 +64,4 @@ def build_docs_from_published(warehouse: Path, as_of: date, out_dir: Path) -> Pa
         scratch = Path(scratch_dir)
         copy = scratch / warehouse.name
         shutil.copyfile(warehouse, copy)  # the published file is only read
-        return build_static_docs(copy, as_of, scratch / "dbt", out_dir)
+        return build_static_docs(copy, as_of, scratch / "dbt", out_dir, saved_parse_from=dbt_artifacts_dir(warehouse))

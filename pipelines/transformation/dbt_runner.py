@@ -6,6 +6,7 @@ import gc
 import json
 import logging
 import os
+import shutil
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from pipelines.core.settings import DBT_PROJECT_DIR
 from pipelines.core.warehouse import MEMORY_LIMIT_VARIABLE, connect, memory_limit
 from pipelines.transformation.dbt_schedule import schedule_by_critical_path
 
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"  # dbt's saved parse, in its target folder
 READ_ONLY_TARGET = "warehouse_read_only"  # dbt/profiles.yml: the same database, opened read-only
 
 
@@ -43,6 +45,9 @@ class DbtInvocation:
     incremental_since: date | None = None
     files_after: int | None = None
     read_only: bool = False  # the profile's read-only target: for commands that only read (run_dbt_read_only)
+    # A scratch build's dbt starts from the saved parse in these artifacts (the published warehouse's):
+    # dbt checks it against the project and parses only what changed (dbt_parse_key.py says why it fits).
+    saved_parse_from: Path | None = None
 
     def cli_args(self, command: Sequence[str]) -> list[str]:
         """Both dates reach the models through raw.run_context (see record_run_context), never as
@@ -107,8 +112,10 @@ def record_run_context(
 def dbt_environment(database: Path) -> Iterator[None]:
     """Point the profile at `database` for the duration of one dbt invocation."""
     from pipelines.transformation.dbt_flag_source import use_cheap_flag_source
+    from pipelines.transformation.dbt_parse_key import parse_independent_of_the_path
 
     use_cheap_flag_source()
+    parse_independent_of_the_path()
     previous = os.environ.get("CPS_DBT_DATABASE")
     os.environ["CPS_DBT_DATABASE"] = str(database.resolve())
     os.environ.setdefault(MEMORY_LIMIT_VARIABLE, memory_limit())  # the profile's memory_limit
@@ -283,6 +290,8 @@ def prepare_run(invocation: DbtInvocation) -> None:
     wait_for_background_parse()
     _compiled_manifest = None  # a command is about to run: what an earlier one compiled is stale
     invocation.artifacts_dir.mkdir(parents=True, exist_ok=True)
+    if invocation.saved_parse_from is not None:
+        start_from_saved_parse(invocation.saved_parse_from, invocation.artifacts_dir)
     schedule_by_critical_path(invocation.artifacts_dir / "target")
     record_run_context(
         invocation.database,
@@ -291,6 +300,16 @@ def prepare_run(invocation: DbtInvocation) -> None:
         invocation.incremental_since,
         invocation.files_after,
     )
+
+
+def start_from_saved_parse(saved_in: Path, artifacts_dir: Path) -> None:
+    """Copy dbt's saved parse from one artifacts folder into another that has none. A copy taken while
+    a night rewrites it may be torn: dbt then fails to read it, says so in its log, and parses anew."""
+    saved = saved_in / "target" / PARTIAL_PARSE_FILE
+    target = artifacts_dir / "target" / PARTIAL_PARSE_FILE
+    if saved.is_file() and not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(saved, target)
 
 
 def _invoke(invocation: DbtInvocation, command: Sequence[str], manifest: Any | None) -> Any:
