@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import date
@@ -16,9 +15,9 @@ from rich.text import Text
 
 from pipelines.core.errors import CpsError, UsageError
 from pipelines.core.policy import level_ladder, policy
-from pipelines.core.settings import Settings, dbt_artifacts_dir
+from pipelines.core.settings import Settings
 from pipelines.core.warehouse import connect
-from pipelines.transformation.dbt_runner import DbtInvocation, run_dbt
+from pipelines.transformation.dbt_runner import run_dbt, scratch_invocation
 
 # The models a member's explanation reads; rebuilt in a scratch copy for another night.
 EXPLAIN_MODELS = "+dim_members +fct_registrations +dim_products +rpt_action_required"
@@ -65,18 +64,9 @@ def require_published_night(warehouse: Path) -> date:
 
 def build_scratch_night(warehouse: Path, as_of: date, scratch_dir: Path) -> Path:
     """Another night's numbers, computed by the same dbt models in a throw-away copy."""
-    scratch = scratch_dir / warehouse.name
-    shutil.copyfile(warehouse, scratch)
-    run_dbt(
-        DbtInvocation(
-            database=scratch,
-            as_of=as_of,
-            artifacts_dir=scratch_dir / "dbt",
-            saved_parse_from=dbt_artifacts_dir(warehouse),
-        ),
-        ("run", "--select", EXPLAIN_MODELS, "--quiet"),
-    )
-    return scratch
+    invocation = scratch_invocation(warehouse, scratch_dir, as_of)
+    run_dbt(invocation, ("run", "--select", EXPLAIN_MODELS, "--quiet"))
+    return invocation.database
 
 
 def read_member(database: Path, member_id: str) -> tuple[dict[str, object], list[RegistrationLine]]:

@@ -6,7 +6,6 @@ same dbt models (like `cps explain --as-of`); the published warehouse is never w
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -18,10 +17,10 @@ from rich.table import Table
 
 from pipelines.core.errors import CpsError, UsageError
 from pipelines.core.policy import level_order, policy
-from pipelines.core.settings import Settings, dbt_artifacts_dir
+from pipelines.core.settings import Settings
 from pipelines.core.warehouse import connect
 from pipelines.publishing.explain import require_published_night
-from pipelines.transformation.dbt_runner import DbtInvocation, run_dbt
+from pipelines.transformation.dbt_runner import run_dbt, scratch_invocation
 
 FORECAST_MODELS = "+rpt_level_at_risk +fct_points_forecast"
 
@@ -128,17 +127,8 @@ def forecast(settings: Settings, as_of: date | None, days: int | None, console: 
         view = read_forecast(warehouse, night, days)
     else:
         with tempfile.TemporaryDirectory(prefix="cps-forecast-") as scratch_dir:
-            scratch = Path(scratch_dir) / warehouse.name
-            shutil.copyfile(warehouse, scratch)
-            run_dbt(
-                DbtInvocation(
-                    database=scratch,
-                    as_of=as_of,
-                    artifacts_dir=Path(scratch_dir) / "dbt",
-                    saved_parse_from=dbt_artifacts_dir(warehouse),
-                ),
-                ("run", "--select", FORECAST_MODELS, "--quiet"),
-            )
-            view = read_forecast(scratch, as_of, days)
+            invocation = scratch_invocation(warehouse, Path(scratch_dir), as_of)
+            run_dbt(invocation, ("run", "--select", FORECAST_MODELS, "--quiet"))
+            view = read_forecast(invocation.database, as_of, days)
     render_forecast(view, console)
     return view

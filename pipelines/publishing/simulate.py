@@ -7,7 +7,6 @@ away afterwards.
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import date
@@ -18,10 +17,10 @@ from typing import Any
 from pipelines.core.errors import CpsError, UsageError
 from pipelines.core.nights import archive_path
 from pipelines.core.policy import level_order, policy_problems, settable_policy
-from pipelines.core.settings import Settings, dbt_artifacts_dir
+from pipelines.core.settings import Settings
 from pipelines.core.warehouse import connect
 from pipelines.publishing.explain import published_night
-from pipelines.transformation.dbt_runner import DbtInvocation, run_dbt
+from pipelines.transformation.dbt_runner import run_dbt, scratch_invocation
 
 
 def describe_policy() -> str:
@@ -132,20 +131,9 @@ def level_matrix(before: dict[str, str], after: dict[str, str]) -> list[tuple[st
 
 def build_night(source: Path, scratch_dir: Path, night: date, settings: dict[str, Any]) -> Path:
     """Night `night` built by dbt in a copy of `source`, with `settings` as policy vars."""
-    scratch_dir.mkdir(parents=True, exist_ok=True)
-    scratch = scratch_dir / source.name
-    shutil.copyfile(source, scratch)
-    run_dbt(
-        DbtInvocation(
-            database=scratch,
-            as_of=night,
-            artifacts_dir=scratch_dir / "dbt",
-            extra_vars=settings,
-            saved_parse_from=dbt_artifacts_dir(source),
-        ),
-        ("run", "--quiet"),
-    )
-    return scratch
+    invocation = scratch_invocation(source, scratch_dir, night, extra_vars=settings)
+    run_dbt(invocation, ("run", "--quiet"))
+    return invocation.database
 
 
 def archived_night(warehouse: Path, night: date) -> Path | None:

@@ -15,8 +15,7 @@ from typing import Any
 
 from pipelines.core.errors import CpsError
 from pipelines.core.runlog import PROGRESS
-from pipelines.core.settings import dbt_artifacts_dir
-from pipelines.transformation.dbt_runner import DbtInvocation, run_dbt, run_dbt_read_only
+from pipelines.transformation.dbt_runner import DbtInvocation, run_dbt, run_dbt_read_only, scratch_invocation
 
 STATIC_PAGE = "static_index.html"
 
@@ -61,7 +60,7 @@ def build_docs_from_published(warehouse: Path, as_of: date, out_dir: Path) -> Pa
     if not warehouse.is_file():
         raise CpsError(f"no warehouse at {warehouse}: run `cps nightly` first (or set --warehouse)")
     with tempfile.TemporaryDirectory(prefix="cps-docs-") as scratch_dir:
-        scratch = Path(scratch_dir)
-        copy = scratch / warehouse.name
-        shutil.copyfile(warehouse, copy)  # the published file is only read
-        return build_static_docs(copy, as_of, scratch / "dbt", out_dir, saved_parse_from=dbt_artifacts_dir(warehouse))
+        invocation = scratch_invocation(warehouse, Path(scratch_dir), as_of)
+        return build_static_docs(
+            invocation.database, as_of, invocation.artifacts_dir, out_dir, saved_parse_from=invocation.saved_parse_from
+        )

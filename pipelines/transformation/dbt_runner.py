@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 
 from pipelines.core.errors import CpsError, QualityGateFailed
-from pipelines.core.settings import DBT_PROJECT_DIR
+from pipelines.core.settings import DBT_PROJECT_DIR, dbt_artifacts_dir
 from pipelines.core.warehouse import MEMORY_LIMIT_VARIABLE, connect, memory_limit
 from pipelines.transformation.dbt_schedule import schedule_by_critical_path
 
@@ -299,6 +299,23 @@ def prepare_run(invocation: DbtInvocation) -> None:
         invocation.current_night,
         invocation.incremental_since,
         invocation.files_after,
+    )
+
+
+def scratch_invocation(
+    warehouse: Path, scratch_dir: Path, as_of: date, extra_vars: dict[str, Any] | None = None
+) -> DbtInvocation:
+    """dbt on a throw-away copy of `warehouse` in scratch_dir (`cps docs`, `simulate`, `forecast --as-of`,
+    `explain --as-of`): the published file is only read, and dbt starts from its saved parse."""
+    scratch_dir.mkdir(parents=True, exist_ok=True)
+    copy = scratch_dir / warehouse.name  # the same name: DuckDB's catalog name, as in the published file
+    shutil.copyfile(warehouse, copy)
+    return DbtInvocation(
+        database=copy,
+        as_of=as_of,
+        artifacts_dir=scratch_dir / "dbt",
+        extra_vars=dict(extra_vars or {}),
+        saved_parse_from=dbt_artifacts_dir(warehouse),
     )
 
 
