@@ -17,6 +17,8 @@ DBT_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARN
 class DbtProgress:
     """Call with each dbt event (dbtRunner(callbacks=[progress]))."""
 
+    debug_events = frozenset({"NodeFinished"})  # the debug-level events it reads (dbt_events)
+
     def __init__(self, label: str = "dbt") -> None:
         self.label = label
         self.total = 0

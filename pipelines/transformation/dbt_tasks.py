@@ -109,6 +109,8 @@ def run_dbt_as_prefect_tasks(invocation: DbtInvocation, command: Sequence[str] =
         if (node := node_event(event)) is not None:
             events.put(node)
 
+    forward.debug_events = progress.debug_events | NODE_EVENTS  # type: ignore[attr-defined]
+
     def invoke() -> None:
         try:
             with dbt_environment(invocation.database):

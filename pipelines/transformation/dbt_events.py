@@ -1,0 +1,67 @@
+"""dbt's debug events, dropped before they are formatted when nothing reads them.
+
+dbt fires a debug event for each SQL statement, cache action, connection and node step: dozens a
+node. dbt-common turns every one into a message (its text, a timestamp, a protobuf copy of the
+event), hands it to each callback, and has each log file format its line (secrets scrubbed with
+regexes) before Python's logging drops it below the file's level. The platform's dbt log keeps
+warnings and errors, and its callbacks name the debug events they read (`debug_events`: DbtProgress
+reads NodeFinished, the Prefect node tasks NodeStart too). A debug event that no log file takes and
+no callback reads is dropped first; a callback that names none gets every event, as before. dbt's
+own callback (tracking behaviour-change warnings) reads warnings only. ~0.3 s less in each small
+night's dbt build, ~7% of it; nothing any reader sees changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+_replaced: list[Callable[..., None]] = []  # dbt-common's own fire_event, once replaced
+
+
+def _a_log_takes_debug(manager: Any) -> bool:
+    for logger in manager.loggers:
+        python_logger = getattr(logger, "_python_logger", None)
+        if python_logger is None or python_logger.isEnabledFor(logging.DEBUG):
+            return True
+    return False
+
+
+def _debug_events_read(manager: Any) -> frozenset[str] | None:
+    """The debug events the manager's callbacks read; None when one may read any."""
+    read: set[str] = set()
+    for callback in manager.callbacks:
+        if getattr(callback, "__module__", "") == "dbt.tracking" and callback.__name__ == "track_behavior_change_warn":
+            continue  # dbt's own: behaviour-change warnings only
+        names = getattr(callback, "debug_events", None)
+        if names is None:
+            return None
+        read.update(names)
+    return frozenset(read)
+
+
+def fire_read_events(
+    manager: Any, event: Any, level: Any = None, node: Any = None, force_warn_or_error_handling: bool = False
+) -> None:
+    """dbt-common's EventManager.fire_event, but for a debug event nothing reads."""
+    from dbt_common.events.base_types import EventLevel
+
+    if (
+        not force_warn_or_error_handling
+        and (level or event.level_tag()) == EventLevel.DEBUG
+        and not _a_log_takes_debug(manager)
+        and (read := _debug_events_read(manager)) is not None
+        and type(event).__name__ not in read
+    ):
+        return
+    _replaced[0](manager, event, level=level, node=node, force_warn_or_error_handling=force_warn_or_error_handling)
+
+
+def drop_unread_debug_events() -> None:
+    """Make dbt-common's event manager skip the debug events nothing reads; idempotent."""
+    from dbt_common.events.event_manager import EventManager
+
+    if not _replaced:
+        _replaced.append(EventManager.__dict__["fire_event"])
+        EventManager.fire_event = fire_read_events  # type: ignore[method-assign]
