@@ -36,9 +36,10 @@ TINY_MEMBERS = 200
 TINY_SEED = 11
 
 
-# The suite runs on two workers (pytest-xdist, --dist loadfile: a module stays on one worker, so its
-# module fixtures are built once). Workers take modules in collection order: the longest go first,
-# so that no long module starts last while the other worker sits idle. Slowest first, as measured.
+# The suite runs on three workers (scripts/test; pytest-xdist, --dist loadfile: a module stays on one
+# worker, so its module fixtures are built once). Workers take modules in collection order: the
+# longest go first, so that no long module starts last while the others sit idle. Slowest first, as
+# measured.
 LONGEST_MODULES = (
     "test_nightly.py",
     "test_incremental_equality.py",
