@@ -5,6 +5,7 @@ What other test modules can use (all real components, built once per session):
 - `prefect_harness`: this process's flows talk to that same server (no second server is started).
 - `tiny_inbox`: a generated inbox of 200 members as of TINY_NIGHT. Read-only: copy it to change it.
 - `tiny_night`: that inbox run once through `cps nightly` (dbt nodes as Prefect tasks), published.
+  Both are built once per run, by the first test worker that asks (`built_once_per_run`).
   Read-only too; `tiny_night_copy` hands each test its own copy of the published warehouse (and its
   dbt artifacts, so dbt's parse is re-used), to run later nights, backfills or failures on.
 - `run_night_in_process` (tests/nightly_helpers.py): a night through the nightly flow in this
@@ -13,9 +14,12 @@ What other test modules can use (all real components, built once per session):
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pickle
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -101,26 +105,61 @@ def prefect_harness(prefect_api: str) -> Iterator[None]:
             APILogWorker.drain_all(timeout=5)
 
 
+@contextmanager
+def built_once_per_run(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[tuple[Path, bool]]:
+    """A folder shared by the run's test workers, held under a lock: (folder, already built).
+
+    Session fixtures are per worker process (pytest-xdist); what every worker would build alike is
+    built by the first that asks, the others wait for it and read it. The caller writes BUILT_MARK
+    into the folder when done; a failed build leaves no mark, and the next worker tries again.
+    """
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / f"shared-{name}"
+    shared.mkdir(parents=True, exist_ok=True)
+    with (shared.parent / f"shared-{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield shared, (shared / BUILT_MARK).is_file()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+BUILT_MARK = "built"
+
+
 @pytest.fixture(scope="session")
 def tiny_inbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from pipelines.core.settings import PROJECT_ROOT
     from tools.synthetic.generate import generate_inbox
 
-    out = tmp_path_factory.mktemp("tiny-inbox")
-    catalog = PROJECT_ROOT / "catalog"
-    generate_inbox(out=out, members=TINY_MEMBERS, seed=TINY_SEED, as_of=TINY_NIGHT, catalog_dir=catalog)
+    with built_once_per_run(tmp_path_factory, "tiny-inbox") as (shared, built):
+        out = shared / "inbox"
+        if not built:
+            shutil.rmtree(out, ignore_errors=True)
+            catalog = PROJECT_ROOT / "catalog"
+            generate_inbox(out=out, members=TINY_MEMBERS, seed=TINY_SEED, as_of=TINY_NIGHT, catalog_dir=catalog)
+            (shared / BUILT_MARK).touch()
     return out
 
 
 @pytest.fixture(scope="session")
 def tiny_night(tiny_inbox: Path, tmp_path_factory: pytest.TempPathFactory, prefect_api: str) -> PublishedNight:
-    """One clean, uninterrupted `cps nightly` of the tiny inbox (dbt nodes as Prefect tasks)."""
-    paths = night_paths(tmp_path_factory.mktemp("tiny-night"), tiny_inbox)
-    args = paths.cli_args(TINY_NIGHT.isoformat())
-    result = run_cli(args, paths.prefect_home, dbt_node_tasks=True, api_url=prefect_api)
-    assert result.returncode == 0, result.stdout + result.stderr
-    fingerprints = table_fingerprints(paths.warehouse)
-    return PublishedNight(paths=paths, night=TINY_NIGHT, result=result, fingerprints=fingerprints)
+    """One clean, uninterrupted `cps nightly` of the tiny inbox (dbt nodes as Prefect tasks).
+
+    Built once per run (the first worker that needs it; read-only for every test)."""
+    with built_once_per_run(tmp_path_factory, "tiny-night") as (shared, built):
+        if built:
+            return pickle.loads((shared / "published.pickle").read_bytes())
+        shutil.rmtree(shared / "night", ignore_errors=True)
+        paths = night_paths(shared / "night", tiny_inbox)
+        args = paths.cli_args(TINY_NIGHT.isoformat())
+        result = run_cli(args, paths.prefect_home, dbt_node_tasks=True, api_url=prefect_api)
+        assert result.returncode == 0, result.stdout + result.stderr
+        fingerprints = table_fingerprints(paths.warehouse)
+        published = PublishedNight(paths=paths, night=TINY_NIGHT, result=result, fingerprints=fingerprints)
+        (shared / "published.pickle").write_bytes(pickle.dumps(published))
+        (shared / BUILT_MARK).touch()
+        return published
 
 
 @pytest.fixture
