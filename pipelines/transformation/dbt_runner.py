@@ -114,10 +114,12 @@ def dbt_environment(database: Path) -> Iterator[None]:
     from pipelines.transformation.dbt_events import drop_unread_debug_events
     from pipelines.transformation.dbt_flag_source import use_cheap_flag_source
     from pipelines.transformation.dbt_parse_key import parse_independent_of_the_path
+    from pipelines.transformation.dbt_templates import compile_node_templates_once
 
     use_cheap_flag_source()
     parse_independent_of_the_path()
     drop_unread_debug_events()
+    compile_node_templates_once()
     previous = os.environ.get("CPS_DBT_DATABASE")
     os.environ["CPS_DBT_DATABASE"] = str(database.resolve())
     os.environ.setdefault(MEMORY_LIMIT_VARIABLE, memory_limit())  # the profile's memory_limit
