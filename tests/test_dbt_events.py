@@ -14,6 +14,7 @@ from dbt_common.events.event_manager import EventManager
 from dbt_common.events.logger import LineFormat, LoggerConfig
 
 from pipelines.transformation import dbt_events
+from pipelines.transformation.dbt_adjustments import original
 from pipelines.transformation.dbt_progress import DbtProgress
 
 
@@ -54,7 +55,7 @@ def test_a_debug_event_nothing_reads_is_dropped_and_the_read_ones_arrive(manager
 def test_with_dbt_commons_own_fire_event_every_event_arrives(manager: EventManager) -> None:
     reader = Reader()
     manager.add_callback(reader)
-    manager.fire_event = dbt_events._replaced[0].__get__(manager)  # type: ignore[method-assign]
+    manager.fire_event = original(EventManager, "fire_event").__get__(manager)  # type: ignore[method-assign]
     fire_three(manager)
     assert reader.seen == ["SQLQuery", "ConcurrencyLine", "NodeFinished"]
 

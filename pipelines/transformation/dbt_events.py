@@ -14,10 +14,12 @@ night's dbt build, ~7% of it; nothing any reader sees changes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
-_replaced: list[Callable[..., None]] = []  # dbt-common's own fire_event, once replaced
+from dbt_common.events.base_types import EventLevel
+from dbt_common.events.event_manager import EventManager
+
+from pipelines.transformation.dbt_adjustments import original, replace_once
 
 
 def _a_log_takes_debug(manager: Any) -> bool:
@@ -45,8 +47,6 @@ def fire_read_events(
     manager: Any, event: Any, level: Any = None, node: Any = None, force_warn_or_error_handling: bool = False
 ) -> None:
     """dbt-common's EventManager.fire_event, but for a debug event nothing reads."""
-    from dbt_common.events.base_types import EventLevel
-
     if (
         not force_warn_or_error_handling
         and (level or event.level_tag()) == EventLevel.DEBUG
@@ -55,13 +55,10 @@ def fire_read_events(
         and type(event).__name__ not in read
     ):
         return
-    _replaced[0](manager, event, level=level, node=node, force_warn_or_error_handling=force_warn_or_error_handling)
+    own_fire_event = original(EventManager, "fire_event")
+    own_fire_event(manager, event, level=level, node=node, force_warn_or_error_handling=force_warn_or_error_handling)
 
 
 def drop_unread_debug_events() -> None:
     """Make dbt-common's event manager skip the debug events nothing reads; idempotent."""
-    from dbt_common.events.event_manager import EventManager
-
-    if not _replaced:
-        _replaced.append(EventManager.__dict__["fire_event"])
-        EventManager.fire_event = fire_read_events  # type: ignore[method-assign]
+    replace_once(EventManager, "fire_event", fire_read_events)

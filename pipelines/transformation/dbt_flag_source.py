@@ -12,6 +12,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
+from pipelines.transformation.dbt_adjustments import original, replace_once
+
 
 def first_calling_module() -> str:
     """The name of the first module on the call stack that is not dbt-common's behavior_flags."""
@@ -26,20 +28,15 @@ def first_calling_module() -> str:
     return "Unknown"
 
 
-_replaced: list[Callable[[], str]] = []  # dbt-common's own, once replaced (tests compare the two)
-
-
 def use_cheap_flag_source() -> None:
     """Make dbt-common name a flag's source from the frames' module names; idempotent."""
     from dbt_common.behavior_flags import BehaviorFlagRendered
 
-    if not _replaced:
-        _replaced.append(BehaviorFlagRendered.__dict__["_default_source"].__func__)
-        BehaviorFlagRendered._default_source = staticmethod(first_calling_module)  # type: ignore[method-assign]
+    replace_once(BehaviorFlagRendered, "_default_source", staticmethod(first_calling_module))
 
 
 def dbt_commons_own_source() -> Callable[[], str]:
     """dbt-common's own way (before or after the replacement)."""
     from dbt_common.behavior_flags import BehaviorFlagRendered
 
-    return _replaced[0] if _replaced else BehaviorFlagRendered.__dict__["_default_source"].__func__
+    return original(BehaviorFlagRendered, "_default_source").__func__

@@ -11,21 +11,20 @@ hash), so the path is left out; a parse saved for one copy serves any other copy
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-_replaced: list[Callable[..., tuple[str, ...]]] = []  # dbt-duckdb's own, once replaced (tests compare)
+from pipelines.transformation.dbt_adjustments import original, replace_once
 
 LEFT_OUT = ("path",)
 
 
 def connection_keys_without_the_path(credentials: object) -> tuple[str, ...]:
-    return tuple(key for key in _replaced[0](credentials) if key not in LEFT_OUT)
+    from dbt.adapters.duckdb.credentials import DuckDBCredentials
+
+    own_keys = original(DuckDBCredentials, "_connection_keys")
+    return tuple(key for key in own_keys(credentials) if key not in LEFT_OUT)
 
 
 def parse_independent_of_the_path() -> None:
     """Make dbt's parse hash leave out the DuckDB file's path; idempotent."""
     from dbt.adapters.duckdb.credentials import DuckDBCredentials
 
-    if not _replaced:
-        _replaced.append(DuckDBCredentials.__dict__["_connection_keys"])
-        DuckDBCredentials._connection_keys = connection_keys_without_the_path  # type: ignore[method-assign]
+    replace_once(DuckDBCredentials, "_connection_keys", connection_keys_without_the_path)

@@ -111,15 +111,9 @@ def record_run_context(
 @contextmanager
 def dbt_environment(database: Path) -> Iterator[None]:
     """Point the profile at `database` for the duration of one dbt invocation."""
-    from pipelines.transformation.dbt_events import drop_unread_debug_events
-    from pipelines.transformation.dbt_flag_source import use_cheap_flag_source
-    from pipelines.transformation.dbt_parse_key import parse_independent_of_the_path
-    from pipelines.transformation.dbt_templates import compile_node_templates_once
+    from pipelines.transformation.dbt_adjustments import adjust_dbt
 
-    use_cheap_flag_source()
-    parse_independent_of_the_path()
-    drop_unread_debug_events()
-    compile_node_templates_once()
+    adjust_dbt()
     previous = os.environ.get("CPS_DBT_DATABASE")
     os.environ["CPS_DBT_DATABASE"] = str(database.resolve())
     os.environ.setdefault(MEMORY_LIMIT_VARIABLE, memory_limit())  # the profile's memory_limit

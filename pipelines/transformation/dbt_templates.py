@@ -11,12 +11,12 @@ globals, exactly as dbt makes them: only Jinja's parse and code generation are n
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from types import CodeType
 from typing import Any
 
+from pipelines.transformation.dbt_adjustments import replace_once
+
 _compiled: dict[tuple[str, bool], CodeType] = {}
-_replaced: list[Callable[..., Any]] = []  # dbt's own get_template, once replaced (tests compare)
 
 
 def get_template_compiled_once(
@@ -40,6 +40,4 @@ def compile_node_templates_once() -> None:
     """Make dbt render nodes from the process's cache of compiled templates; idempotent."""
     import dbt.clients.jinja as dbt_jinja
 
-    if not _replaced:
-        _replaced.append(dbt_jinja.get_template)
-        dbt_jinja.get_template = get_template_compiled_once
+    replace_once(dbt_jinja, "get_template", get_template_compiled_once)
