@@ -1,7 +1,8 @@
 """Shared test set-up: an isolated, offline Prefect for the whole session, and one tiny built night.
 
 What other test modules can use (all real components, built once per session):
-- `prefect_api`: the URL of one real Prefect server; give it to `cps` subprocesses (run_cli's api_url).
+- `prefect_api`: the URL of one real Prefect server, shared by the run's workers; give it to `cps`
+  subprocesses (run_cli's api_url).
 - `prefect_harness`: this process's flows talk to that same server (no second server is started).
 - `tiny_inbox`: a generated inbox of 200 members as of TINY_NIGHT. Read-only: copy it to change it.
 - `tiny_night`: that inbox run once through `cps nightly` (dbt nodes as Prefect tasks), published.
@@ -22,11 +23,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pipelines.core.environment import apply_offline_environment
 from tests.nightly_helpers import NightPaths, PublishedNight, night_paths, run_cli, table_fingerprints
+
+if TYPE_CHECKING:
+    import subprocess
 
 _SESSION_HOME = Path(os.environ.get("CPS_TEST_HOME", "/tmp")) / f"cps-tests-{os.getpid()}"
 os.environ["PREFECT_HOME"] = str(_SESSION_HOME / "prefect")
@@ -79,11 +84,50 @@ def _one_run_log_per_test() -> Iterator[None]:
     stop_run_log()
 
 
+# Under pytest-xdist the run's controller starts one Prefect server for all its workers, as the run
+# begins (it migrates its new database while the workers start and collect), and stops it once they
+# have all finished: a server costs ~15 CPU-s to start and ~1.7 CPU-s a minute idle, once per run
+# instead of once per worker. Its URL reaches the workers in their environment.
+SHARED_PREFECT_API = "CPS_TEST_SHARED_PREFECT_API"
+
+
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    return not hasattr(config, "workerinput") and bool(getattr(config.option, "numprocesses", None))
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The controller starts the shared server before xdist starts its workers (its hook runs last)."""
+    if not _is_xdist_controller(session.config):
+        return
+    from tests.prefect_server import launch_server, server_environment
+
+    home = _SESSION_HOME / "prefect-server"
+    home.mkdir(parents=True, exist_ok=True)
+    server, api = launch_server(home, server_environment(home))
+    _controller_servers.append(server)
+    os.environ[SHARED_PREFECT_API] = api
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from tests.prefect_server import stop
+
+    while _controller_servers:
+        stop(_controller_servers.pop())
+
+
+_controller_servers: list[subprocess.Popen[bytes]] = []
+
+
 @pytest.fixture(scope="session")
 def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One real Prefect server for every `cps` process the tests start (saves a server per process)."""
-    from tests.prefect_server import running_prefect_server
+    """One real Prefect server for every `cps` process and flow the tests run: the run's shared one
+    (under xdist), else one of this process's own."""
+    from tests.prefect_server import SERVER_START_SECONDS, running_prefect_server, wait_until_healthy
 
+    shared = os.environ.get(SHARED_PREFECT_API)
+    if shared and wait_until_healthy(shared, SERVER_START_SECONDS):
+        yield shared
+        return
     with running_prefect_server(tmp_path_factory.mktemp("prefect-server")) as api:
         yield api
 

@@ -1,4 +1,4 @@
-"""A real Prefect server on loopback, started once and shared by the tests that run `cps` as a process."""
+"""A real Prefect server on loopback, started once per test run and shared by its tests (tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+
+SERVER_START_SECONDS = 180  # a new server migrates its database first: ~20 s here, more on a busy machine
 
 
 def free_port() -> int:
@@ -31,45 +33,64 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(10)
 
 
+def launch_server(home: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    """`prefect server start` on a free loopback port, not waited for: the process and its API URL."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=(home / "server.log").open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    return server, f"http://127.0.0.1:{port}/api"
+
+
+def healthy(api: str) -> bool:
+    try:
+        return httpx.get(f"{api}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def wait_until_healthy(api: str, seconds: float, alive: Callable[[], bool] = lambda: True) -> bool:
+    """Whether the server at `api` answers within `seconds` (False at once if `alive` says it ended)."""
+    deadline = time.monotonic() + seconds
+    while alive() and time.monotonic() < deadline:
+        if healthy(api):
+            return True
+        time.sleep(0.5)
+    return False
+
+
 def start_server(home: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     """`prefect server start` on a free loopback port, up and healthy; the process and its API URL.
 
     Two test workers may be handed the same free port between asking and binding: a server that
     exits at start-up is tried again on another port.
     """
-    log = home / "server.log"
     for _attempt in range(3):
-        port = free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=log.open("wb"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        api = f"http://127.0.0.1:{port}/api"
-        deadline = time.monotonic() + 180
-        while server.poll() is None and time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{api}/health", timeout=2).status_code == 200:
-                    return server, api
-            except httpx.HTTPError:
-                pass
-            time.sleep(1)
+        server, api = launch_server(home, env)
+        if wait_until_healthy(api, SERVER_START_SECONDS, alive=lambda server=server: server.poll() is None):
+            return server, api
         timed_out = server.poll() is None
         stop(server)
         if timed_out:
             break
-    raise AssertionError("the Prefect server did not start:\n" + log.read_text())
+    raise AssertionError("the Prefect server did not start:\n" + (home / "server.log").read_text())
+
+
+def server_environment(home: Path) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("CPS_", "PREFECT_API"))}
+    env["PREFECT_HOME"] = str(home)
+    return env
 
 
 @contextmanager
 def running_prefect_server(home: Path) -> Iterator[str]:
     """Start `prefect server start` on a free loopback port; yield its API URL; stop it after."""
     home.mkdir(parents=True, exist_ok=True)
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("CPS_", "PREFECT_API"))}
-    env["PREFECT_HOME"] = str(home)
-    server, api = start_server(home, env)
+    server, api = start_server(home, server_environment(home))
     try:
         yield api
     finally:

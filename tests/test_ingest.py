@@ -289,12 +289,17 @@ def test_ingest_all_loads_every_source_a_rerun_nothing_and_a_new_file_after_the_
 def ingest_in_a_flow_run(**arguments: Any) -> IngestSummary:
     """ingest_all called from inside a Prefect flow run, as the nightly flow calls it on a server."""
     from prefect import flow
+    from prefect.runtime import flow_run
 
     @flow(name="test-ingest-parent")
     def parent() -> IngestSummary:
+        parent_runs.append(flow_run.id)
         return ingest_all(**arguments)
 
     return parent()
+
+
+parent_runs: list[str] = []  # the flow runs of ingest_in_a_flow_run, newest last
 
 
 def assert_closed(database: Path) -> None:
@@ -308,11 +313,20 @@ def assert_closed(database: Path) -> None:
 
 
 def assert_one_task_run_per_file(expected_names: list[str]) -> None:
+    """The last ingest_in_a_flow_run made a task run per file (in its ingestion subflow). Read by flow
+    run: the test run's other workers record their own runs on the same server."""
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, FlowRunFilterParentFlowRunId
 
+    parent_id = parent_runs[-1]
     with get_client(sync_client=True) as client:
-        names = {task_run.name for task_run in client.read_task_runs(limit=200)}
-    assert set(expected_names) <= names
+        subflows = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[parent_id]))
+        )
+        runs = [parent_id, *(subflow.id for subflow in subflows)]
+        task_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=runs)), limit=200)
+    names = {task_run.name for task_run in task_runs}
+    assert set(expected_names) <= names, names
 
 
 def test_unreadable_files_are_rejected_and_the_others_still_load(

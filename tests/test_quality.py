@@ -462,15 +462,18 @@ def test_a_missing_warehouse_is_an_error_not_a_failed_gate(tmp_path: Path) -> No
         run_quality_gate(tmp_path / "absent.duckdb", AS_OF, tmp_path / "docs")
 
 
-def test_great_expectations_loads_without_scipy_stats_until_an_expectation_uses_it() -> None:
-    """The gate's processes import scipy.stats lazily (~1 CPU-s each): none of its checks needs it."""
+def test_great_expectations_loads_without_scipy_stats_or_altair_until_an_expectation_uses_them() -> None:
+    """The gate's processes import scipy.stats and altair lazily (~1.5 CPU-s each): none of its checks needs them."""
     code = "\n".join(
         (
-            "from pipelines.quality.deferred_scipy import scipy_stats_loaded",
+            "from pipelines.quality.deferred_imports import loaded",
             "import pipelines.quality.gate",
-            "assert not scipy_stats_loaded(), 'scipy.stats loaded with Great Expectations'",
+            "assert not loaded('scipy.stats'), 'scipy.stats loaded with Great Expectations'",
+            "assert not loaded('altair'), 'altair loaded with Great Expectations'",
             "from great_expectations.expectations.core import expect_column_kl_divergence_to_be_less_than as kl",
-            "assert abs(kl.stats.entropy([0.5, 0.5]) - 0.6931) < 1e-4 and scipy_stats_loaded()",
+            "assert abs(kl.stats.entropy([0.5, 0.5]) - 0.6931) < 1e-4 and loaded('scipy.stats')",
+            "assert kl.alt.Chart({'values': [{'x': 1}]}).mark_bar().to_dict()['mark']['type'] == 'bar'",
+            "assert loaded('altair')",
         )
     )
     ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)

@@ -1,5 +1,5 @@
 """Quality: the gate's Great Expectations checks, run in the night's worker process."""
 
-from pipelines.quality.deferred_scipy import defer_scipy_stats
+from pipelines.quality.deferred_imports import defer_unused_imports
 
-defer_scipy_stats()  # before any module of this package imports Great Expectations
+defer_unused_imports()  # before any module of this package imports Great Expectations
