@@ -39,6 +39,9 @@ os.environ["PREFECT_HOME"] = str(_SESSION_HOME / "prefect")
 apply_offline_environment(_SESSION_HOME / "prefect")
 # Nights run in this process write their run logs here, never into the checkout's data/logs.
 os.environ["CPS_LOGS"] = str(_SESSION_HOME / "logs")
+# dbt's parse kept for new warehouses (dbt_parse_cache.py): one cache per test run, not the checkout's.
+# Set by the first process (xdist's controller), so that its workers share it.
+os.environ.setdefault("CPS_DBT_PARSE_CACHE", str(_SESSION_HOME / "dbt-parse"))
 
 TINY_NIGHT = date(2026, 11, 20)
 TINY_MEMBERS = 200

@@ -5,14 +5,17 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pytest
 from dbt.cli.main import dbtRunner
 
+from pipelines.transformation.dbt_parse_cache import PARSE_CACHE_VARIABLE, cached_parse, saved_parse
 from pipelines.transformation.dbt_runner import (
     DbtInvocation,
     dbt_environment,
     parse_in_background,
     run_dbt,
     start_from_saved_parse,
+    start_from_saved_parses,
     wait_for_background_parse,
 )
 
@@ -102,3 +105,43 @@ def test_the_run_context_reaches_the_sql_as_literals_read_for_each_invocation(tm
             assert "cast(null as date) as since_night" in sql and "cast(null as bigint) as files_after" in sql
         else:
             assert f"date '{since.isoformat()}' as since_night" in sql and "cast(7 as bigint) as files_after" in sql
+
+
+def test_a_new_warehouse_starts_from_the_projects_cached_parse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first night of a new warehouse finds the parse an earlier warehouse's night kept (same project,
+    same file name); dbt still checks it, and a cache it cannot read only costs a parse."""
+    monkeypatch.setenv(PARSE_CACHE_VARIABLE, str(tmp_path / "cache"))
+    night = date(2026, 11, 20)
+
+    def invocation(folder: str, **extra: object) -> DbtInvocation:
+        return DbtInvocation(
+            database=tmp_path / folder / "cps.duckdb", as_of=night, artifacts_dir=tmp_path / folder / ".dbt", **extra
+        )
+
+    first = invocation("first")
+    parse_in_background(first)
+    wait_for_background_parse()
+    cached = cached_parse(first.database)
+    assert cached.read_bytes() == saved_parse(first.artifacts_dir).read_bytes()
+
+    second = invocation("second")
+    start_from_saved_parses(second)
+    events = parse_events(second)
+    assert "UnableToPartialParse" not in events and "PartialParsingEnabled" in events, sorted(set(events))
+
+    # Policy overrides are another project to dbt: neither started from the cache nor kept in it.
+    overridden = invocation("overridden", extra_vars={"invitation_points": 400})
+    parse_in_background(overridden)
+    wait_for_background_parse()
+    assert saved_parse(overridden.artifacts_dir).is_file()
+    assert cached.read_bytes() == saved_parse(first.artifacts_dir).read_bytes()
+
+    # A damaged cache: dbt says so in its log and parses the whole project, as without a cache.
+    cached.write_bytes(b"not a parse")
+    damaged = invocation("damaged")
+    start_from_saved_parses(damaged)
+    assert saved_parse(damaged.artifacts_dir).read_bytes() == b"not a parse"
+    parse_in_background(damaged)
+    wait_for_background_parse()
+    assert saved_parse(damaged.artifacts_dir).read_bytes() != b"not a parse"
+    assert cached.read_bytes() == saved_parse(damaged.artifacts_dir).read_bytes()  # a good parse replaced it

@@ -20,9 +20,9 @@ import duckdb
 from pipelines.core.errors import CpsError, QualityGateFailed
 from pipelines.core.settings import DBT_PROJECT_DIR, dbt_artifacts_dir
 from pipelines.core.warehouse import MEMORY_LIMIT_VARIABLE, connect, memory_limit
+from pipelines.transformation.dbt_parse_cache import keep_in_cache, saved_parse, start_from_cache
 from pipelines.transformation.dbt_schedule import schedule_by_critical_path
 
-PARTIAL_PARSE_FILE = "partial_parse.msgpack"  # dbt's saved parse, in its target folder
 READ_ONLY_TARGET = "warehouse_read_only"  # dbt/profiles.yml: the same database, opened read-only
 
 
@@ -243,12 +243,14 @@ def parse_in_background(invocation: DbtInvocation) -> None:
 
         try:
             invocation.artifacts_dir.mkdir(parents=True, exist_ok=True)
+            start_from_saved_parses(invocation)
             with dbt_environment(invocation.database):
                 # no console output (cli_args): the build says what is wrong, once. No manifest.json
                 # (~0.2 s): the build writes it, compiled, when it ends.
                 result = dbtRunner().invoke(invocation.cli_args(("parse", "--no-write-json")))
             if result.success:
                 _parsed_manifest = (manifest_key(invocation), result.result)
+                keep_parse(invocation)
             else:
                 logging.getLogger(__name__).info("dbt parse ahead of the build failed: %s", result.exception)
         except Exception:  # noqa: BLE001  (the build parses again and says what is wrong)
@@ -288,8 +290,7 @@ def prepare_run(invocation: DbtInvocation) -> None:
     wait_for_background_parse()
     _compiled_manifest = None  # a command is about to run: what an earlier one compiled is stale
     invocation.artifacts_dir.mkdir(parents=True, exist_ok=True)
-    if invocation.saved_parse_from is not None:
-        start_from_saved_parse(invocation.saved_parse_from, invocation.artifacts_dir)
+    start_from_saved_parses(invocation)
     schedule_by_critical_path(invocation.artifacts_dir / "target")
     record_run_context(
         invocation.database,
@@ -320,11 +321,26 @@ def scratch_invocation(
 def start_from_saved_parse(saved_in: Path, artifacts_dir: Path) -> None:
     """Copy dbt's saved parse from one artifacts folder into another that has none. A copy taken while
     a night rewrites it may be torn: dbt then fails to read it, says so in its log, and parses anew."""
-    saved = saved_in / "target" / PARTIAL_PARSE_FILE
-    target = artifacts_dir / "target" / PARTIAL_PARSE_FILE
+    saved, target = saved_parse(saved_in), saved_parse(artifacts_dir)
     if saved.is_file() and not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(saved, target)
+
+
+def start_from_saved_parses(invocation: DbtInvocation) -> None:
+    """An artifacts folder without a saved parse starts from the one it is given (a scratch copy's:
+    the published warehouse's), else from the project's cached one (dbt_parse_cache.py). Not for
+    other vars: their parse is another project to dbt."""
+    if invocation.saved_parse_from is not None:
+        start_from_saved_parse(invocation.saved_parse_from, invocation.artifacts_dir)
+    if not invocation.extra_vars and not invocation.read_only:
+        start_from_cache(invocation.database, invocation.artifacts_dir)
+
+
+def keep_parse(invocation: DbtInvocation) -> None:
+    """A parse with the shipped policy serves the next new warehouse (dbt_parse_cache.py)."""
+    if not invocation.extra_vars and not invocation.read_only:
+        keep_in_cache(invocation.database, invocation.artifacts_dir)
 
 
 def _invoke(invocation: DbtInvocation, command: Sequence[str], manifest: Any | None) -> Any:
@@ -348,6 +364,7 @@ def run_dbt(invocation: DbtInvocation, command: Sequence[str] = ("build",)) -> A
     manifest = take_parsed_manifest(invocation)
     result = _invoke(invocation, command, manifest)
     raise_for_failure(result, command, invocation.database)
+    keep_parse(invocation)
     if manifest is not None:
         _compiled_manifest = (manifest_key(invocation), manifest)
     return result
