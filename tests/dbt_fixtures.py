@@ -18,6 +18,7 @@ from typing import Any
 from pipelines.core.sources import ALL_SOURCES, SOURCES_BY_NAME
 from pipelines.core.warehouse import connect
 from pipelines.ingestion.load import create_raw_tables, raw_table_columns
+from pipelines.transformation.dbt_parse_cache import PARTIAL_PARSE_FILE, saved_parse
 from pipelines.transformation.dbt_runner import DbtInvocation, run_dbt
 
 Row = Mapping[str, Any]
@@ -114,7 +115,6 @@ WITHOUT_UNIT_TESTS = ("build", "--exclude-resource-type", "unit_test")
 # at one path per file name (the same name keeps the DuckDB catalog its views name): the database is
 # moved there for the command and back after, and each test's artifacts start from the parse kept here.
 _SHARED_PARSE = Path(os.environ.get("CPS_TEST_HOME", "/tmp")) / f"cps-tests-{os.getpid()}" / "dbt-parse"
-PARSE_FILE = "partial_parse.msgpack"
 
 
 def _move_database(source: Path, target: Path) -> None:
@@ -132,8 +132,8 @@ def shared_parse(database: Path, artifacts: Path, policy: Mapping[str, Any] | No
     extra_vars = dict(policy or {})
     key = hashlib.sha256(f"{database.name}|{sorted(extra_vars.items())}".encode()).hexdigest()[:16]
     shared_database = _SHARED_PARSE / key / database.name
-    kept_parse = _SHARED_PARSE / key / PARSE_FILE
-    own_parse = artifacts / "target" / PARSE_FILE
+    kept_parse = _SHARED_PARSE / key / PARTIAL_PARSE_FILE
+    own_parse = saved_parse(artifacts)
     if kept_parse.exists() and not own_parse.exists():
         own_parse.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(kept_parse, own_parse)

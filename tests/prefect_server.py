@@ -95,3 +95,18 @@ def running_prefect_server(home: Path) -> Iterator[str]:
         yield api
     finally:
         stop(server)
+
+
+def flow_run_tree(flow_run_id: str) -> tuple[list[str], set[str]]:
+    """The names of a flow run's subflows and of the task runs of it and its subflows. Read by flow run:
+    the server is shared by the test run's workers, which record their own runs on it too."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, FlowRunFilterParentFlowRunId
+
+    with get_client(sync_client=True) as client:
+        subflows = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[flow_run_id]))
+        )
+        runs = [flow_run_id, *(subflow.id for subflow in subflows)]
+        task_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=runs)), limit=200)
+        return [client.read_flow(subflow.flow_id).name for subflow in subflows], {run.name for run in task_runs}

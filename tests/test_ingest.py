@@ -313,19 +313,10 @@ def assert_closed(database: Path) -> None:
 
 
 def assert_one_task_run_per_file(expected_names: list[str]) -> None:
-    """The last ingest_in_a_flow_run made a task run per file (in its ingestion subflow). Read by flow
-    run: the test run's other workers record their own runs on the same server."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, FlowRunFilterParentFlowRunId
+    """The last ingest_in_a_flow_run made a task run per file (in its ingestion subflow)."""
+    from tests.prefect_server import flow_run_tree
 
-    parent_id = parent_runs[-1]
-    with get_client(sync_client=True) as client:
-        subflows = client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[parent_id]))
-        )
-        runs = [parent_id, *(subflow.id for subflow in subflows)]
-        task_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=runs)), limit=200)
-    names = {task_run.name for task_run in task_runs}
+    _, names = flow_run_tree(parent_runs[-1])
     assert set(expected_names) <= names, names
 
 

@@ -76,8 +76,9 @@ def test_outside_a_flow_run_a_subflow_runs_its_submitted_steps_on_its_own_pool()
 def test_inside_a_flow_run_steps_are_task_runs_and_subflows_flow_runs(prefect_harness: None) -> None:
     from prefect import flow
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, FlowRunFilterParentFlowRunId
     from prefect.runtime import flow_run
+
+    from tests.prefect_server import flow_run_tree
 
     @flow(name="orchestration-probe")
     def probe() -> tuple[str, list[str], bool, str]:
@@ -87,14 +88,8 @@ def test_inside_a_flow_run_steps_are_task_runs_and_subflows_flow_runs(prefect_ha
     copied, results, inside, run_id = probe()
     assert copied == "copied after 2" and inside
     assert [result.split(" on ")[0] for result in results] == ["c", "d"]
-    # read by flow run: the test run's other workers record their own runs on the same server
-    run_filter = FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[run_id]))
+    flow_names, task_names = flow_run_tree(run_id)
     with get_client(sync_client=True) as client:
-        subflows = client.read_flow_runs(flow_run_filter=run_filter)
-        flow_names = {client.read_flow(subflow.flow_id).name for subflow in subflows}
-        runs = [run_id, *(subflow.id for subflow in subflows)]
-        task_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=runs)), limit=200)
-        task_names = {task_run.name for task_run in task_runs}
         assert client.read_flow_run(run_id).state_type.value == "COMPLETED"
     assert "two at a time" in flow_names  # the subflow
     assert {"thread of c", "thread of d"} <= task_names

@@ -40,18 +40,20 @@ def saved_parse(artifacts_dir: Path) -> Path:
     return artifacts_dir / "target" / PARTIAL_PARSE_FILE
 
 
-def start_from_cache(database: Path, artifacts_dir: Path) -> bool:
-    """Copy the cached parse for `database` into an artifacts folder that has none; whether it did."""
-    cached, target = cached_parse(database), saved_parse(artifacts_dir)
-    if target.exists() or not cached.is_file():
-        return False
-    try:
+def start_from(saved: Path, artifacts_dir: Path) -> None:
+    """Copy a saved parse into an artifacts folder that has none."""
+    target = saved_parse(artifacts_dir)
+    if saved.is_file() and not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(cached, target)
+        shutil.copyfile(saved, target)
+
+
+def start_from_cache(database: Path, artifacts_dir: Path) -> None:
+    """Start an artifacts folder that has no saved parse from the cached one for `database`."""
+    try:
+        start_from(cached_parse(database), artifacts_dir)
     except OSError as error:
         logging.getLogger(__name__).info("dbt parse cache not read: %s", error)
-        return False
-    return True
 
 
 def keep_in_cache(database: Path, artifacts_dir: Path) -> None:

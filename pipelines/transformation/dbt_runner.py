@@ -20,7 +20,7 @@ import duckdb
 from pipelines.core.errors import CpsError, QualityGateFailed
 from pipelines.core.settings import DBT_PROJECT_DIR, dbt_artifacts_dir
 from pipelines.core.warehouse import MEMORY_LIMIT_VARIABLE, connect, memory_limit
-from pipelines.transformation.dbt_parse_cache import keep_in_cache, saved_parse, start_from_cache
+from pipelines.transformation.dbt_parse_cache import keep_in_cache, saved_parse, start_from, start_from_cache
 from pipelines.transformation.dbt_schedule import schedule_by_critical_path
 
 READ_ONLY_TARGET = "warehouse_read_only"  # dbt/profiles.yml: the same database, opened read-only
@@ -321,10 +321,7 @@ def scratch_invocation(
 def start_from_saved_parse(saved_in: Path, artifacts_dir: Path) -> None:
     """Copy dbt's saved parse from one artifacts folder into another that has none. A copy taken while
     a night rewrites it may be torn: dbt then fails to read it, says so in its log, and parses anew."""
-    saved, target = saved_parse(saved_in), saved_parse(artifacts_dir)
-    if saved.is_file() and not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(saved, target)
+    start_from(saved_parse(saved_in), artifacts_dir)
 
 
 def start_from_saved_parses(invocation: DbtInvocation) -> None:
