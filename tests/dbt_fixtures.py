@@ -126,11 +126,11 @@ def _move_database(source: Path, target: Path) -> None:
 
 
 @contextmanager
-def shared_parse(database: Path, artifacts: Path, policy: Mapping[str, Any] | None = None) -> Iterator[Path]:
-    """`database` moved to the shared path for its name and vars (and back after), with the parse kept
-    there copied into `artifacts`: dbt run on the path given here parses the project only once a session."""
-    extra_vars = dict(policy or {})
-    key = hashlib.sha256(f"{database.name}|{sorted(extra_vars.items())}".encode()).hexdigest()[:16]
+def shared_parse(database: Path, artifacts: Path) -> Iterator[Path]:
+    """`database` moved to the shared path for its name (and back after), with the parse kept there
+    copied into `artifacts`: dbt run on the path given here parses the project only once a session.
+    The policy does not count: its values reach the models through raw.run_context, not dbt's parse."""
+    key = hashlib.sha256(database.name.encode()).hexdigest()[:16]
     shared_database = _SHARED_PARSE / key / database.name
     kept_parse = _SHARED_PARSE / key / PARTIAL_PARSE_FILE
     own_parse = saved_parse(artifacts)
@@ -155,17 +155,17 @@ def build_night(
     current_night: date | None = None,
     incremental_since: date | None = None,
 ) -> None:
-    """dbt for one night; `policy` pins policy vars the test depends on (as `overrides: vars:` in unit tests).
+    """dbt for one night; `policy` pins policy values the test depends on, as a run's overrides.
 
     current_night: the night the warehouse shows, when `night` is a backfill.
     incremental_since: the night an incremental night builds on (None: a full rebuild).
     """
-    with shared_parse(database, artifacts, policy) as shared_database:
+    with shared_parse(database, artifacts) as shared_database:
         invocation = DbtInvocation(
             database=shared_database,
             as_of=night,
             artifacts_dir=artifacts,
-            extra_vars=dict(policy or {}),
+            policy_overrides=dict(policy or {}),
             current_night=current_night,
             incremental_since=incremental_since,
         )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import pytest
 from dbt.cli.main import dbtRunner
 
+from pipelines.core.policy import policy
 from pipelines.transformation.dbt_parse_cache import PARSE_CACHE_VARIABLE, cached_parse, saved_parse
 from pipelines.transformation.dbt_runner import (
     DbtInvocation,
@@ -49,17 +51,18 @@ def test_the_parse_done_ahead_is_the_one_the_build_reuses(tmp_path: Path) -> Non
     assert result.success, result.exception
     assert "UnableToPartialParse" not in events and "PartialParsingEnabled" in events, sorted(set(events))
 
-    # Other vars (a policy override) are another project to dbt: parsed again, as it must be.
+    # A policy override is no var to dbt (it reaches the models through raw.run_context): same parse.
     events.clear()
     other = DbtInvocation(
         database=invocation.database, as_of=invocation.as_of, artifacts_dir=invocation.artifacts_dir,
-        extra_vars={"invitation_points": 400},
+        policy_overrides={"invitation_points": 400},
     )  # fmt: skip
+    assert "--vars" not in other.cli_args(("build",))
     with dbt_environment(other.database):
         dbtRunner(callbacks=[lambda event: events.append(event.info.name)]).invoke(
             other.cli_args(("ls", "--select", "dim_members", "--quiet"))
         )
-    assert "UnableToPartialParse" in events
+    assert "UnableToPartialParse" not in events and "PartialParsingEnabled" in events, sorted(set(events))
 
 
 def test_a_copy_of_the_warehouse_elsewhere_starts_from_its_saved_parse(tmp_path: Path) -> None:
@@ -107,6 +110,25 @@ def test_the_run_context_reaches_the_sql_as_literals_read_for_each_invocation(tm
             assert f"date '{since.isoformat()}' as since_night" in sql and "cast(7 as bigint) as files_after" in sql
 
 
+def test_policy_overrides_reach_the_sql_through_the_run_context_and_a_var_given_to_dbt_wins(tmp_path: Path) -> None:
+    """A run's policy override (`cps simulate --set`) is compiled into the SQL without another parse;
+    the shipped value without one; a var given to dbt itself (by hand, or a unit test's pin) over both."""
+    compiled = tmp_path / "dbt" / "target" / "compiled" / "cps" / "models" / "reporting" / "marts"
+    night = date(2026, 11, 20)
+
+    def invitation_points(invocation: DbtInvocation, *extra: str) -> str:
+        run_dbt(invocation, ("compile", "--select", "agg_marketing_figures", "--quiet", *extra))
+        sql = (compiled / "agg_marketing_figures.sql").read_text(encoding="utf-8")
+        return sql.split(" as invitation_points")[0].rsplit("cast(", 1)[1]
+
+    shipped = DbtInvocation(database=tmp_path / "build" / "cps.duckdb", as_of=night, artifacts_dir=tmp_path / "dbt")
+    assert invitation_points(shipped) == f"{policy()['invitation_points']} as integer)"
+    overridden = replace(shipped, policy_overrides={"invitation_points": 400})
+    assert invitation_points(overridden) == "400 as integer)"
+    assert invitation_points(overridden, "--vars", '{"invitation_points": 450}') == "450 as integer)"
+    assert invitation_points(shipped) == f"{policy()['invitation_points']} as integer)"  # the row is rewritten
+
+
 def test_a_new_warehouse_starts_from_the_projects_cached_parse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The first night of a new warehouse finds the parse an earlier warehouse's night kept (same project,
     same file name); dbt still checks it, and a cache it cannot read only costs a parse."""
@@ -129,12 +151,11 @@ def test_a_new_warehouse_starts_from_the_projects_cached_parse(tmp_path: Path, m
     events = parse_events(second)
     assert "UnableToPartialParse" not in events and "PartialParsingEnabled" in events, sorted(set(events))
 
-    # Policy overrides are another project to dbt: neither started from the cache nor kept in it.
-    overridden = invocation("overridden", extra_vars={"invitation_points": 400})
-    parse_in_background(overridden)
-    wait_for_background_parse()
-    assert saved_parse(overridden.artifacts_dir).is_file()
-    assert cached.read_bytes() == saved_parse(first.artifacts_dir).read_bytes()
+    # Policy overrides do not change the parse (raw.run_context carries them): the cache serves them too.
+    overridden = invocation("overridden", policy_overrides={"invitation_points": 400})
+    start_from_saved_parses(overridden)
+    events = parse_events(overridden)
+    assert "UnableToPartialParse" not in events and "PartialParsingEnabled" in events, sorted(set(events))
 
     # A damaged cache: dbt says so in its log and parses the whole project, as without a cache.
     cached.write_bytes(b"not a parse")

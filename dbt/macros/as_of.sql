@@ -23,25 +23,12 @@
   `incremental_since is null or key in (...)` folds into a semi join. Left as a subquery, DuckDB
   guessed no row would pass and built its hash table on the 8.6 M raw registrations instead of the
   keys (int_registration_status's incremental read at 1,000,000 members: 1.3 s -> 0.9 s).
-  Read once per dbt invocation: the row is kept in the invocation's graph under its invocation id.
-  A published view thus keeps the date of the night it was built for, whatever a later run writes
-  into raw.run_context.
 #}
 {% macro run_context_value(column) -%}
     {%- if not execute -%}
         {{- return('(select ' ~ column ~ ' from raw.run_context)') -}}
     {%- endif -%}
-    {%- set key = 'cps_run_context_' ~ invocation_id -%}
-    {%- if key not in graph -%}
-        {%- set row = run_query(
-            'select cast(as_of_date as varchar), cast(current_night as varchar),'
-            ~ ' cast(incremental_since as varchar), cast(files_after as varchar) from raw.run_context'
-        ).rows[0] -%}
-        {%- do graph.update({key: {
-            'as_of_date': row[0], 'current_night': row[1], 'incremental_since': row[2], 'files_after': row[3]
-        }}) -%}
-    {%- endif -%}
-    {%- set value = graph[key][column] -%}
+    {%- set value = run_context()[column] -%}
     {%- set sql_type = 'bigint' if column == 'files_after' else 'date' -%}
     {%- if value is none -%}
         {{- return('cast(null as ' ~ sql_type ~ ')') -}}
@@ -50,6 +37,47 @@
     {%- else -%}
         {{- return('cast(' ~ (value | int) ~ ' as bigint)') -}}
     {%- endif -%}
+{%- endmacro %}
+
+{#
+  The row of raw.run_context as a dict, read once per dbt invocation: kept in the invocation's graph
+  under its invocation id. A published view thus keeps the date of the night it was built for,
+  whatever a later run writes into raw.run_context. Only when nodes are built (execute).
+#}
+{% macro run_context() -%}
+    {%- set key = 'cps_run_context_' ~ invocation_id -%}
+    {%- if key not in graph -%}
+        {%- set row = run_query(
+            'select cast(as_of_date as varchar), cast(current_night as varchar),'
+            ~ ' cast(incremental_since as varchar), cast(files_after as varchar),'
+            ~ ' policy_overrides, policy_shipped from raw.run_context'
+        ).rows[0] -%}
+        {%- do graph.update({key: {
+            'as_of_date': row[0], 'current_night': row[1], 'incremental_since': row[2], 'files_after': row[3],
+            'policy_overrides': fromjson(row[4] or '{}'), 'policy_shipped': fromjson(row[5] or '{}'),
+        }}) -%}
+    {%- endif -%}
+    {{- return(graph[key]) -}}
+{%- endmacro %}
+
+{#
+  A policy value as this run uses it: the project var (dbt_project.yml), or the run's override of it
+  (`cps simulate --set`, a night's policy overrides), which the run writes into raw.run_context like
+  the dates. Not a --vars value: other vars are another project to dbt, parsed again in full (~5 s);
+  the policy never changes what the project's graph is, only the SQL built from it.
+  A var given to dbt itself (`--vars` by hand, a unit test's `overrides: vars:`) differs from the
+  shipped value the row records, and wins over the row.
+#}
+{% macro policy_value(name) -%}
+    {%- set value = var(name) -%}
+    {%- if execute -%}
+        {%- set context = run_context() -%}
+        {%- if name in context.policy_overrides
+            and tojson(value) == tojson(context.policy_shipped.get(name)) -%}
+            {%- set value = context.policy_overrides[name] -%}
+        {%- endif -%}
+    {%- endif -%}
+    {{- return(value) -}}
 {%- endmacro %}
 
 {# Records stamped at or after this instant are after the end of day D and are ignored. #}

@@ -70,7 +70,7 @@ from (
     `products` has product_sku and launch_date. -#}
 {% macro registration_checks_at(registrations, products, eval_date) -%}
 {#- a serial is letters (A-Z, any case) or digits, of a length allowed by the policy -#}
-{%- set serial_pattern = '[A-Za-z0-9]{' ~ (var('serial_min_length') | int) ~ ',' ~ (var('serial_max_length') | int) ~ '}' -%}
+{%- set serial_pattern = '[A-Za-z0-9]{' ~ (policy_value('serial_min_length') | int) ~ ',' ~ (policy_value('serial_max_length') | int) ~ '}' -%}
 select
     *,
     case

@@ -20,8 +20,8 @@
             'step': 'Correct the country of purchase: use its two-letter code, for example GB'},
         'bad_serial': {
             'label': 'Serial number not valid',
-            'step': 'Correct the serial number: it should be ' ~ (var('serial_min_length') | int) ~ ' to '
-                ~ (var('serial_max_length') | int) ~ ' letters or digits'},
+            'step': 'Correct the serial number: it should be ' ~ (policy_value('serial_min_length') | int) ~ ' to '
+                ~ (policy_value('serial_max_length') | int) ~ ' letters or digits'},
         'duplicate_serial': {
             'label': 'Serial number already registered',
             'step': 'This serial number is already registered for this product; check the serial number, '

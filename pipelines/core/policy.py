@@ -111,7 +111,7 @@ class Rung:
 def level_ladder(overrides: Mapping[str, Any] | None = None) -> tuple[Rung, ...]:
     """The level ladder, lowest level first, exactly as dbt's int_level_ladder builds it.
 
-    The model's own SQL is rendered with the policy vars (and `overrides`, as `dbt --vars` would) and
+    The model's own SQL is rendered with the policy vars (and `overrides`, as a run's policy_value does) and
     run on an in-memory DuckDB, so the ladder is written once, in the model, and needs no warehouse.
     """
     return _level_ladder(tuple(sorted((overrides or {}).items())))
@@ -128,6 +128,7 @@ def _level_ladder(overrides: tuple[tuple[str, Any], ...]) -> tuple[Rung, ...]:
 
     environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
     environment.globals["var"] = var
+    environment.globals["policy_value"] = var  # the overrides are already in `values`
     macros = environment.from_string(POLICY_MACROS.read_text(encoding="utf-8")).module
     model = environment.from_string(LEVEL_LADDER_MODEL.read_text(encoding="utf-8"))
     sql = model.render(

@@ -133,7 +133,7 @@ def build_invocation(
         full_refresh=not plan.incremental,
         incremental_since=plan.incremental_since,
         files_after=plan.files_after,
-        extra_vars=dict(policy_overrides or {}),
+        policy_overrides=dict(policy_overrides or {}),
     )
 
 
@@ -152,7 +152,7 @@ def dbt_build_step(
     Unit tests check the SQL's logic, not the night's data: they run in the test suite, not here.
     data_tests=False builds the models only (a reference build that is compared, never published).
     current: the night the published warehouse shows, so that the ledgers know a backfill from a re-run.
-    policy_overrides: policy values other than dbt_project.yml's, as dbt vars (none on an ordinary night).
+    policy_overrides: policy values other than dbt_project.yml's, for this night (none on an ordinary night).
     plan: incremental since the current night, or a full rebuild (dbt --full-refresh; the ledgers
     are never rebuilt: they are configured full_refresh=false). None: a full rebuild.
     """

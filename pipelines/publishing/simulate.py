@@ -1,8 +1,8 @@
 """`cps simulate`: night D under other policy values, built aside and compared with the published night.
 
 The published warehouse is only ever copied (byte copy) and read: the simulated night is built by
-the same dbt models, with the changed policy passed as dbt vars, in a scratch copy that is thrown
-away afterwards.
+the same dbt models, with the changed policy values written into the copy's raw.run_context (dbt
+keeps its parse: see the policy_value macro), in a scratch copy that is thrown away afterwards.
 """
 
 from __future__ import annotations
@@ -130,8 +130,8 @@ def level_matrix(before: dict[str, str], after: dict[str, str]) -> list[tuple[st
 
 
 def build_night(source: Path, scratch_dir: Path, night: date, settings: dict[str, Any]) -> Path:
-    """Night `night` built by dbt in a copy of `source`, with `settings` as policy vars."""
-    invocation = scratch_invocation(source, scratch_dir, night, extra_vars=settings)
+    """Night `night` built by dbt in a copy of `source`, with `settings` as its policy values."""
+    invocation = scratch_invocation(source, scratch_dir, night, policy_overrides=settings)
     run_dbt(invocation, ("run", "--quiet"))
     return invocation.database
 

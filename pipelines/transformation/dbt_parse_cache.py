@@ -5,7 +5,8 @@ checking it against the project: the nights of one warehouse keep theirs (`.dbt/
 new warehouse had none, so its first night parsed every model, macro and test again: ~3 CPU-s and
 ~2.5 s of a small first night (the demo's, each test's, a warehouse started afresh).
 
-Every parse with the shipped policy (no vars) is now also kept in a cache folder, one file per DuckDB
+Every parse (the platform passes dbt no vars: even policy overrides go through raw.run_context) is now
+also kept in a cache folder, one file per DuckDB
 file name (the name is DuckDB's catalog name, which dbt's check includes: dbt_parse_key.py). A target
 folder without a saved parse starts from it. dbt still checks it as it checks its own: a changed
 project is parsed again where it changed; other vars, profile or dbt version, in full.

@@ -8,7 +8,7 @@ import logging
 import os
 import shutil
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 
 from pipelines.core.errors import CpsError, QualityGateFailed
+from pipelines.core.policy import policy
 from pipelines.core.settings import DBT_PROJECT_DIR, dbt_artifacts_dir
 from pipelines.core.warehouse import MEMORY_LIMIT_VARIABLE, connect, memory_limit
 from pipelines.transformation.dbt_parse_cache import keep_in_cache, saved_parse, start_from, start_from_cache
@@ -31,13 +32,15 @@ class DbtInvocation:
     """What dbt needs to know: which file to build, as of which night, where artifacts go.
 
     current_night: the night the published warehouse shows (None before the first night), so that
-    the ledgers tell a backfill from a re-run. extra_vars: policy overrides (tests); none at night.
+    the ledgers tell a backfill from a re-run. policy_overrides: policy values other than the project's
+    (`cps simulate --set`, tests); none on an ordinary night. They reach the models through
+    raw.run_context, like the dates, so dbt keeps its parse (see record_run_context).
     """
 
     database: Path
     as_of: date
     artifacts_dir: Path
-    extra_vars: dict[str, Any] = field(default_factory=dict)
+    policy_overrides: dict[str, Any] = field(default_factory=dict)
     current_night: date | None = None
     full_refresh: bool = False  # incremental models rebuild from all records
     # An incremental night (see pipelines/core/build_plan.py): the night C whose stored rows it builds on,
@@ -50,9 +53,8 @@ class DbtInvocation:
     saved_parse_from: Path | None = None
 
     def cli_args(self, command: Sequence[str]) -> list[str]:
-        """Both dates reach the models through raw.run_context (see record_run_context), never as
-        vars: vars that change every night would make dbt parse the whole project again (~6 s)."""
-        dbt_vars = ["--vars", json.dumps(self.extra_vars)] if self.extra_vars else []
+        """Both dates and the policy overrides reach the models through raw.run_context (see
+        record_run_context), never as vars: other vars would make dbt parse the whole project again (~6 s)."""
         target = ["--target", READ_ONLY_TARGET] if self.read_only else []
         refresh = ["--full-refresh"] if self.full_refresh and command[:1] and command[0] in ("build", "run") else []
         return [
@@ -76,7 +78,6 @@ class DbtInvocation:
             "--log-level",
             "none",
             *target,
-            *dbt_vars,
         ]
 
 
@@ -86,23 +87,29 @@ def record_run_context(
     current_night: date | None = None,
     incremental_since: date | None = None,
     files_after: int | None = None,
+    policy_overrides: Mapping[str, Any] | None = None,
 ) -> None:
     """Write D and the current night into raw.run_context, the one-row table the as_of_date() and
     current_night() macros read; with them, what an incremental night builds on (incremental_since()
-    and files_after(), null on a full rebuild).
+    and files_after(), null on a full rebuild), and the run's policy overrides with the shipped
+    values they replace (the policy_value() macro; JSON objects).
 
-    Passed as vars instead, new dates every night would make dbt parse the whole project again
-    (~6 s): dbt keeps its parse only while vars stay the same.
+    Passed as vars instead, new dates every night, or a simulated policy, would make dbt parse the
+    whole project again (~6 s): dbt keeps its parse only while vars stay the same.
     """
+    overrides = dict(policy_overrides or {})
+    shipped = {name: value for name, value in policy().items() if name in overrides}
     connection = connect(database)
     try:
         connection.execute("create schema if not exists raw")
         connection.execute(
             "create or replace table raw.run_context (as_of_date date not null, current_night date,"
-            " incremental_since date, files_after bigint)"
+            " incremental_since date, files_after bigint, policy_overrides varchar not null,"
+            " policy_shipped varchar not null)"
         )
         connection.execute(
-            "insert into raw.run_context values (?, ?, ?, ?)", [as_of, current_night, incremental_since, files_after]
+            "insert into raw.run_context values (?, ?, ?, ?, ?, ?)",
+            [as_of, current_night, incremental_since, files_after, json.dumps(overrides), json.dumps(shipped)],
         )
     finally:
         connection.close()
@@ -298,11 +305,12 @@ def prepare_run(invocation: DbtInvocation) -> None:
         invocation.current_night,
         invocation.incremental_since,
         invocation.files_after,
+        invocation.policy_overrides,
     )
 
 
 def scratch_invocation(
-    warehouse: Path, scratch_dir: Path, as_of: date, extra_vars: dict[str, Any] | None = None
+    warehouse: Path, scratch_dir: Path, as_of: date, policy_overrides: dict[str, Any] | None = None
 ) -> DbtInvocation:
     """dbt on a throw-away copy of `warehouse` in scratch_dir (`cps docs`, `simulate`, `forecast --as-of`,
     `explain --as-of`): the published file is only read, and dbt starts from its saved parse."""
@@ -313,7 +321,7 @@ def scratch_invocation(
         database=copy,
         as_of=as_of,
         artifacts_dir=scratch_dir / "dbt",
-        extra_vars=dict(extra_vars or {}),
+        policy_overrides=dict(policy_overrides or {}),
         saved_parse_from=dbt_artifacts_dir(warehouse),
     )
 
@@ -330,13 +338,13 @@ def start_from_saved_parses(invocation: DbtInvocation) -> None:
     other vars: their parse is another project to dbt."""
     if invocation.saved_parse_from is not None:
         start_from_saved_parse(invocation.saved_parse_from, invocation.artifacts_dir)
-    if not invocation.extra_vars and not invocation.read_only:
+    if not invocation.read_only:
         start_from_cache(invocation.database, invocation.artifacts_dir)
 
 
 def keep_parse(invocation: DbtInvocation) -> None:
     """A parse with the shipped policy serves the next new warehouse (dbt_parse_cache.py)."""
-    if not invocation.extra_vars and not invocation.read_only:
+    if not invocation.read_only:
         keep_in_cache(invocation.database, invocation.artifacts_dir)
 
 

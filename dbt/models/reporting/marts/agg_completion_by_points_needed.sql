@@ -1,6 +1,6 @@
 -- Tonight's exported completion campaign per band of points still needed to reach the invitation
 -- threshold (bands: report_points_needed_bands, the last one ending at the threshold).
-{% set ends = var('report_points_needed_bands') | list + [var('invitation_points') | int] %}
+{% set ends = policy_value('report_points_needed_bands') | list + [policy_value('invitation_points') | int] %}
 with bands as (
     select * from (values
     {%- for band_end in ends %}
