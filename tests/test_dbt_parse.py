@@ -10,7 +10,8 @@ import pytest
 from dbt.cli.main import dbtRunner
 
 from pipelines.core.policy import policy
-from pipelines.transformation.dbt_parse_cache import PARSE_CACHE_VARIABLE, cached_parse, saved_parse
+from pipelines.core.settings import DBT_PROJECT_DIR
+from pipelines.transformation.dbt_parse_cache import PARSE_CACHE_VARIABLE, PARTIAL_PARSE_FILE, cached_parse, saved_parse
 from pipelines.transformation.dbt_runner import (
     DbtInvocation,
     dbt_environment,
@@ -88,6 +89,24 @@ def test_a_copy_of_the_warehouse_elsewhere_starts_from_its_saved_parse(tmp_path:
     )
     start_from_saved_parse(published.artifacts_dir, renamed.artifacts_dir)
     assert "UnableToPartialParse" in parse_events(renamed)
+
+
+def test_relative_folders_are_taken_from_where_cps_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default warehouse path is relative (`data/warehouse/cps.duckdb`); dbt would take a relative
+    target folder from its own project folder: scratch builds then wrote into the repository's dbt/
+    and never found the parse they were started from."""
+    monkeypatch.chdir(tmp_path)
+    published = DbtInvocation(database=Path("wh/cps.duckdb"), as_of=date(2026, 11, 20), artifacts_dir=Path("wh/.dbt"))
+    parse_in_background(published)
+    wait_for_background_parse()
+    assert (tmp_path / "wh" / ".dbt" / "target" / PARTIAL_PARSE_FILE).is_file()
+    scratch = DbtInvocation(
+        database=Path("wh/.scratch/cps.duckdb"), as_of=published.as_of, artifacts_dir=Path("wh/.scratch/dbt")
+    )
+    start_from_saved_parse(published.artifacts_dir, scratch.artifacts_dir)
+    events = parse_events(scratch)
+    assert "UnableToPartialParse" not in events and "PartialParsingEnabled" in events, sorted(set(events))
+    assert not (DBT_PROJECT_DIR / "wh").exists()
 
 
 def test_the_run_context_reaches_the_sql_as_literals_read_for_each_invocation(tmp_path: Path) -> None:

@@ -64,10 +64,11 @@ class DbtInvocation:
             str(DBT_PROJECT_DIR),
             "--profiles-dir",
             str(DBT_PROJECT_DIR),
+            # absolute: dbt takes a relative path from its project folder, not from where cps runs
             "--target-path",
-            str(self.artifacts_dir / "target"),
+            str((self.artifacts_dir / "target").resolve()),
             "--log-path",
-            str(self.artifacts_dir / "logs"),
+            str((self.artifacts_dir / "logs").resolve()),
             # dbt.log at debug level is a line (opened, checked for rotation, flushed) per SQL
             # statement and event: ~10 ms a node, seconds a night. Its info lines reach the run log
             # (DbtProgress); the file keeps warnings and errors.
