@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pytest
 from dbt.cli.main import dbtRunner
 
@@ -146,6 +147,19 @@ def test_policy_overrides_reach_the_sql_through_the_run_context_and_a_var_given_
     # the next run rewrites the row: an override never outlives its run
     assert invitation_points(shipped) == f"{policy()['invitation_points']} as integer)"
     assert invitation_points(overridden, "--vars", '{"invitation_points": 450}') == "450 as integer)"
+
+    # dbt by hand on a warehouse whose run context predates the policy columns: the shipped values
+    connection = duckdb.connect(str(shipped.database))
+    connection.execute(
+        "create or replace table raw.run_context as select date '2026-11-20' as as_of_date,"
+        " null::date as current_night, null::date as incremental_since, null::bigint as files_after"
+    )
+    connection.close()
+    with dbt_environment(shipped.database):
+        result = dbtRunner().invoke(shipped.cli_args(("compile", "--select", "agg_marketing_figures", "--quiet")))
+    assert result.success, result.exception
+    sql = (compiled / "agg_marketing_figures.sql").read_text(encoding="utf-8")
+    assert f"cast({policy()['invitation_points']} as integer) as invitation_points" in sql
 
 
 def test_a_new_warehouse_starts_from_the_projects_cached_parse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

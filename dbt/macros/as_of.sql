@@ -42,19 +42,21 @@
 {#
   The row of raw.run_context as a dict, read once per dbt invocation: kept in the invocation's graph
   under its invocation id. A published view thus keeps the date of the night it was built for,
-  whatever a later run writes into raw.run_context. Only when nodes are built (execute).
+  whatever a later run writes into raw.run_context. Only when nodes are built (execute). Read as one
+  JSON object (dates as 'YYYY-MM-DD'), so that a table written before the policy columns existed
+  (dbt run by hand on an older warehouse) reads as a run without overrides.
 #}
 {% macro run_context() -%}
     {%- set key = 'cps_run_context_' ~ invocation_id -%}
     {%- if key not in graph -%}
-        {%- set row = run_query(
-            'select cast(as_of_date as varchar), cast(current_night as varchar),'
-            ~ ' cast(incremental_since as varchar), cast(files_after as varchar),'
-            ~ ' policy_overrides, policy_shipped from raw.run_context'
-        ).rows[0] -%}
+        {%- set row = fromjson(run_query('select cast(to_json(r) as varchar) from raw.run_context as r').rows[0][0]) -%}
         {%- do graph.update({key: {
-            'as_of_date': row[0], 'current_night': row[1], 'incremental_since': row[2], 'files_after': row[3],
-            'policy_overrides': fromjson(row[4] or '{}'), 'policy_shipped': fromjson(row[5] or '{}'),
+            'as_of_date': row.as_of_date,
+            'current_night': row.current_night,
+            'incremental_since': row.incremental_since,
+            'files_after': row.files_after,
+            'policy_overrides': fromjson(row.get('policy_overrides') or '{}'),
+            'policy_shipped': fromjson(row.get('policy_shipped') or '{}'),
         }}) -%}
     {%- endif -%}
     {{- return(graph[key]) -}}
