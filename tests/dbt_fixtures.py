@@ -6,7 +6,6 @@ and `_row_number` (row within the file). Rows are given as dicts; a missing colu
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from collections.abc import Iterable, Iterator, Mapping
@@ -130,9 +129,8 @@ def shared_parse(database: Path, artifacts: Path) -> Iterator[Path]:
     """`database` moved to the shared path for its name (and back after), with the parse kept there
     copied into `artifacts`: dbt run on the path given here parses the project only once a session.
     The policy does not count: its values reach the models through raw.run_context, not dbt's parse."""
-    key = hashlib.sha256(database.name.encode()).hexdigest()[:16]
-    shared_database = _SHARED_PARSE / key / database.name
-    kept_parse = _SHARED_PARSE / key / PARTIAL_PARSE_FILE
+    shared_database = _SHARED_PARSE / database.name / database.name
+    kept_parse = _SHARED_PARSE / database.name / PARTIAL_PARSE_FILE
     own_parse = saved_parse(artifacts)
     if kept_parse.exists() and not own_parse.exists():
         own_parse.parent.mkdir(parents=True, exist_ok=True)
