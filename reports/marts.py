@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,9 @@ class MartsReader:
     as_of: date
     # Where marketing consent is read: the current night's members, also for a backfilled night's exports.
     consent_table: str = "marts.dim_members"
+    # A backfilled night's invitations as the current warehouse's ledger keeps them (export model -> ledger):
+    # a member who had a row for the night before this backfill keeps the night's list as published.
+    ledgers: dict[str, str] = field(default_factory=dict)
 
     def exists(self, table: str, schema: str) -> bool:
         sql = "select count(*) from information_schema.tables where table_schema = ? and table_name = ?"
@@ -52,9 +55,12 @@ class MartsReader:
             return frame
         # Only the list's own members with consent: all consenting members (most of a million) would
         # cost seconds to read and match in pandas.
+        ledger = self.ledgers.get(name)
         consenting = self.frame(
             f"select member_id from {self.consent_table} where marketing_opt_in"
             f' and member_id in (select member_id from {REPORTING_SCHEMA}."{name}")'
+            + (f" and member_id in (select member_id from {ledger} where as_of_date = ?)" if ledger else ""),
+            [self.as_of] if ledger else [],
         )["member_id"]
         return frame[frame["member_id"].isin(set(consenting))].reset_index(drop=True)
 
@@ -71,14 +77,16 @@ def open_marts(database: Path, as_of: date, consent_database: Path | None = None
     """The warehouse opened read-only, and closed again before the caller returns (it may be renamed).
 
     consent_database: the warehouse holding the current night, when `database` holds another night
-    (a backfill): every export leaves out members without consent in the current night's data.
+    (a backfill): every export leaves out members without consent in the current night's data, and the
+    invitation list holds the night's rows of the current warehouse's ledger (its backfilled rows added).
     """
     connection = connect(database, read_only=True)
     try:
-        consent_table = "marts.dim_members"
+        consent_table, ledgers = "marts.dim_members", {}
         if consent_database is not None and consent_database.resolve() != database.resolve():
             connection.execute(f"attach '{consent_database}' as current_night (read_only)")
             consent_table = "current_night.marts.dim_members"
-        yield MartsReader(connection, as_of, consent_table)
+            ledgers = {"exp_invitations": "current_night.marts.rpt_invitations"}
+        yield MartsReader(connection, as_of, consent_table, ledgers)
     finally:
         connection.close()

@@ -247,6 +247,63 @@ def test_a_backfilled_list_leaves_out_members_on_any_other_list_and_exports_chec
     assert LATE_QUALIFIER in set(current_list["member_id"])
 
 
+def test_a_second_backfill_of_a_night_keeps_its_published_rows_and_adds_members_new_to_it(
+    backfilled: Backfilled, tmp_path: Path
+) -> None:
+    """Records stamped on or before GAP arrive after its backfill; GAP is backfilled again (on a copy)."""
+    site = Site(tmp_path / "site", tmp_path / "inbox")
+    shutil.copytree(backfilled.site.root, site.root)
+    shutil.copytree(backfilled.site.inbox, site.inbox)
+    # A member GAP had, Red then, with consent and on no list, who would have qualified on GAP ...
+    had = query(
+        site.warehouse,
+        "select h.member_id from marts.fct_member_levels as h join marts.dim_members as m using (member_id)"
+        " where h.as_of_date = ? and h.level = 'Red' and m.marketing_opt_in"
+        " and h.member_id not in (select member_id from marts.rpt_invitations) order by 1 limit 1",
+        [GAP],
+    )[0][0]
+    # ... and a member new to the warehouse, known since before GAP, who qualifies on it.
+    newcomer = "MNIGHTS03"
+    stamp = "2026-11-20T08:00:00Z"
+    pd.DataFrame(
+        [[newcomer, "new@example.com", "NL", "nl", "true", stamp, "", stamp]],
+        columns=["member_id", "email", "country", "language", "marketing_opt_in", "joined_at"]
+        + ["legacy_cps_number", "updated_at"],
+    ).to_csv(site.inbox / "members" / "2026-11-22_late.csv", index=False)
+    pd.DataFrame(
+        [
+            [f"RNIGHTS{number:04d}", member, "CAM-EOSR1", f"LATE{number:06d}", "2025-03-01", "DE", "Calumet"]
+            + ["false", stamp, "", stamp]
+            for number, member in enumerate([had, had, newcomer, newcomer], start=10)
+        ],
+        columns=["registration_id", "member_id", "product_sku", "serial_number", "purchase_date"]
+        + ["purchase_country", "retailer", "second_hand", "registered_at", "removed_at", "updated_at"],
+    ).to_csv(site.inbox / "registrations" / "2026-11-22_late.csv", index=False)
+    levels_before = set(query(site.warehouse, "select * from marts.fct_member_levels"))
+    invitations_before = set(query(site.warehouse, "select * from marts.rpt_invitations"))
+
+    run_night(site, GAP)
+
+    # The archive holds GAP as rebuilt: both qualify there.
+    rebuilt = dict(query(archive_path(site.warehouse, GAP), "select member_id, level from marts.dim_members"))
+    assert rebuilt[had] != "Red" and rebuilt[newcomer] != "Red"
+    # The current warehouse's ledgers keep GAP as published for the member it had; only the newcomer is added.
+    levels_gained = set(query(site.warehouse, "select * from marts.fct_member_levels")) - levels_before
+    invitations_gained = set(query(site.warehouse, "select * from marts.rpt_invitations")) - invitations_before
+    assert {row[:2] for row in levels_gained} == {(newcomer, GAP)}
+    assert {(row[0], row[-1]) for row in invitations_gained} == {(newcomer, GAP)}
+    assert levels_before <= set(query(site.warehouse, "select * from marts.fct_member_levels"))
+    # GAP's exported list is its ledger rows with consent in the current night's data: not the member GAP had
+    # as Red (the rebuild alone would list it), nor the newcomer (no record in the current night yet).
+    exported = pd.read_csv(site.reports / GAP.isoformat() / f"invitations_{GAP.isoformat()}.csv", dtype=str)
+    ledger = {
+        row[0]
+        for row in query(site.warehouse, "select member_id from marts.rpt_invitations where as_of_date = ?", [GAP])
+    }
+    assert had not in set(exported["member_id"]) and newcomer not in set(exported["member_id"])
+    assert set(exported["member_id"]) <= ledger
+
+
 def test_retention_deletes_old_archives_and_exports(backfilled: Backfilled, tmp_path: Path) -> None:
     assert not backfilled.old_archive.exists() and not backfilled.old_export.exists()
     assert backfilled.kept_export.exists()

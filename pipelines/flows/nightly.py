@@ -294,6 +294,11 @@ def build_and_publish(
     # publishes nothing: the staged reports are discarded with the staging folder.
     pending = start_gate(night_path, night, staging_root / night.isoformat() / "quality", values)
     consent_database = build_path if kind is NightKind.BACKFILL else None
+    if kind is NightKind.BACKFILL:
+        # into the current warehouse's copy (published only if the gate passes), before the night's lists
+        # are exported from those ledgers
+        gained = add_backfilled_ledger_rows(build_path, night_path, night)
+        logger.info("backfill %s: the current night's ledgers gained %s", night, gained)
     rendered = timer.run(
         "reports", lambda: reports_step(night_path, night, staging_root, consent_database), part="pages and lists"
     )
@@ -315,8 +320,6 @@ def build_and_publish(
         timer.run("dbt docs", lambda: docs_step(night_path, night, settings.dbt_artifacts_dir, night_reports))
     staged_archive: Path | None = None
     if kind is NightKind.BACKFILL:
-        gained = add_backfilled_ledger_rows(build_path, night_path, night)
-        logger.info("backfill %s: the current night's ledgers gained %s", night, gained)
         staged_archive = write_archive(night_path, settings.build_dir / "archive" / f"{night.isoformat()}.duckdb")
     record_night(build_path, night, kind, settings.catalog, plan.project_digest, settings.policy_overrides)
     # the gate's Data Docs, built by its worker meanwhile: the index links them

@@ -86,7 +86,10 @@ def add_backfilled_ledger_rows(current_build: Path, night_build: Path, night: da
     """The current warehouse's level history and invitation lists gain the backfilled night's rows.
 
     Only rows that are missing: a member's level history row for D, and invitations of members on
-    no list of any night. Returns how many rows each ledger gained.
+    no list of any night. A member who already has a row for D keeps that night as it was published,
+    its invitation (or none) included: a second backfill of D over records that arrived since adds
+    only members new to D, so that D's list never disagrees with D's level history. Returns how many
+    rows each ledger gained.
     """
     connection = connect(current_build)
     try:
@@ -96,6 +99,19 @@ def add_backfilled_ledger_rows(current_build: Path, night_build: Path, night: da
             table: connection.execute(f"select count(*) from {table}").fetchone()[0]
             for table in ("intermediate.int_member_level_ledger", "marts.rpt_invitations")
         }
+        # First the invitations, while the level history still shows which members D had already.
+        connection.execute(
+            """
+            insert into marts.rpt_invitations by name
+            select * from night_build.marts.rpt_invitations as b
+            where b.as_of_date = ?
+                and b.member_id not in (select member_id from marts.rpt_invitations)
+                and b.member_id not in (
+                    select member_id from intermediate.int_member_level_ledger where as_of_date = ?
+                )
+            """,
+            [night, night],
+        )
         connection.execute(
             """
             insert into intermediate.int_member_level_ledger by name
@@ -106,14 +122,6 @@ def add_backfilled_ledger_rows(current_build: Path, night_build: Path, night: da
             )
             """,
             [night, night],
-        )
-        connection.execute(
-            """
-            insert into marts.rpt_invitations by name
-            select * from night_build.marts.rpt_invitations as b
-            where b.as_of_date = ? and b.member_id not in (select member_id from marts.rpt_invitations)
-            """,
-            [night],
         )
         gained = {
             table: connection.execute(f"select count(*) from {table}").fetchone()[0] - count
