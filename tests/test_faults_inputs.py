@@ -526,6 +526,12 @@ def test_a_rejected_file_fails_the_night_with_exit_65_and_accepting_it_publishes
     ]
     assert query(paths.warehouse, "select count(*) from raw.reconciliation where not balanced") == [(0,)]
 
+    # Accepted once, not for good: left in the inbox, the file loaded nothing, so the next night reads
+    # it again and fails on it too (it is neither "already loaded" nor skipped in silence).
+    again = run_cli(paths.cli_args("2026-11-22"), paths.prefect_home, api_url=prefect_api)
+    assert again.returncode == 65, again.stdout + again.stderr
+    assert "rejected inbox file members/batch_07.csv: not UTF-8" in again.stderr.strip().splitlines()[-1]
+
 
 # ---------------------------------------------------------------- policy overrides of a night
 

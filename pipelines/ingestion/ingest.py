@@ -8,11 +8,13 @@ a commit leaves a core idle). Every step opens its own DuckDB connection and clo
 returns (the nightly run renames the database file afterwards).
 
 What happens to a file (decided here, tested in tests/test_ingest.py):
-- content (sha256) this source saw before, loaded or rejected: skipped, whatever the file's name;
+- content (sha256) this source loaded before: skipped, whatever the file's name. Rejected content is
+  not "loaded before": a rejected file left in the inbox is read and rejected again on every run, and
+  fails each night (unless --accept-rejected) until it is fixed or removed: never skipped in silence;
 - a header row and no data rows: a valid file of 0 rows (loaded); blank lines are not rows;
 - an empty file (0 bytes), a file that is not UTF-8, not CSV or not Parquet, a line with the wrong number
   of fields, or a header without every required column (names must match exactly): rejected as a whole,
-  with the reason in raw.file_ledger.error, and the other files go on. Fixing it means sending a new file;
+  with the reason in raw.file_ledger.error, and the other files go on;
 - columns the source does not know are ignored (they stay in the quarantined record);
 - a row that breaks the schema goes to raw.quarantine with its reasons; the rest of the file loads.
 """

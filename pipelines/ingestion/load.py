@@ -519,7 +519,7 @@ def seen_unchanged_files(
     """
     rows = connection.execute(
         "select file_path, size_bytes, loaded_at, file_id, status from raw.file_ledger "
-        "where source = ? and status in ('loaded', 'rejected') order by file_id",
+        "where source = ? and status = 'loaded' order by file_id",
         [source.name],
     ).fetchall()
     ledger: dict[tuple[str, int], list[tuple[datetime, int, str]]] = {}
@@ -537,10 +537,14 @@ def seen_unchanged_files(
 
 
 def seen_contents(connection: duckdb.DuckDBPyConnection, source: Source) -> dict[str, tuple[int, str]]:
-    """Every file content (sha256) this source loaded or rejected before, with the first such file's id and status."""
+    """Every file content (sha256) this source loaded before, with the first such file's id and status.
+
+    A rejected content is not among them: it loaded nothing, so it is read (and rejected) again on every
+    run that finds it in the inbox, and fails that night too, until it is fixed or removed.
+    """
     rows = connection.execute(
         "select sha256, min_by(file_id, file_id), min_by(status, file_id) from raw.file_ledger "
-        "where source = ? and status in ('loaded', 'rejected') and sha256 is not null group by sha256",
+        "where source = ? and status = 'loaded' and sha256 is not null group by sha256",
         [source.name],
     ).fetchall()
     return {sha256: (int(file_id), status) for sha256, file_id, status in rows}
@@ -595,7 +599,7 @@ def ingest_file(
     sha256 = file_sha256(path)
     seen = connection.execute(
         "select file_id, status from raw.file_ledger where source = ? and sha256 = ? "
-        "and status in ('loaded', 'rejected') order by file_id limit 1",
+        "and status = 'loaded' order by file_id limit 1",
         [source.name, sha256],
     ).fetchone()
     if seen is not None:
