@@ -69,6 +69,8 @@ class MarketingList:
     title: str
     model: str
     description: str
+    # whose consent the list needs, by the column that names them (old accounts: their e-mail address)
+    key_column: str = "member_id"
 
     def file_stem(self, as_of: date) -> str:
         return f"{self.name}_{as_of.isoformat()}"
@@ -79,6 +81,11 @@ class WrittenList:
     spec: MarketingList
     rows: int
     files: tuple[str, ...]  # relative to the night folder: the CSV, then the workbook
+    keys: frozenset[str] = frozenset()  # the spec's key_column of every row written
+
+    @property
+    def key_column(self) -> str:
+        return self.spec.key_column
 
 
 def write_list(spec: MarketingList, rows: pd.DataFrame, night_dir: Path, as_of: date) -> WrittenList:
@@ -87,4 +94,9 @@ def write_list(spec: MarketingList, rows: pd.DataFrame, night_dir: Path, as_of: 
     rows = rows.drop(columns=["as_of_date", "sort_order"], errors="ignore")
     write_safe_csv(rows, night_dir / f"{stem}.csv")
     write_safe_xlsx(rows, night_dir / f"{stem}.xlsx", spec.name)
-    return WrittenList(spec, len(rows), (f"{stem}.csv", f"{stem}.xlsx"))
+    keys = (
+        frozenset(str(key) for key in rows[spec.key_column].dropna())
+        if spec.key_column in rows.columns
+        else frozenset()
+    )
+    return WrittenList(spec, len(rows), (f"{stem}.csv", f"{stem}.xlsx"), keys)

@@ -46,6 +46,7 @@ MARKETING_LISTS = (
         "exp_come_back",
         "old CPS accounts not migrated yet whose owner agreed to marketing (email, old_level, member_since); "
         "empty when no old accounts were loaded",
+        key_column="email",
     ),
 )
 

@@ -7,6 +7,7 @@ shared by the module; `cps` subprocesses only where the test is about the proces
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import stat
@@ -38,6 +39,10 @@ LEDGERS_A_BACKFILL_ADDS_TO = {"fct_member_levels", "rpt_invitations"}
 LATE_QUALIFIER = "MNIGHTS01"
 # Reaches the threshold on GAP too, but withdraws consent on CURRENT.
 WITHDRAWS_CONSENT = "MNIGHTS02"
+# On FIRST's invitation list, withdraws consent on CURRENT: FIRST's exported list must lose it.
+INVITED_THEN_WITHDRAWS = "MNIGHTS04"
+# An old account on FIRST's come-back list whose owner withdraws consent on CURRENT.
+OLD_ACCOUNT_EMAIL = "back@example.com"
 
 
 def write_crafted_members(inbox: Path) -> None:
@@ -48,6 +53,8 @@ def write_crafted_members(inbox: Path) -> None:
             [LATE_QUALIFIER, "late@example.com", "DE", "de", "true", joined, "", joined],
             [WITHDRAWS_CONSENT, "wd@example.com", "FR", "fr", "true", joined, "", joined],
             [WITHDRAWS_CONSENT, "wd@example.com", "FR", "fr", "false", joined, "", "2026-11-21T09:00:00Z"],
+            [INVITED_THEN_WITHDRAWS, "=cmd@example.com", "IT", "it", "true", joined, "", joined],
+            [INVITED_THEN_WITHDRAWS, "=cmd@example.com", "IT", "it", "false", joined, "", "2026-11-21T09:00:00Z"],
         ],
         columns=[
             "member_id",
@@ -61,9 +68,17 @@ def write_crafted_members(inbox: Path) -> None:
         ],
     )
     members.to_csv(inbox / "members" / "2026-11-21_crafted.csv", index=False)
+    pd.DataFrame(
+        [
+            ["CPSNIGHTS1", OLD_ACCOUNT_EMAIL, "Gold", "2010-01-01", "true", joined],
+            ["CPSNIGHTS1", OLD_ACCOUNT_EMAIL, "Gold", "2010-01-01", "false", "2026-11-21T09:00:00Z"],
+        ],
+        columns=["legacy_cps_number", "email", "old_level", "member_since", "marketing_opt_in", "updated_at"],
+    ).to_csv(inbox / "legacy_accounts" / "2026-11-21_crafted.csv", index=False)
     registrations = []
-    for number, member_id in enumerate([LATE_QUALIFIER, LATE_QUALIFIER, WITHDRAWS_CONSENT, WITHDRAWS_CONSENT]):
-        stamp = "2026-11-20T08:00:00Z"
+    crafted = [LATE_QUALIFIER, LATE_QUALIFIER, WITHDRAWS_CONSENT, WITHDRAWS_CONSENT]
+    for number, member_id in enumerate([*crafted, INVITED_THEN_WITHDRAWS, INVITED_THEN_WITHDRAWS]):
+        stamp = "2026-11-20T08:00:00Z" if member_id in crafted else "2026-11-01T08:00:00Z"
         registrations.append(
             [f"RNIGHTS{number:04d}", member_id, "CAM-EOSR1", f"NIGHTS{number:06d}", "2025-03-01", "DE", "Calumet"]
             + ["false", stamp, "", stamp]
@@ -138,6 +153,7 @@ class Backfilled:
     after: dict[str, str]
     rows_before: dict[str, set[tuple[object, ...]]]
     current_reports_before: dict[str, bytes]
+    first_reports_before: dict[str, bytes]  # FIRST's reports as FIRST published them
     old_archive: Path
     old_export: Path
     kept_export: Path
@@ -151,8 +167,9 @@ def all_rows(database: Path, table: str) -> set[tuple[object, ...]]:
 def backfilled(inbox: Path, tmp_path_factory: pytest.TempPathFactory) -> Backfilled:
     """FIRST and CURRENT run as normal nights, then the gap night between them backfilled."""
     site = Site(tmp_path_factory.mktemp("nights"), inbox)
-    for night in (FIRST, CURRENT):
-        run_night(site, night)
+    run_night(site, FIRST)
+    first_reports_before = folder_contents(site.reports / FIRST.isoformat())
+    run_night(site, CURRENT)
     before = table_fingerprints(site.warehouse)
     rows_before = {table: all_rows(site.warehouse, table) for table in LEDGERS_A_BACKFILL_ADDS_TO}
     current_reports_before = folder_contents(site.reports / CURRENT.isoformat())
@@ -178,6 +195,7 @@ def backfilled(inbox: Path, tmp_path_factory: pytest.TempPathFactory) -> Backfil
         table_fingerprints(site.warehouse),
         rows_before,
         current_reports_before,
+        first_reports_before,
         old_archive,
         old_export,
         kept_export,
@@ -302,6 +320,43 @@ def test_a_second_backfill_of_a_night_keeps_its_published_rows_and_adds_members_
     }
     assert had not in set(exported["member_id"]) and newcomer not in set(exported["member_id"])
     assert set(exported["member_id"]) <= ledger
+
+
+def test_an_earlier_nights_lists_lose_whoever_withdrew_consent_since(backfilled: Backfilled) -> None:
+    """FIRST's lists were exported with consent; CURRENT's data withdraws it for a member and an old account."""
+    import openpyxl
+
+    site = backfilled.site
+    first_dir = site.reports / FIRST.isoformat()
+    invitations, come_back = f"invitations_{FIRST.isoformat()}", f"come_back_{FIRST.isoformat()}"
+    for stem, column, gone in (
+        (invitations, "member_id", INVITED_THEN_WITHDRAWS),
+        (come_back, "email", OLD_ACCOUNT_EMAIL),
+    ):
+        exported = pd.read_csv(io.BytesIO(backfilled.first_reports_before[f"{stem}.csv"]), dtype=str)
+        assert gone in set(exported[column].str.lstrip("'")), f"{gone} was on FIRST's {stem}"
+        # The CSV is the one FIRST wrote, but for that row: the other lines byte for byte.
+        before = backfilled.first_reports_before[f"{stem}.csv"].decode("utf-8-sig").split("\r\n")
+        after = (first_dir / f"{stem}.csv").read_bytes()
+        assert after.startswith(b"\xef\xbb\xbf")
+        assert after.decode("utf-8-sig").split("\r\n") == [line for line in before if gone not in line]
+        # The workbook has the same rows as before, typed as before, but for that row.
+        original = openpyxl.load_workbook(io.BytesIO(backfilled.first_reports_before[f"{stem}.xlsx"]))
+        purged = openpyxl.load_workbook(first_dir / f"{stem}.xlsx")
+        rows_before = [row for row in original.active.iter_rows(values_only=True) if gone not in str(row)]
+        assert list(purged.active.iter_rows(values_only=True)) == rows_before
+        assert len(rows_before) == len(list(original.active.iter_rows())) - 1
+    # FIRST's other lists and pages are as FIRST wrote them (the overview's figures are that night's).
+    untouched = {name for name in backfilled.first_reports_before if not name.startswith((invitations, come_back))}
+    assert {name: (first_dir / name).read_bytes() for name in untouched} == {
+        name: backfilled.first_reports_before[name] for name in untouched
+    }
+    # The keys left the record of exported lists; CURRENT's lists are recorded, without either.
+    recorded = set(query(site.warehouse, "select as_of_date, list_name, key from raw.exported_list_keys"))
+    assert (FIRST, "invitations", INVITED_THEN_WITHDRAWS) not in recorded
+    assert (FIRST, "come_back", OLD_ACCOUNT_EMAIL) not in recorded
+    assert {key for night, name, key in recorded if night == FIRST and name == "invitations"}
+    assert not {key for night, _, key in recorded if night == CURRENT} & {INVITED_THEN_WITHDRAWS, OLD_ACCOUNT_EMAIL}
 
 
 def test_retention_deletes_old_archives_and_exports(backfilled: Backfilled, tmp_path: Path) -> None:

@@ -95,10 +95,27 @@ def test_night_folder_holds_pages_dated_lists_and_chart_data(built: BuiltNights)
 
 
 def test_earlier_nights_keep_their_own_lists(built: BuiltNights) -> None:
+    """The later night leaves the earlier night's lists as they were, but for the rows of whoever has no
+    marketing consent in its data any more (the generated inbox withdraws some)."""
     earlier = built.reports / EARLIER.isoformat()
     assert any(name.startswith("invitations_" + EARLIER.isoformat()) for name in built.earlier_lists)
+    consenting = set(built.query("select member_id from marts.dim_members where marketing_opt_in")["member_id"])
+    removed_somewhere = False
     for name, content in built.earlier_lists.items():
-        assert (earlier / name).read_bytes() == content, name  # the later night changed nothing
+        if name.endswith(".xlsx"):
+            continue
+        before = content.decode("utf-8-sig").split("\r\n")
+        after = (earlier / name).read_bytes().decode("utf-8-sig").split("\r\n")
+        assert [line for line in before if line in after] == after, f"{name}: only rows removed, in their order"
+        if not name.startswith(("come_back_", "cps_")) and before[0].startswith("member_id,"):
+            removed = {line.split(",", 1)[0] for line in before if line not in after}
+            kept = {line.split(",", 1)[0] for line in after[1:] if line}
+            assert not removed & consenting and kept <= consenting, name
+            removed_somewhere |= bool(removed)
+        if after == before:  # nothing withdrawn: the very same files
+            assert (earlier / name).read_bytes() == content
+            assert (earlier / name).with_suffix(".xlsx").read_bytes() == built.earlier_lists[name[:-4] + ".xlsx"]
+    assert removed_somewhere, "the generated inbox should withdraw someone's consent between the two nights"
 
 
 def test_landing_page_lists_every_night_with_the_latest(built: BuiltNights) -> None:

@@ -43,6 +43,7 @@ from pipelines.transformation.dbt_docs import build_static_docs
 from pipelines.transformation.dbt_runner import DbtInvocation, compiled_manifest, parse_in_background, run_dbt
 
 if TYPE_CHECKING:
+    from pipelines.publishing.consent import StagedList
     from reports.render import RenderedNight
 
 T = TypeVar("T")
@@ -103,6 +104,24 @@ def reports_step(database: Path, as_of: date, staging_root: Path, consent_databa
 
     with naming_path(staging_root):
         return render_pages(database, as_of, staging_root, consent_database)
+
+
+def consent_step(
+    build: Path,
+    night: date,
+    rendered: RenderedNight,
+    reports: Path,
+    staging_root: Path,
+    reference: date,
+    retention: int,
+) -> list[StagedList]:
+    """Tonight's exported keys recorded in the build, and the earlier lists holding someone whose consent
+    is gone tonight written again (staged; put in place as the night publishes)."""
+    from pipelines.publishing.consent import plan_consent_purge, stage_purged_lists
+
+    purges = plan_consent_purge(build, night, rendered.lists, reference, retention)
+    with naming_path(staging_root):
+        return stage_purged_lists(build, reports, purges, staging_root / "withdrawn-consent")
 
 
 @step(name="reports index")
@@ -322,12 +341,20 @@ def build_and_publish(
     if kind is NightKind.BACKFILL:
         staged_archive = write_archive(night_path, settings.build_dir / "archive" / f"{night.isoformat()}.duckdb")
     record_night(build_path, night, kind, settings.catalog, plan.project_digest, settings.policy_overrides)
+    reference = max(night, current) if current else night
+    retention_days = int(values["retention_days"])
+    purged_lists = consent_step(build_path, night, rendered, settings.reports, staging_root, reference, retention_days)
     # the gate's Data Docs, built by its worker meanwhile: the index links them
     timer.run("quality gate", pending.wait_for_data_docs, part="Data Docs")
     staged_reports = timer.run("reports", lambda: reports_index_step(night_path, rendered), part="index")
 
     def publish() -> Path:
         published = settings.warehouse
+        with naming_path(settings.reports):
+            # earlier lists without tonight's withdrawn consents first: a run stopped after this has only
+            # removed rows whose consent its inputs withdrew
+            for purged in purged_lists:
+                os.replace(purged.staged, purged.target)
         if staged_archive is not None:
             published = publish_archive(staged_archive, settings.warehouse, night)
         publish_step(build_path, settings.warehouse)
@@ -338,8 +365,13 @@ def build_and_publish(
         return published
 
     published = timer.run("publish", publish)
-    reference = max(night, current) if current else night
-    retention = apply_retention(settings.warehouse, settings.reports, reference, int(values["retention_days"]))
+    if purged_lists:
+        logger.info(
+            "consent withdrawn: %d row(s) removed from %d earlier list file(s)",
+            sum(purged.rows_removed for purged in purged_lists),
+            len(purged_lists),
+        )
+    retention = apply_retention(settings.warehouse, settings.reports, reference, retention_days)
     if retention.archives or retention.exports:
         logger.info(
             "retention: deleted %d archived night(s) and %d exported list(s)",
