@@ -94,7 +94,8 @@ def withdrawn_keys(connection: duckdb.DuckDBPyConnection, night: date, cutoff: d
             f"""
             select k.as_of_date, k.list_name, k.key
             from raw.exported_list_keys as k
-            where k.key_column = ? and k.as_of_date <> ? and k.key not in ({consenting})
+            where k.key_column = ? and k.as_of_date <> ?
+                and not exists (select 1 from ({consenting}) as c(consenting_key) where c.consenting_key = k.key)
             """,
             [key_column, night],
         ).fetchall()
