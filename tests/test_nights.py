@@ -529,6 +529,20 @@ def test_a_held_lock_exits_75(inbox: Path, tmp_path: Path) -> None:
     assert time.monotonic() - started < 15
 
 
+def test_a_warehouse_held_open_for_writing_by_another_process_exits_75(inbox: Path, tmp_path: Path) -> None:
+    """Not a run: an analyst's (or a hand-run tool's) read-write session. DuckDB's lock: busy, try later."""
+    site = Site(tmp_path, inbox)
+    site.warehouse.parent.mkdir(parents=True)
+    session = connect(site.warehouse)  # read-write, held by this process
+    try:
+        result = run_cli(nightly_args(site, CURRENT), tmp_path / "prefect", timeout=300)
+    finally:
+        session.close()
+    assert result.returncode == 75, result.stdout + result.stderr
+    line = one_line(result)
+    assert "open for writing in another process" in line and f"PID {os.getpid()}" in line, line
+
+
 def test_a_read_only_warehouse_folder_inside_the_run_is_one_line_too(
     prefect_harness: None, inbox: Path, tmp_path: Path
 ) -> None:

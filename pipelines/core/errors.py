@@ -7,6 +7,7 @@ Each kind carries the exit code `cps` ends with, so that a scheduler can tell th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,6 +41,20 @@ class WarehouseBusy(CpsError):
     """Another run holds the warehouse lock; try again later."""
 
     exit_code = 75
+
+
+def warehouse_unreadable(warehouse: Path, error: Exception) -> CpsError:
+    """The one-line error for a warehouse DuckDB could not open: WarehouseBusy when another process has it
+    open for writing (DuckDB's lock: a run by hand, or an analyst's read-write session), else a failure."""
+    message = str(error)
+    held = re.search(r"Conflicting lock is held in (\S+) \(PID (\d+)\)", message)
+    if held or "Could not set lock" in message:
+        holder = f"{Path(held.group(1)).name}, PID {held.group(2)}" if held else "another process"
+        return WarehouseBusy(
+            f"the warehouse {warehouse} is open for writing in another process ({holder}); try again when it "
+            "lets go (analysts open it read-only)"
+        )
+    return CpsError(f"cannot read the warehouse {warehouse}: {message.splitlines()[0] if message else error!r}")
 
 
 def file_system_problem(error: OSError) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.core.errors import CpsError, UsageError
+from pipelines.core.errors import UsageError, warehouse_unreadable
 from pipelines.core.policy import night_policy, policy_problems
 from pipelines.core.settings import Settings, utc_today
 from pipelines.core.sources import INBOX_SOURCES
@@ -77,8 +77,7 @@ def current_night(warehouse: Path) -> date | None:
     try:
         connection = connect(warehouse, read_only=True)
     except duckdb.Error as error:
-        first_line = str(error).splitlines()[0]
-        raise CpsError(f"cannot read the warehouse {warehouse}: {first_line}") from None
+        raise warehouse_unreadable(warehouse, error) from None
     try:
         if not _table_exists(connection, "marts", "dim_members"):
             return None

@@ -20,7 +20,7 @@ from typing import TextIO
 
 import duckdb
 
-from pipelines.core.errors import CpsError, WarehouseBusy, naming_path
+from pipelines.core.errors import CpsError, WarehouseBusy, naming_path, warehouse_unreadable
 from pipelines.core.warehouse import connect
 
 
@@ -92,8 +92,7 @@ def check_readable(warehouse: Path) -> None:
         connection.execute("select 1").fetchall()
         connection.close()
     except duckdb.Error as error:
-        first_line = str(error).splitlines()[0]
-        raise CpsError(f"cannot read the warehouse {warehouse}: {first_line}") from None
+        raise warehouse_unreadable(warehouse, error) from None
 
 
 def build_copy_path(warehouse: Path, build_dir: Path) -> Path:
