@@ -81,8 +81,20 @@ def test_raised_silver_threshold_moves_exactly_the_members_between_the_threshold
     measures = {name: (b, a) for name, b, a in comparison.measures}
     assert measures["members Silver"] == (4, 1)
     assert measures["members Red"] == (2, 5)
-    assert measures["welcome packs newly due"][1] == measures["welcome packs newly due"][0] - 3
+    # every member Silver or above tonight has its pack in the ledger: none newly due, before or after
+    assert measures["welcome packs newly due"] == (0, 0)
     assert digest(published.warehouse) == before
+
+
+def test_a_lowered_silver_threshold_makes_packs_newly_due_for_members_without_one(published: Settings) -> None:
+    """Newly due: Silver or above under the simulated policy, and no welcome pack in the ledger."""
+    lowered = int(policy()["level_silver_points"]) - 1
+    comparison = simulate(published, [f"level_silver_points={lowered}"], NIGHT)
+    measures = {name: (b, a) for name, b, a in comparison.measures}
+    assert {(now, simulated): n for now, simulated, n in comparison.matrix if now != simulated} == {
+        ("Red", "Silver"): 1
+    }
+    assert measures["welcome packs newly due"] == (0, 1)  # BELOW, one point short tonight
 
 
 def test_unknown_name_or_wrong_type_is_a_usage_error() -> None:

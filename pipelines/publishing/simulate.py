@@ -82,11 +82,15 @@ def member_levels(database: Path) -> dict[str, str]:
         connection.close()
 
 
-def earlier_welcome_packs(ledger: Path, night: date) -> set[str]:
-    """Members with a welcome pack in the ledger before `night` (a pack is due once per member, ever)."""
+def welcome_pack_ledger(ledger: Path) -> set[str]:
+    """Members with a welcome pack in the published ledger, whatever night it was due (once per member, ever).
+
+    "Newly due" is Silver or above with no pack in the ledger: what a policy would send beyond the packs
+    already sent. For the published night itself the baseline is 0 (its Silver members have theirs).
+    """
     connection = connect(ledger, read_only=True)
     try:
-        rows = connection.execute("select member_id from marts.rpt_welcome_packs where due_on < ?", [night])
+        rows = connection.execute("select member_id from marts.rpt_welcome_packs")
         return {member_id for (member_id,) in rows.fetchall()}
     finally:
         connection.close()
@@ -161,7 +165,7 @@ def simulate(settings: Settings, assignments: list[str], as_of: date | None) -> 
             baseline = build_night(warehouse, scratch_root_path / "shipped", night, {})
             origin = f"night {night} rebuilt under the shipped policy"
         simulated = build_night(warehouse, scratch_root_path / "simulated", night, values)
-        packed = earlier_welcome_packs(warehouse, night)
+        packed = welcome_pack_ledger(warehouse)
         levels_before, levels_after = member_levels(baseline), member_levels(simulated)
         before = night_figures(baseline, night, levels_before, packed)
         after = night_figures(simulated, night, levels_after, packed)
