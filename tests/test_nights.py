@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -154,6 +155,7 @@ class Backfilled:
     rows_before: dict[str, set[tuple[object, ...]]]
     current_reports_before: dict[str, bytes]
     first_reports_before: dict[str, bytes]  # FIRST's reports as FIRST published them
+    current_summary: str  # what CURRENT's run printed
     old_archive: Path
     old_export: Path
     kept_export: Path
@@ -169,7 +171,7 @@ def backfilled(inbox: Path, tmp_path_factory: pytest.TempPathFactory) -> Backfil
     site = Site(tmp_path_factory.mktemp("nights"), inbox)
     run_night(site, FIRST)
     first_reports_before = folder_contents(site.reports / FIRST.isoformat())
-    run_night(site, CURRENT)
+    current_summary = run_night(site, CURRENT).render()  # type: ignore[attr-defined]
     before = table_fingerprints(site.warehouse)
     rows_before = {table: all_rows(site.warehouse, table) for table in LEDGERS_A_BACKFILL_ADDS_TO}
     current_reports_before = folder_contents(site.reports / CURRENT.isoformat())
@@ -196,6 +198,7 @@ def backfilled(inbox: Path, tmp_path_factory: pytest.TempPathFactory) -> Backfil
         rows_before,
         current_reports_before,
         first_reports_before,
+        current_summary,
         old_archive,
         old_export,
         kept_export,
@@ -351,6 +354,9 @@ def test_an_earlier_nights_lists_lose_whoever_withdrew_consent_since(backfilled:
     assert {name: (first_dir / name).read_bytes() for name in untouched} == {
         name: backfilled.first_reports_before[name] for name in untouched
     }
+    # CURRENT's summary says so (its generated members may have withdrawn consent from FIRST's lists too).
+    said = re.search(r"consent withdrawn: (\d+) row\(s\) removed from (\d+) earlier list", backfilled.current_summary)
+    assert said and int(said.group(1)) >= 2 and int(said.group(2)) >= 2, backfilled.current_summary
     # The keys left the record of exported lists; CURRENT's lists are recorded, without either.
     recorded = set(query(site.warehouse, "select as_of_date, list_name, key from raw.exported_list_keys"))
     assert (FIRST, "invitations", INVITED_THEN_WITHDRAWS) not in recorded

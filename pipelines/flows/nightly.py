@@ -43,7 +43,7 @@ from pipelines.transformation.dbt_docs import build_static_docs
 from pipelines.transformation.dbt_runner import DbtInvocation, compiled_manifest, parse_in_background, run_dbt
 
 if TYPE_CHECKING:
-    from pipelines.publishing.consent import StagedList
+    from pipelines.publishing.consent import WithdrawnConsent
     from reports.render import RenderedNight
 
 T = TypeVar("T")
@@ -114,7 +114,7 @@ def consent_step(
     staging_root: Path,
     reference: date,
     retention: int,
-) -> list[StagedList]:
+) -> WithdrawnConsent:
     """Tonight's exported keys recorded in the build, and the earlier lists holding someone whose consent
     is gone tonight written again (staged; put in place as the night publishes)."""
     from pipelines.publishing.consent import plan_consent_purge, stage_purged_lists
@@ -343,7 +343,7 @@ def build_and_publish(
     record_night(build_path, night, kind, settings.catalog, plan.project_digest, settings.policy_overrides)
     reference = max(night, current) if current else night
     retention_days = int(values["retention_days"])
-    purged_lists = consent_step(build_path, night, rendered, settings.reports, staging_root, reference, retention_days)
+    withdrawn = consent_step(build_path, night, rendered, settings.reports, staging_root, reference, retention_days)
     # the gate's Data Docs, built by its worker meanwhile: the index links them
     timer.run("quality gate", pending.wait_for_data_docs, part="Data Docs")
     staged_reports = timer.run("reports", lambda: reports_index_step(night_path, rendered), part="index")
@@ -353,7 +353,7 @@ def build_and_publish(
         with naming_path(settings.reports):
             # earlier lists without tonight's withdrawn consents first: a run stopped after this has only
             # removed rows whose consent its inputs withdrew
-            for purged in purged_lists:
+            for purged in withdrawn.staged:
                 os.replace(purged.staged, purged.target)
         if staged_archive is not None:
             published = publish_archive(staged_archive, settings.warehouse, night)
@@ -365,12 +365,8 @@ def build_and_publish(
         return published
 
     published = timer.run("publish", publish)
-    if purged_lists:
-        logger.info(
-            "consent withdrawn: %d row(s) removed from %d earlier list file(s)",
-            sum(purged.rows_removed for purged in purged_lists),
-            len(purged_lists),
-        )
+    if withdrawn.lists:
+        logger.info("consent withdrawn: %d row(s) removed from %d earlier list(s)", withdrawn.rows, withdrawn.lists)
     retention = apply_retention(settings.warehouse, settings.reports, reference, retention_days)
     if retention.archives or retention.exports:
         logger.info(
@@ -390,6 +386,7 @@ def build_and_publish(
         kind=kind.value,
         build=plan.describe(),
         current_night=max(night, current) if current else night,
+        consent_withdrawn=(withdrawn.rows, withdrawn.lists),
     )
     logger.info(summary.render())
     if in_prefect_run():

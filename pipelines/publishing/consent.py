@@ -72,6 +72,21 @@ class StagedList:
     rows_removed: int
 
 
+@dataclass(frozen=True)
+class WithdrawnConsent:
+    """The night's rewritten earlier lists, staged, and how many rows and lists that is."""
+
+    staged: list[StagedList]
+
+    @property
+    def lists(self) -> int:  # a list's CSV and workbook count once
+        return sum(1 for item in self.staged if item.target.suffix == ".csv")
+
+    @property
+    def rows(self) -> int:
+        return sum(item.rows_removed for item in self.staged if item.target.suffix == ".csv")
+
+
 def record_exported_keys(connection: duckdb.DuckDBPyConnection, night: date, lists: Iterable[WrittenList]) -> None:
     """The keys of the night's lists as written (a re-run of the night replaces them)."""
     connection.execute(EXPORTED_KEYS_TABLE)
@@ -127,7 +142,7 @@ def plan_consent_purge(
         connection.close()
 
 
-def stage_purged_lists(database: Path, reports: Path, purges: Iterable[ListPurge], staging: Path) -> list[StagedList]:
+def stage_purged_lists(database: Path, reports: Path, purges: Iterable[ListPurge], staging: Path) -> WithdrawnConsent:
     """Each list of `purges` written again into `staging` without its withdrawn rows (CSV and workbook)."""
     staged: list[StagedList] = []
     connection = connect(database, read_only=True)
@@ -151,7 +166,7 @@ def stage_purged_lists(database: Path, reports: Path, purges: Iterable[ListPurge
                 staged.append(StagedList(folder / workbook.name, workbook, removed))
     finally:
         connection.close()
-    return staged
+    return WithdrawnConsent(staged)
 
 
 def filtered_rows(path: Path, key_column: str, keys: frozenset[str]) -> tuple[list[str], list[list[str]], int]:

@@ -69,6 +69,8 @@ class NightSummary:
     kind: str = "new"  # new, re-run or backfill
     build: str = ""  # "incremental since C" or "full rebuild: <reason>"
     current_night: date | None = None
+    # earlier nights' lists written again tonight without whoever's consent is gone: (rows, lists)
+    consent_withdrawn: tuple[int, int] = (0, 0)
 
     def render(self) -> str:
         figures = self.figures
@@ -97,6 +99,14 @@ class NightSummary:
             f"  level changes tonight: {figures.level_changes_up:,} up, {figures.level_changes_down:,} down; "
             f"welcome packs due {figures.welcome_packs_due:,}",
             f"  invitations {figures.invitations:,}; completion campaign {figures.completion_campaign:,}",
+            *(
+                [
+                    f"  consent withdrawn: {self.consent_withdrawn[0]:,} row(s) removed from "
+                    f"{self.consent_withdrawn[1]:,} earlier list(s) (CSV and Excel)"
+                ]
+                if self.consent_withdrawn[1]
+                else []
+            ),
             f"  repair SLA: {figures.sla_breaches:,} breached, {figures.loans_owed:,} loans owed",
             f"  quality: {len(self.gate.warnings)} warnings, no critical failures",
             f"  time per step: {steps}",
