@@ -234,6 +234,29 @@ def test_one_oversized_and_one_malformed_row_are_quarantined_alone(
     assert_reconciles(database)
 
 
+def test_one_bad_row_never_rejects_its_file_however_small_but_two_over_the_share_do(
+    prefect_harness: None, inbox: Path, catalog: Path, tmp_path: Path
+) -> None:
+    tiny = members(2, "T")
+    tiny[1]["email"] = "x" * (10 * 1024 * 1024)  # one 10 MB field in a file of two rows (50%)
+    write_csv(inbox / "members" / "tiny.csv", tiny)
+    pair = members(3, "P")
+    pair[0]["email"], pair[1]["country"] = "", ""  # two rows of three: mass quarantine, rejected
+    write_csv(inbox / "members" / "pair.csv", pair)
+    database = tmp_path / "w.duckdb"
+
+    summary = ingest(inbox, catalog, database, accept=True)
+
+    assert status_of(summary, "tiny.csv")[0] == "loaded"
+    assert query(database, "select member_id from raw.members") == [("T1",)]
+    assert query(database, "select row_number, reason from raw.quarantine") == [(2, "too_long:email")]
+    assert status_of(summary, "pair.csv") == (
+        "rejected",
+        "2 of 3 rows break the schema (67%, more than the 5% allowed: a changed export format?)",
+    )
+    assert_reconciles(database)
+
+
 def test_text_after_a_closing_quote_is_one_quarantined_row_but_a_quote_never_closed_rejects_the_file(
     prefect_harness: None, inbox: Path, catalog: Path, tmp_path: Path
 ) -> None:
@@ -542,8 +565,8 @@ def test_a_nights_policy_override_reaches_ingestion_and_a_misspelt_one_stops_the
     """Overrides (CPS_POLICY_OVERRIDES) are the night's policy for every step, not for dbt alone."""
     from pipelines.core.errors import UsageError
 
-    at_limit = members(round(1 / SHARE), "A")  # exactly the shipped share: the shipped policy loads it
-    at_limit[0]["country"] = ""
+    at_limit = members(round(2 / SHARE), "A")  # exactly the shipped share: the shipped policy loads it
+    at_limit[0]["country"], at_limit[1]["country"] = "", ""
     write_csv(inbox / "members" / "at_limit.csv", at_limit)
     paths = night_paths(tmp_path / "night", inbox)
 
@@ -553,6 +576,6 @@ def test_a_nights_policy_override_reaches_ingestion_and_a_misspelt_one_stops_the
     assert misspelt.value.exit_code == 2
     assert not paths.warehouse.exists(), "a refused night touches nothing"
 
-    with pytest.raises(InputRejected, match=r"members/at_limit\.csv: 1 of \d+ rows break the schema"):
+    with pytest.raises(InputRejected, match=r"members/at_limit\.csv: 2 of \d+ rows break the schema"):
         run_night_in_process(paths, NIGHT, catalog, policy_overrides={"max_quarantined_share": SHARE / 2})
     assert not paths.warehouse.exists(), "a rejected night publishes nothing"

@@ -336,7 +336,9 @@ def test_unreadable_files_are_rejected_and_the_others_still_load(
     (folder / "07_not_parquet.parquet").write_text("member_id,email\nM7,m7@example.com\n")
     (folder / "08_semicolons.csv").write_text(";".join(MEMBERS.column_names) + "\n" + ";".join(member("M8").values()))
     (folder / "09_ragged.csv").write_text(
-        ",".join(MEMBERS.column_names) + "\n" + ",".join(member("M9").values()) + ",extra,fields\n"
+        ",".join(MEMBERS.column_names)
+        + "".join(f"\n{','.join(member(key).values())},extra,fields" for key in ("M9", "M9B"))
+        + "\n"
     )
     (folder / "notes.txt").write_text("not a batch: ignored")
     write_csv(folder / "10_good.csv", [member("M10")])
@@ -364,7 +366,7 @@ def test_unreadable_files_are_rejected_and_the_others_still_load(
     assert "Parquet" in errors["07_not_parquet.parquet"]
     assert errors["08_semicolons.csv"].startswith("missing required columns: member_id, email")
     assert "binary" in errors["03_binary.csv"]
-    assert "break the schema" in errors["09_ragged.csv"], "its one row is malformed: 100% quarantined"
+    assert "break the schema" in errors["09_ragged.csv"], "both its rows are malformed: 100% quarantined"
     assert all(error for error in errors.values())
     assert query(database, "select rows_read from raw.file_ledger where status = 'rejected'") == [(None,)] * 7
     assert query(database, "select member_id from raw.members order by member_id") == [("M1",), ("M10",)]

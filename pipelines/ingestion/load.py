@@ -380,7 +380,9 @@ def _load_rows(
 
 
 def _check_quarantined_share(rows_read: int, rows_quarantined: int, max_share: float) -> None:
-    if rows_read and rows_quarantined / rows_read > max_share:
+    """A file with more than max_share of its rows quarantined is rejected (a changed export format would
+    otherwise pass as mass quarantine), but one bad row never rejects its file, however small the file."""
+    if rows_read and rows_quarantined > 1 and rows_quarantined / rows_read > max_share:
         raise TooManyQuarantined(
             f"{rows_quarantined:,} of {rows_read:,} rows break the schema ({rows_quarantined / rows_read:.0%}, "
             f"more than the {max_share:.0%} allowed: a changed export format?)"
