@@ -13,6 +13,7 @@ import csv
 import gzip
 import io
 import os
+import re
 import shutil
 from datetime import date, datetime
 from pathlib import Path
@@ -533,11 +534,15 @@ def test_a_rejected_file_fails_the_night_with_exit_65_and_accepting_it_publishes
     # An ignored file whose name is markup: the reports must show it as text.
     ignored_name = "<i>notes&co.xlsx"
     (paths.inbox / "members" / ignored_name).write_bytes(b"PK")
+    # A file loaded before, sent again under another name: skipped for its content, and named.
+    loaded_before = sorted(path for path in (paths.inbox / "members").glob("*.csv") if path.name != "batch_07.csv")[0]
+    (paths.inbox / "members" / "resent.csv").write_bytes(loaded_before.read_bytes())
     accepted = run_cli([*paths.cli_args(next_night), "--accept-rejected"], paths.prefect_home, api_url=prefect_api)
 
     assert accepted.returncode == 0, accepted.stdout + accepted.stderr
     assert "REJECTED (accepted) members/batch_07.csv: not UTF-8 (byte 0xe9 at line 2)" in accepted.stdout
     assert f"ignored members/{ignored_name}" in accepted.stdout + accepted.stderr
+    assert re.search(r"WARNING skipped members/resent\.csv: same content already loaded as file \d+", accepted.stdout)
     overview = (paths.reports / next_night / "overview.html").read_text(encoding="utf-8")
     listed = overview.split("Inbox files not loaded tonight", 1)[1].split("</section>", 1)[0]
     assert "batch_07.csv" in listed and "not UTF-8 (byte 0xe9 at line 2)" in listed and "unknown" in listed

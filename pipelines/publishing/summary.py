@@ -94,6 +94,12 @@ class NightSummary:
             f"{ingest.files_ignored} ignored",
             *(f"  REJECTED (accepted) {r.source}/{r.file_name}: {r.error}" for r in ingest.rejected),
             *(f"  WARNING ignored {r.source}/{r.file_name}: {r.error}" for r in ingest.files if r.status == "ignored"),
+            # a file skipped for its content, under another name than the file it repeats: named, never silent
+            *(
+                f"  WARNING skipped {r.source}/{r.file_name}: {r.error}"
+                for r in ingest.files
+                if r.status == "skipped" and (r.error or "").startswith("same content")
+            ),
             f"  members by level: {levels}",
             f"  registrations: {statuses}",
             f"  level changes tonight: {figures.level_changes_up:,} up, {figures.level_changes_down:,} down; "
