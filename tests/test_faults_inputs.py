@@ -253,7 +253,7 @@ def test_one_bad_row_never_rejects_its_file_however_small_but_two_over_the_share
     assert query(database, "select row_number, reason from raw.quarantine") == [(2, "too_long:email")]
     assert status_of(summary, "pair.csv") == (
         "rejected",
-        "2 of 3 rows break the schema (67%, more than the 5% allowed: a changed export format?)",
+        "2 of 3 rows break the schema (66.7%, more than the 5.0% allowed: a changed export format?)",
     )
     assert_reconciles(database)
 

@@ -384,8 +384,8 @@ def _check_quarantined_share(rows_read: int, rows_quarantined: int, max_share: f
     otherwise pass as mass quarantine), but one bad row never rejects its file, however small the file."""
     if rows_read and rows_quarantined > 1 and rows_quarantined / rows_read > max_share:
         raise TooManyQuarantined(
-            f"{rows_quarantined:,} of {rows_read:,} rows break the schema ({rows_quarantined / rows_read:.0%}, "
-            f"more than the {max_share:.0%} allowed: a changed export format?)"
+            f"{rows_quarantined:,} of {rows_read:,} rows break the schema ({rows_quarantined / rows_read:.1%}, "
+            f"more than the {max_share:.1%} allowed: a changed export format?)"
         )
 
 
