@@ -542,7 +542,11 @@ def test_a_rejected_file_fails_the_night_with_exit_65_and_accepting_it_publishes
     assert accepted.returncode == 0, accepted.stdout + accepted.stderr
     assert "REJECTED (accepted) members/batch_07.csv: not UTF-8 (byte 0xe9 at line 2)" in accepted.stdout
     assert f"ignored members/{ignored_name}" in accepted.stdout + accepted.stderr
-    assert re.search(r"WARNING skipped members/resent\.csv: same content already loaded as file \d+", accepted.stdout)
+    repeated = rf"WARNING skipped members/resent\.csv: repeats {re.escape(loaded_before.name)} \(same content already"
+    assert re.search(repeated, accepted.stdout), accepted.stdout
+    # The night's copy of the site moved every file seen before: under their own names they are no news,
+    # nor is the unchanged catalogue.
+    assert accepted.stdout.count("WARNING skipped") == 1, accepted.stdout
     overview = (paths.reports / next_night / "overview.html").read_text(encoding="utf-8")
     listed = overview.split("Inbox files not loaded tonight", 1)[1].split("</section>", 1)[0]
     assert "batch_07.csv" in listed and "not UTF-8 (byte 0xe9 at line 2)" in listed and "unknown" in listed

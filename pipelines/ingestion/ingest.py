@@ -274,9 +274,10 @@ def ingest_inbox_sources(
                     continue
                 sha256 = hashes[path].result()
                 if sha256 in seen:
-                    first_id, status = seen[sha256]
+                    first_id, status, first_name = seen[sha256]
                     error = f"same content already {status} as file {first_id}"
-                    planned.append(FileResult(source.name, path.name, "skipped", error=error))
+                    repeats = first_name if first_name != path.name else None  # not the same file moved
+                    planned.append(FileResult(source.name, path.name, "skipped", error=error, repeats=repeats))
                 elif sha256 in tonight:
                     planned.append((path, source.name, tonight[sha256]))  # resolved once that file is done
                 else:
@@ -298,7 +299,7 @@ def ingest_inbox_sources(
             path, source_name, first = item
             done = results[first]
             error = f"same content already {done.status} as file {done.file_id}"
-            results.append(FileResult(source_name, path.name, "skipped", error=error))
+            results.append(FileResult(source_name, path.name, "skipped", error=error, repeats=done.file_name))
         else:
             results.append(item)
     return results

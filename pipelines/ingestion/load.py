@@ -106,6 +106,7 @@ class FileResult:
     rows_quarantined: int = 0
     error: str | None = None
     file_id: int | None = None
+    repeats: str | None = None  # skipped: the name of the other file whose content it repeats
 
 
 def raw_table_columns(source: Source) -> dict[str, str]:
@@ -538,18 +539,18 @@ def seen_unchanged_files(
     return found
 
 
-def seen_contents(connection: duckdb.DuckDBPyConnection, source: Source) -> dict[str, tuple[int, str]]:
-    """Every file content (sha256) this source loaded before, with the first such file's id and status.
+def seen_contents(connection: duckdb.DuckDBPyConnection, source: Source) -> dict[str, tuple[int, str, str]]:
+    """Every file content (sha256) this source loaded before, with the first such file's id, status and name.
 
     A rejected content is not among them: it loaded nothing, so it is read (and rejected) again on every
     run that finds it in the inbox, and fails that night too, until it is fixed or removed.
     """
     rows = connection.execute(
-        "select sha256, min_by(file_id, file_id), min_by(status, file_id) from raw.file_ledger "
+        "select sha256, min(file_id), min_by(status, file_id), min_by(file_name, file_id) from raw.file_ledger "
         "where source = ? and status = 'loaded' and sha256 is not null group by sha256",
         [source.name],
     ).fetchall()
-    return {sha256: (int(file_id), status) for sha256, file_id, status in rows}
+    return {sha256: (int(file_id), status, name) for sha256, file_id, status, name in rows}
 
 
 def next_file_id(connection: duckdb.DuckDBPyConnection) -> int:

@@ -94,11 +94,12 @@ class NightSummary:
             f"{ingest.files_ignored} ignored",
             *(f"  REJECTED (accepted) {r.source}/{r.file_name}: {r.error}" for r in ingest.rejected),
             *(f"  WARNING ignored {r.source}/{r.file_name}: {r.error}" for r in ingest.files if r.status == "ignored"),
-            # a file skipped for its content, under another name than the file it repeats: named, never silent
+            # an inbox file skipped because it repeats another file's content: named, never silent (a file
+            # seen before under its own name, or an unchanged catalogue, is not news)
             *(
-                f"  WARNING skipped {r.source}/{r.file_name}: {r.error}"
+                f"  WARNING skipped {r.source}/{r.file_name}: repeats {r.repeats} ({r.error})"
                 for r in ingest.files
-                if r.status == "skipped" and (r.error or "").startswith("same content")
+                if r.status == "skipped" and r.repeats
             ),
             f"  members by level: {levels}",
             f"  registrations: {statuses}",
