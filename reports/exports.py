@@ -83,10 +83,6 @@ class WrittenList:
     files: tuple[str, ...]  # relative to the night folder: the CSV, then the workbook
     keys: frozenset[str] = frozenset()  # the spec's key_column of every row written
 
-    @property
-    def key_column(self) -> str:
-        return self.spec.key_column
-
 
 def write_list(spec: MarketingList, rows: pd.DataFrame, night_dir: Path, as_of: date) -> WrittenList:
     """The night's list as CSV and Excel, named with the night's date so that no night overwrites another's."""

@@ -354,7 +354,8 @@ def build_and_publish(
             # earlier lists without tonight's withdrawn consents first: a run stopped after this has only
             # removed rows whose consent its inputs withdrew
             for purged in withdrawn.staged:
-                os.replace(purged.staged, purged.target)
+                for staged, target in purged.files:
+                    os.replace(staged, target)
         if staged_archive is not None:
             published = publish_archive(staged_archive, settings.warehouse, night)
         publish_step(build_path, settings.warehouse)

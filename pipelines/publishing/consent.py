@@ -25,7 +25,8 @@ import duckdb
 import pandas as pd
 
 from pipelines.core.warehouse import connect
-from reports.exports import WrittenList, neutralise_cell, write_safe_xlsx
+from reports.exports import MarketingList, WrittenList, neutralise_cell, write_safe_xlsx
+from reports.marketing import MARKETING_LISTS
 
 EXPORTED_KEYS_TABLE = """
 create table if not exists raw.exported_list_keys (
@@ -55,20 +56,18 @@ INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYIN
 
 @dataclass(frozen=True)
 class ListPurge:
-    """The rows of one earlier list to remove: the night, the list's name, its key column and keys."""
+    """The rows of one earlier list to remove: the night, the list, and the keys of those rows."""
 
     night: date
-    list_name: str
-    key_column: str
+    spec: MarketingList
     keys: frozenset[str]
 
 
 @dataclass(frozen=True)
 class StagedList:
-    """A list file written again without the withdrawn rows, waiting in staging for the night's publish."""
+    """A list written again without the withdrawn rows: its files (staged, target), waiting for the publish."""
 
-    staged: Path
-    target: Path
+    files: tuple[tuple[Path, Path], ...]  # the CSV, then the workbook if the night wrote one
     rows_removed: int
 
 
@@ -79,19 +78,21 @@ class WithdrawnConsent:
     staged: list[StagedList]
 
     @property
-    def lists(self) -> int:  # a list's CSV and workbook count once
-        return sum(1 for item in self.staged if item.target.suffix == ".csv")
+    def lists(self) -> int:
+        return len(self.staged)
 
     @property
     def rows(self) -> int:
-        return sum(item.rows_removed for item in self.staged if item.target.suffix == ".csv")
+        return sum(item.rows_removed for item in self.staged)
 
 
 def record_exported_keys(connection: duckdb.DuckDBPyConnection, night: date, lists: Iterable[WrittenList]) -> None:
     """The keys of the night's lists as written (a re-run of the night replaces them)."""
     connection.execute(EXPORTED_KEYS_TABLE)
     connection.execute("delete from raw.exported_list_keys where as_of_date = ?", [night])
-    rows = [(night, written.spec.name, written.key_column, key) for written in lists for key in sorted(written.keys)]
+    rows = [
+        (night, written.spec.name, written.spec.key_column, key) for written in lists for key in sorted(written.keys)
+    ]
     if rows:
         frame = pd.DataFrame(rows, columns=["as_of_date", "list_name", "key_column", "key"])
         connection.register("night_list_keys", frame)
@@ -99,11 +100,11 @@ def record_exported_keys(connection: duckdb.DuckDBPyConnection, night: date, lis
         connection.unregister("night_list_keys")
 
 
-def withdrawn_keys(connection: duckdb.DuckDBPyConnection, night: date, cutoff: date) -> list[ListPurge]:
-    """The earlier lists (kept since cutoff) holding keys without consent in this warehouse's night."""
-    connection.execute(EXPORTED_KEYS_TABLE)
-    connection.execute("delete from raw.exported_list_keys where as_of_date < ?", [cutoff])
-    found: dict[tuple[date, str, str], set[str]] = {}
+def withdrawn_keys(connection: duckdb.DuckDBPyConnection, night: date) -> list[ListPurge]:
+    """The earlier lists holding keys without consent in this warehouse's night (lists the project no
+    longer writes are left alone)."""
+    specs = {spec.name: spec for spec in MARKETING_LISTS}
+    found: dict[tuple[date, str], set[str]] = {}
     for key_column, consenting in CONSENTING_KEYS.items():
         rows = connection.execute(
             f"""
@@ -115,15 +116,15 @@ def withdrawn_keys(connection: duckdb.DuckDBPyConnection, night: date, cutoff: d
             [key_column, night],
         ).fetchall()
         for as_of_date, list_name, key in rows:
-            found.setdefault((as_of_date, list_name, key_column), set()).add(key)
-    return [ListPurge(n, name, column, frozenset(keys)) for (n, name, column), keys in sorted(found.items())]
+            found.setdefault((as_of_date, list_name), set()).add(key)
+    return [ListPurge(n, specs[name], frozenset(keys)) for (n, name), keys in sorted(found.items()) if name in specs]
 
 
 def forget_keys(connection: duckdb.DuckDBPyConnection, purges: Iterable[ListPurge]) -> None:
     for purge in purges:
         connection.executemany(
             "delete from raw.exported_list_keys where as_of_date = ? and list_name = ? and key = ?",
-            [[purge.night, purge.list_name, key] for key in sorted(purge.keys)],
+            [[purge.night, purge.spec.name, key] for key in sorted(purge.keys)],
         )
 
 
@@ -135,7 +136,10 @@ def plan_consent_purge(
     connection = connect(database)
     try:
         record_exported_keys(connection, night, lists)
-        purges = withdrawn_keys(connection, night, reference - timedelta(days=retention_days))
+        # keys of lists past retention go with their files (apply_retention)
+        cutoff = reference - timedelta(days=retention_days)
+        connection.execute("delete from raw.exported_list_keys where as_of_date < ?", [cutoff])
+        purges = withdrawn_keys(connection, night)
         forget_keys(connection, purges)
         return purges
     finally:
@@ -148,22 +152,22 @@ def stage_purged_lists(database: Path, reports: Path, purges: Iterable[ListPurge
     connection = connect(database, read_only=True)
     try:
         for purge in purges:
-            stem = f"{purge.list_name}_{purge.night.isoformat()}"
-            source = reports / purge.night.isoformat() / f"{stem}.csv"
+            source = reports / purge.night.isoformat() / f"{purge.spec.file_stem(purge.night)}.csv"
             if not source.is_file():  # never written there (e.g. another reports folder), or deleted
                 continue
-            header, kept, removed = filtered_rows(source, purge.key_column, purge.keys)
+            header, kept, removed = filtered_rows(source, purge.spec.key_column, purge.keys)
             if not removed:
                 continue
             folder = staging / purge.night.isoformat()
             folder.mkdir(parents=True, exist_ok=True)
             write_rows_csv(folder / source.name, header, kept)
-            staged.append(StagedList(folder / source.name, source, removed))
+            files = [(folder / source.name, source)]
             workbook = source.with_suffix(".xlsx")
             if workbook.is_file():
-                types = column_types(connection, f"exp_{purge.list_name}")
-                write_safe_xlsx(typed_frame(header, kept, types), folder / workbook.name, purge.list_name)
-                staged.append(StagedList(folder / workbook.name, workbook, removed))
+                types = column_types(connection, purge.spec.model)
+                write_safe_xlsx(typed_frame(header, kept, types), folder / workbook.name, purge.spec.name)
+                files.append((folder / workbook.name, workbook))
+            staged.append(StagedList(tuple(files), removed))
     finally:
         connection.close()
     return WithdrawnConsent(staged)
