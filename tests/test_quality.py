@@ -546,3 +546,43 @@ def test_an_error_in_the_worker_is_the_same_one_line_error_and_a_worker_without_
     assert unused.process.exitcode == 0
     worker.stop_gate_worker()
     assert worker._workers == []
+
+
+def test_columns_and_keys_read_from_duckdbs_catalogue_match_sqlalchemys_own_reflection(tmp_path: Path) -> None:
+    import sqlalchemy
+
+    from pipelines.quality.gx import _reflect_from_duckdb_catalogue
+
+    database = tmp_path / "reflect.duckdb"
+    with connect(database) as connection:
+        connection.execute("create schema marts")
+        connection.execute(
+            "create table marts.t (id varchar primary key, points bigint not null, on_date date, "
+            "amount decimal(18, 3), seen_at timestamp, flag boolean, share double)"
+        )
+        connection.execute("create view marts.v as select id, points * 2 as doubled from marts.t")
+
+    def reflected(fast: bool) -> list[tuple[object, ...]]:
+        engine = sqlalchemy.create_engine(f"duckdb:///{database}")
+        if fast:
+            _reflect_from_duckdb_catalogue(engine.dialect)
+        try:
+            inspector = sqlalchemy.inspect(engine)
+            return [
+                (table, column["name"], column["nullable"], column["type"]._type_affinity)
+                for table in ("t", "v")
+                for column in inspector.get_columns(table, schema="marts")
+            ]
+        finally:
+            engine.dispose()
+
+    fast = reflected(fast=True)
+    assert fast == reflected(fast=False)
+    assert ("t", "points", False, sqlalchemy.Integer) in fast and ("v", "doubled", True, sqlalchemy.Integer) in fast
+    # duckdb_engine's own query for keys fails on this DuckDB (GX then goes on without them)
+    engine = sqlalchemy.create_engine(f"duckdb:///{database}")
+    _reflect_from_duckdb_catalogue(engine.dialect)
+    try:
+        assert sqlalchemy.inspect(engine).get_pk_constraint("t", schema="marts")["constrained_columns"] == ["id"]
+    finally:
+        engine.dispose()
