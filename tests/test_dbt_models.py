@@ -414,3 +414,34 @@ def test_the_ledger_checks_look_at_tonights_rows_which_are_the_only_ones_a_night
         QualityGateFailed, match=r"checks_int_member_level_ledger: .* duplicate \(member_id, as_of_date\) \(1 row\)"
     ):
         build_night(warehouse, NIGHT_1, tmp_path / "dbt", ("test", "--select", "int_member_level_ledger"))
+
+
+def test_tonights_history_rows_must_equal_the_members_and_a_difference_lists_its_rows(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    # The test compares both sides' count and hash sum first and lists rows only when they differ:
+    # each kind of difference must still fail it, naming the rows.
+    match = ("test", "--select", "fct_member_levels_match_dim_members")
+    build_night(warehouse, NIGHT_1, tmp_path / "dbt", match)
+    ledger = "intermediate.int_member_level_ledger"
+    tonight = f"as_of_date = date '{NIGHT_1}'"
+
+    # the same rows in another order, and another night's rows changed: still equal
+    execute(warehouse, f"create table scratch as select * from {ledger} order by member_id desc")
+    execute(warehouse, f"delete from {ledger}; insert into {ledger} select * from scratch; drop table scratch")
+    execute(warehouse, f"insert into {ledger} select member_id, as_of_date - 1, 'Red', 0, 0 from {ledger}")
+    build_night(warehouse, NIGHT_1, tmp_path / "dbt", match)
+
+    # two members' points swapped: same count, same multiset of points, other rows
+    execute(
+        warehouse,
+        f"update {ledger} set validated_points = case member_id when 'M1' then (select validated_points from {ledger}"
+        f" where member_id = 'M2' and {tonight}) else (select validated_points from {ledger} where member_id = 'M1'"
+        f" and {tonight}) end where member_id in ('M1', 'M2') and {tonight}",
+    )
+    assert query(
+        warehouse,
+        f"select count(distinct validated_points) from {ledger} where {tonight} and member_id in ('M1', 'M2')",
+    ) == [(2,)]
+    with pytest.raises(QualityGateFailed, match=r"fct_member_levels_match_dim_members: Got 4 results"):
+        build_night(warehouse, NIGHT_1, tmp_path / "dbt", match)
