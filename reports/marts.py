@@ -15,6 +15,8 @@ import pandas as pd
 from pipelines.core.warehouse import connect
 
 REPORTING_SCHEMA = "reporting"
+# A report model's rows are read in this order, by the columns it has (sort_order: the model's own).
+SORT_KEYS = ("sort_order", "as_of_date", "member_id", "job_id")
 
 
 @dataclass
@@ -41,8 +43,11 @@ class MartsReader:
             f'select * from {REPORTING_SCHEMA}."{name}"' + (f" where {conditions}" if conditions else ""),
             list((where or {}).values()),
         )
-        order = [c for c in ("sort_order", "as_of_date", "member_id", "job_id") if c in frame.columns][:1]
-        return frame.sort_values(order).reset_index(drop=True) if order else frame
+        # every key column the model has, not only the first: a list's rows share one as_of_date, and
+        # ordered by it alone they came out in whatever order DuckDB gave them (an incremental night
+        # and a full rebuild of it wrote the same list in two orders)
+        order = [c for c in SORT_KEYS if c in frame.columns]
+        return frame.sort_values(order, kind="stable").reset_index(drop=True) if order else frame
 
     def list_rows(self, name: str) -> pd.DataFrame:
         """An export model's rows, in its order, of members with consent in the current night's data.

@@ -27,6 +27,7 @@ from pipelines.quality.docs import remote_assets
 from reports import charts
 from reports.exports import neutralise_cell, write_safe_csv, write_safe_xlsx
 from reports.marketing import MARKETING_LISTS
+from reports.marts import MartsReader
 from tools.synthetic.generate import generate_inbox
 
 NIGHT = date(2026, 11, 20)  # a Friday
@@ -500,3 +501,18 @@ def test_every_kind_of_chart_is_a_figure_plotly_accepts_unchanged(figure: charts
     assert validated["layout"] == as_dict["layout"]
     div = charts.to_div(figure, "chart-x")
     assert 'id="chart-x"' in div and "Plotly.newPlot" in div
+
+
+def test_a_lists_rows_are_read_in_member_order_whatever_order_the_warehouse_gives(tmp_path: Path) -> None:
+    # A list's rows share one as_of_date: ordered by it alone, an incremental night and a full rebuild
+    # of it wrote the same list in two orders. Stored here in reverse, read in member order.
+    night = date(2026, 3, 1)
+    with duckdb.connect(str(tmp_path / "lists.duckdb")) as connection:
+        connection.execute("create schema reporting")
+        connection.execute(
+            "create table reporting.exp_some_list as select 'M' || lpad(i::varchar, 3, '0') as member_id,"
+            " date '2026-03-01' as as_of_date from range(30, 0, -1) as t(i)"
+        )
+        reader = MartsReader(connection, night)
+        members = list(reader.model("exp_some_list")["member_id"])
+    assert members == sorted(members) and len(members) == 30
