@@ -77,17 +77,21 @@ _SQL_TYPES: dict[str, type[sql_types.TypeEngine[Any]]] = {
 }
 
 
+def _catalogue_rows(
+    connection: Connection, columns: str, function: str, table_name: str, schema: str | None, condition: str = "true"
+) -> list[Any]:
+    """One table's rows of a DuckDB catalogue function (duckdb_columns(), duckdb_constraints())."""
+    query = f"select {columns} from {function} where schema_name = :schema and table_name = :table and {condition}"
+    return list(connection.execute(text(query), {"schema": schema or "main", "table": str(table_name)}).fetchall())
+
+
 def _columns_from_duckdb(
     connection: Connection, table_name: str, schema: str | None = None, **_: Any
 ) -> list[dict[str, Any]]:
     """SQLAlchemy's reflected columns of a table or view, from DuckDB's own catalogue."""
-    rows = connection.execute(
-        text(
-            "select column_name, data_type, is_nullable from duckdb_columns() "
-            "where schema_name = :schema and table_name = :table order by column_index"
-        ),
-        {"schema": schema or "main", "table": str(table_name)},
-    ).fetchall()
+    rows = _catalogue_rows(
+        connection, "column_name, data_type, is_nullable, column_index", "duckdb_columns()", table_name, schema
+    )
     return [
         {
             "name": name,
@@ -95,20 +99,21 @@ def _columns_from_duckdb(
             "nullable": bool(nullable),
             "default": None,
         }
-        for name, data_type, nullable in rows
+        for name, data_type, nullable, _ in sorted(rows, key=lambda row: row[3])
     ]
 
 
 def _primary_key_from_duckdb(
     connection: Connection, table_name: str, schema: str | None = None, **_: Any
 ) -> dict[str, Any]:
-    rows = connection.execute(
-        text(
-            "select constraint_column_names from duckdb_constraints() "
-            "where schema_name = :schema and table_name = :table and constraint_type = 'PRIMARY KEY'"
-        ),
-        {"schema": schema or "main", "table": str(table_name)},
-    ).fetchall()
+    rows = _catalogue_rows(
+        connection,
+        "constraint_column_names",
+        "duckdb_constraints()",
+        table_name,
+        schema,
+        "constraint_type = 'PRIMARY KEY'",
+    )
     return {"constrained_columns": list(rows[0][0]) if rows else [], "name": None}
 
 
