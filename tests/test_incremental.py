@@ -46,6 +46,12 @@ PURCHASED_AHEAD = "RINC_PURCHASE"  # purchase dated C + 1: purchase_in_future on
 SERIAL_HOLDER = "RINC_HOLDER"  # holds a serial on C, removed by a version stamped C + 1 (file of D)
 SERIAL_SECOND = "RINC_SECOND"  # duplicate_serial on C, holds the serial on D
 OF_NEW_MEMBER = "RINC_NEWMEMBER"  # its member's record is stamped C + 1: member_known from D on
+# A serial's holder kept, and a registration that only an OLD version ties to a serial taken tonight:
+# recomputed for that old serial, it must still be ranked in its current serial's group (it was
+# counted instead of duplicate_serial when only the old serial's group was recomputed).
+KEPT_HOLDER = "RINC_KEPTHOLDER"  # holds MOVED0002 since before C
+MOVED_SERIAL = "RINC_MOVED"  # had MOVED0001, corrected to MOVED0002 before C: duplicate_serial
+TAKES_OLD_SERIAL = "RINC_TAKESOLD"  # arrives tonight with MOVED0001
 NEW_MEMBER = "MINC_NEW"
 
 
@@ -147,6 +153,18 @@ def crafted_inbox(inbox: Path, products: CraftedProducts) -> Path:
             SERIAL_SECOND, owners[4], products.plain, serial_number=" dupserial1 ", registered_at="2026-03-01T10:00:00Z"
         ),
         registration_row(OF_NEW_MEMBER, NEW_MEMBER, products.plain),
+        registration_row(KEPT_HOLDER, owners[0], products.plain, serial_number="MOVED0002"),
+        registration_row(
+            MOVED_SERIAL, owners[1], products.plain, serial_number="MOVED0001", registered_at="2026-03-01T10:00:00Z"
+        ),
+        registration_row(
+            MOVED_SERIAL,
+            owners[1],
+            products.plain,
+            serial_number="MOVED0002",
+            registered_at="2026-03-01T10:00:00Z",
+            updated_at="2026-04-01T10:00:00Z",
+        ),
     ]
     write_csv(inbox / "registrations" / "2026-11-19_crafted.csv", list(registration_columns), night_1_rows)
     later = inbox.parent / "arrives_for_night_2"
@@ -159,6 +177,14 @@ def crafted_inbox(inbox: Path, products: CraftedProducts) -> Path:
             updated_at=f"{NIGHT_2}T08:00:00Z",
         ),
         registration_row(LATE_FILE, owners[5], products.plain, serial_number="LATE0001"),
+        registration_row(
+            TAKES_OLD_SERIAL,
+            owners[2],
+            products.plain,
+            serial_number="MOVED0001",
+            registered_at=f"{NIGHT_2}T08:00:00Z",
+            updated_at=f"{NIGHT_2}T08:00:00Z",
+        ),
         registration_row(
             SERIAL_HOLDER,
             owners[3],
@@ -331,6 +357,8 @@ def test_every_kind_of_change_changes_the_registration_between_the_nights(two_ni
     assert before[SERIAL_HOLDER][0] == "counted" and after[SERIAL_HOLDER][0] == "removed"
     assert before[SERIAL_SECOND][0] == "duplicate_serial" and after[SERIAL_SECOND][0] == "counted"
     assert before[OF_NEW_MEMBER][2] is False and after[OF_NEW_MEMBER][2] is True
+    assert before[MOVED_SERIAL][0] == after[MOVED_SERIAL][0] == "duplicate_serial"
+    assert before[KEPT_HOLDER][0] == after[KEPT_HOLDER][0] == "counted" and after[TAKES_OLD_SERIAL][0] == "counted"
 
 
 def test_an_incremental_night_publishes_exactly_what_a_full_rebuild_publishes(

@@ -1,8 +1,12 @@
 -- The registrations an incremental night recomputes (doc incremental_nights), with every member id
 -- they name in any version: what can have changed between the current night C (incremental_since)
--- and D. Read from the raw records and the catalogue alone, so that it needs no stored row; every
--- part is a superset of what changed (any version of a record counts), and recomputing a
--- registration that did not change gives its stored row again. Empty on a full rebuild.
+-- and D. Read from the raw records and the catalogue, and for serial groups from the registrations
+-- stored at C; every part is a superset of what changed (any version of a record counts), and
+-- recomputing a registration that did not change gives its stored row again. Empty on a full rebuild.
+{#- The registrations stored at C (source stored): absent only before a warehouse's first night, a full
+    rebuild. A unit test (no `this`) gives them as an input. -#}
+{%- set stored_status = source('stored', 'int_registration_status') %}
+{%- set stored_exists = this is none or not execute or load_relation(stored_status) is not none %}
 with context as (
     select
         {{ as_of_date() }} as night,
@@ -91,7 +95,7 @@ seeds as (
 ),
 
 -- who holds a serial can change for every registration sharing a product and serial with a
--- recomputed one, under any of its versions' serials
+-- recomputed one, under any of the recomputed one's versions' serials (a serial it leaves, one it takes)
 touched_serials as (
     select distinct r.product_sku, r.serial_key
     from raw_registrations as r
@@ -99,10 +103,19 @@ touched_serials as (
     where r.serial_key <> ''
 ),
 
+-- ...the registrations holding such a serial as of D. Any other registration's version as of D is
+-- its version as of C, stored in int_registration_status, so its serial is read there: matched by
+-- an older version's serial instead, a registration was recomputed without the other holders of
+-- its current serial, and ranked alone (counted instead of duplicate_serial).
 serial_groups as (
-    select r.registration_id
-    from raw_registrations as r
-    semi join touched_serials as t on r.product_sku = t.product_sku and r.serial_key = t.serial_key
+{%- if stored_exists %}
+    select s.registration_id
+    from {{ stored_status }} as s
+    semi join touched_serials as t
+        on s.product_sku = t.product_sku and {{ stored_serial_key('s') }} = t.serial_key
+{%- else %}
+    select registration_id from seeds where false
+{%- endif %}
 ),
 
 recomputed as (
