@@ -168,13 +168,13 @@ def crafted_inbox(inbox: Path, products: CraftedProducts) -> Path:
     ]
     write_csv(inbox / "registrations" / "2026-11-19_crafted.csv", list(registration_columns), night_1_rows)
     later = inbox.parent / "arrives_for_night_2"
+    stamped_tonight = {"registered_at": f"{NIGHT_2}T08:00:00Z", "updated_at": f"{NIGHT_2}T08:00:00Z"}
     night_2_rows = [
         registration_row(
             ARRIVES_TONIGHT,
             owners[5],
             products.plain,
-            registered_at=f"{NIGHT_2}T08:00:00Z",
-            updated_at=f"{NIGHT_2}T08:00:00Z",
+            **stamped_tonight,
         ),
         registration_row(LATE_FILE, owners[5], products.plain, serial_number="LATE0001"),
         registration_row(
@@ -182,8 +182,7 @@ def crafted_inbox(inbox: Path, products: CraftedProducts) -> Path:
             owners[2],
             products.plain,
             serial_number="MOVED0001",
-            registered_at=f"{NIGHT_2}T08:00:00Z",
-            updated_at=f"{NIGHT_2}T08:00:00Z",
+            **stamped_tonight,
         ),
         registration_row(
             SERIAL_HOLDER,
