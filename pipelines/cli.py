@@ -120,8 +120,9 @@ def print_summary(text: str) -> None:
 
 
 def start_logging(command: str, settings: Settings) -> None:
-    """Progress on stderr and this run's log file (call again once Prefect is imported)."""
-    show_progress()
+    """Progress (on stderr at a terminal, see Settings.progress) and this run's log file (call again once
+    Prefect is imported)."""
+    show_progress(settings.progress)
     start_run_log(command, settings.logs)
 
 

@@ -92,10 +92,12 @@ def cli_environment(
     the night runs without Prefect). `extra`: further variables (CPS_* settings).
 
     dbt nodes as Prefect tasks cost time on a server; only the serve test and the session's first
-    night ask for them (they need a server).
+    night ask for them (they need a server). Progress lines are printed although the output is captured
+    (CPS_PROGRESS=always): tests follow a night by them; `extra` can set it back to auto.
     """
     env = {key: value for key, value in os.environ.items() if not key.startswith(("CPS_", "PREFECT_API"))}
     env["PREFECT_HOME"] = str(prefect_home)
+    env["CPS_PROGRESS"] = "always"
     env["CPS_LOGS"] = str(prefect_home.parent / "logs")  # run logs beside the test's other files
     if dbt_node_tasks:
         env["CPS_DBT_NODE_TASKS"] = "true"

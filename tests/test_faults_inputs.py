@@ -560,9 +560,16 @@ def test_a_rejected_file_fails_the_night_with_exit_65_and_accepting_it_publishes
 
     # Accepted once, not for good: left in the inbox, the file loaded nothing, so the next night reads
     # it again and fails on it too (it is neither "already loaded" nor skipped in silence).
-    again = run_cli(paths.cli_args("2026-11-22"), paths.prefect_home, api_url=prefect_api)
+    # Run as a scheduler runs it (its output captured, progress at its default): one line, nothing else.
+    again = run_cli(
+        paths.cli_args("2026-11-22"), paths.prefect_home, api_url=prefect_api, extra_env={"CPS_PROGRESS": "auto"}
+    )
     assert again.returncode == 65, again.stdout + again.stderr
-    assert "rejected inbox file members/batch_07.csv: not UTF-8" in again.stderr.strip().splitlines()[-1]
+    (line,) = again.stderr.strip().splitlines()
+    assert line.startswith("cps: rejected inbox file members/batch_07.csv: not UTF-8"), line
+    assert again.stdout == ""
+    run_log = Path(re.fullmatch(r".*\(details: (.+\.log)\)", line).group(1))  # type: ignore[union-attr]
+    assert "ingest members/batch_07.csv rejected" in run_log.read_text(encoding="utf-8"), "progress is in its log"
 
 
 # ---------------------------------------------------------------- policy overrides of a night

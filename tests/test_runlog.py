@@ -6,7 +6,18 @@ import io
 import logging
 from pathlib import Path
 
-from pipelines.core.runlog import QuietStream, current_run_log, start_run_log, stop_run_log, with_log_hint
+import pytest
+
+from pipelines.core.runlog import (
+    PROGRESS,
+    ProgressHandler,
+    QuietStream,
+    current_run_log,
+    show_progress,
+    start_run_log,
+    stop_run_log,
+    with_log_hint,
+)
 
 
 def test_noise_is_dropped_and_everything_else_passes_whole_lines() -> None:
@@ -52,3 +63,34 @@ def test_run_log_collects_detail_and_is_named_in_errors(tmp_path: Path) -> None:
     assert "a flow run's message" in text and "ValueError: why" in text
     assert path.name.startswith("nightly_") and path.suffix == ".log"
     assert current_run_log() is None and with_log_hint("x") == "x"
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("mode", "stderr", "shown"),
+    [
+        ("auto", Terminal(), True),  # an operator watching
+        ("auto", io.StringIO(), False),  # captured by a scheduler or a script: the result alone
+        ("always", io.StringIO(), True),
+        ("never", Terminal(), False),
+    ],
+)
+def test_progress_reaches_stderr_at_a_terminal_or_when_asked_and_the_run_log_always(
+    mode: str, stderr: io.StringIO, shown: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stderr", stderr)
+    handlers = list(PROGRESS.handlers)
+    monkeypatch.setattr(PROGRESS, "handlers", [h for h in handlers if not isinstance(h, ProgressHandler)])
+    try:
+        path = start_run_log("nightly", tmp_path / "logs")
+        show_progress(mode)
+        PROGRESS.info("ingest members/a.csv loaded: 3 rows")
+    finally:
+        stop_run_log()
+    assert any(isinstance(handler, ProgressHandler) for handler in PROGRESS.handlers) is shown
+    assert ("ingest members/a.csv loaded: 3 rows" in stderr.getvalue()) is shown
+    assert "ingest members/a.csv loaded: 3 rows" in path.read_text(encoding="utf-8")

@@ -1,7 +1,8 @@
 """The operator's console and the run log.
 
-- Progress lines ("ingest members/… 1,234 rows 0.3 s", "dbt 87/161 fct_registrations 4.2 s") go to
-  stderr through the `cps.progress` logger, so stdout holds only a command's result.
+- Progress lines ("ingest members/… 1,234 rows 0.3 s", "dbt 87/161 fct_registrations 4.2 s") go through
+  the `cps.progress` logger to the run log and, at a terminal (Settings.progress), to stderr: stdout holds
+  only a command's result, and a failed run whose output is captured prints its one line alone.
 - Every run of a command that does work writes a log file of its own under the logs folder
   (data/logs/nightly_2026-11-20_021503.log): progress, dbt's and Prefect's messages and any
   traceback. The one-line error on the console names that file.
@@ -51,12 +52,21 @@ class ProgressHandler(logging.Handler):
             self.handleError(record)
 
 
-def show_progress() -> None:
-    """Print progress lines on stderr; idempotent."""
-    if not any(isinstance(handler, ProgressHandler) for handler in PROGRESS.handlers):
+def show_progress(mode: str = "auto") -> None:
+    """Progress lines for the run log, and on stderr too when `mode` (Settings.progress) says so: "always",
+    or "auto" with stderr a terminal (an operator watching); idempotent."""
+    on_console = mode == "always" or (mode == "auto" and _is_terminal(sys.stderr))
+    if on_console and not any(isinstance(handler, ProgressHandler) for handler in PROGRESS.handlers):
         PROGRESS.addHandler(ProgressHandler())
     PROGRESS.setLevel(logging.INFO)
     DETAIL.setLevel(logging.DEBUG)
+
+
+def _is_terminal(stream: TextIO | None) -> bool:
+    try:
+        return stream is not None and stream.isatty()
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
 
 
 def start_run_log(command: str, logs_dir: Path) -> Path:

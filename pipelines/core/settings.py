@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -57,6 +58,14 @@ class Settings(BaseSettings):
     accept_rejected: bool = Field(
         default=False,
         description="Publish the night even though inbox files were rejected (the summary lists them)",
+    )
+    progress: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description=(
+            "Progress lines on stderr while a command works: auto (only when stderr is a terminal, so that "
+            "a scheduler or a script capturing the output gets the result alone: the summary on stdout, or "
+            "one line on stderr when the run fails), always, or never; the run log has them in every case"
+        ),
     )
     lock_wait_seconds: float = Field(default=0.0, description="How long a nightly run waits for another run's lock")
     allow_future: bool = Field(default=False, description="Accept a run date later than tomorrow (UTC)")

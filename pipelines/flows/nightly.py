@@ -399,7 +399,7 @@ def run_nightly(settings: Settings, prefect: bool | None = None) -> NightSummary
     """The night for the settings' paths and date (the `cps nightly` command): a Prefect flow run when a
     Prefect server is configured (PREFECT_API_URL, or the run's temporary one), else the steps directly.
     `prefect` decides it instead (tests of what a night computes run it directly)."""
-    show_progress()
+    show_progress(settings.progress)
     start_run_log("nightly", settings.logs.resolve())
     check_usage(settings, settings.allow_future)
     check_prefect_usage(settings.dbt_node_tasks, settings.prefect_temporary_server)

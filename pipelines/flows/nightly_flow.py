@@ -27,7 +27,7 @@ def nightly_flow(settings: Settings | None = None, as_of: date | None = None) ->
     settings = (settings or Settings()).resolved()
     if as_of is not None:
         settings = settings.with_overrides(as_of=as_of)
-    show_progress()
+    show_progress(settings.progress)
     start_run_log("nightly", settings.logs)  # served runs; `cps nightly` opened it already
     check_usage(settings, settings.allow_future)
     try:
