@@ -36,7 +36,7 @@ from tests.nightly_helpers import (
 
 NIGHT = "2026-11-20"
 NEXT_NIGHT = "2026-11-21"
-STEPS = ("prepare", "ingest", "dbt build", "quality gate", "publish", "reports")
+STEPS = ("prepare", "ingest", "dbt build", "quality gate", "consent", "publish", "reports")
 CONTRACT_TABLES = (
     "dim_products",
     "dim_members",

@@ -343,7 +343,10 @@ def build_and_publish(
     record_night(build_path, night, kind, settings.catalog, plan.project_digest, settings.policy_overrides)
     reference = max(night, current) if current else night
     retention_days = int(values["retention_days"])
-    withdrawn = consent_step(build_path, night, rendered, settings.reports, staging_root, reference, retention_days)
+    withdrawn = timer.run(
+        "consent",
+        lambda: consent_step(build_path, night, rendered, settings.reports, staging_root, reference, retention_days),
+    )
     # the gate's Data Docs, built by its worker meanwhile: the index links them
     timer.run("quality gate", pending.wait_for_data_docs, part="Data Docs")
     staged_reports = timer.run("reports", lambda: reports_index_step(night_path, rendered), part="index")
