@@ -7,6 +7,7 @@ shared by the module; `cps` subprocesses only where the test is about the proces
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import re
@@ -28,7 +29,7 @@ from pipelines.core.nights import NightKind, archive_path, check_run_date, class
 from pipelines.core.policy import policy
 from pipelines.core.settings import PROJECT_ROOT, Settings, utc_today
 from pipelines.core.warehouse import connect
-from pipelines.publishing.nights import apply_retention, describe_nights
+from pipelines.publishing.nights import apply_retention, describe_nights, swap_in
 from pipelines.publishing.publish import warehouse_lock
 from tests.nightly_helpers import run_cli, table_fingerprints
 
@@ -365,6 +366,78 @@ def test_an_earlier_nights_lists_lose_whoever_withdrew_consent_since(backfilled:
     assert not {key for night, _, key in recorded if night == CURRENT} & {INVITED_THEN_WITHDRAWS, OLD_ACCOUNT_EMAIL}
 
 
+def published_pages(reports: Path) -> dict[str, bytes]:
+    """The reports folder but the earlier nights' marketing lists: the consent step rewrites those without
+    whoever's consent is gone before anything is published, and a failed night keeps that (by design)."""
+    return {
+        name: content
+        for name, content in folder_contents(reports).items()
+        if not Path(name).name.startswith(("invitations_", "completion_campaign_", "level_at_risk_", "come_back_"))
+    }
+
+
+def test_a_night_that_fails_while_it_publishes_puts_back_what_it_had_put_in_place(
+    backfilled: Backfilled, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reports, the landing page and a backfill's archive go in place before the warehouse's rename;
+    a failure up to that rename puts them back: a night that exits non-zero has published nothing."""
+    import pipelines.flows.nightly as nightly
+
+    site = Site(tmp_path, backfilled.site.inbox)
+    shutil.copytree(backfilled.site.warehouse.parent, site.warehouse.parent)
+    shutil.copytree(backfilled.site.reports, site.reports)
+    before, reports_before = table_fingerprints(site.warehouse), published_pages(site.reports)
+    archive = archive_path(site.warehouse, GAP)
+    archive_before = archive.read_bytes()
+    next_night = CURRENT + timedelta(days=1)
+
+    # The landing page cannot be written (a folder where index.html should be): after the night's reports.
+    (site.reports / "index.html").unlink()
+    (site.reports / "index.html").mkdir()
+    with pytest.raises(CpsError) as failure:
+        run_night(site, next_night)
+    assert failure.value.exit_code == 1 and "index.html" in str(failure.value)
+    assert table_fingerprints(site.warehouse) == before
+    assert query(site.warehouse, "select max(as_of_date) from raw.nights")[0][0] == CURRENT
+    assert not (site.reports / next_night.isoformat()).exists()
+    (site.reports / "index.html").rmdir()
+    (site.reports / "index.html").write_bytes(reports_before["index.html"])
+    assert published_pages(site.reports) == reports_before
+
+    # A backfill whose warehouse cannot be written once its archive and reports are in place (a full disk).
+    def full_disk(build_path: Path, warehouse: Path) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(warehouse))
+
+    monkeypatch.setattr(nightly, "publish_step", full_disk)
+    with pytest.raises(CpsError) as failure:
+        run_night(site, GAP)
+    assert failure.value.exit_code == 1 and str(site.warehouse) in str(failure.value)
+    assert archive.read_bytes() == archive_before
+    assert table_fingerprints(site.warehouse) == before
+    assert published_pages(site.reports) == reports_before
+    assert not [path for path in [*site.reports.iterdir(), *archive.parent.iterdir()] if ".previous-" in path.name]
+
+
+def test_a_swap_puts_back_what_it_replaced_or_drops_it(tmp_path: Path) -> None:
+    for replaced in (True, False):
+        target, staged = tmp_path / f"night-{replaced}", tmp_path / f"staged-{replaced}"
+        staged.mkdir()
+        (staged / "page.html").write_text("new", encoding="utf-8")
+        if replaced:
+            target.mkdir()
+            (target / "page.html").write_text("old", encoding="utf-8")
+        swap = swap_in(staged, target)
+        assert (target / "page.html").read_text(encoding="utf-8") == "new" and not staged.exists()
+        swap.undo()
+        assert folder_contents(target) == {"page.html": b"old"} if replaced else not target.exists()
+    archive, staged_file = tmp_path / "2026-11-20.duckdb", tmp_path / "staged.duckdb"
+    archive.write_bytes(b"old")
+    staged_file.write_bytes(b"new")
+    swap = swap_in(staged_file, archive)
+    swap.finish()
+    assert archive.read_bytes() == b"new" and not (tmp_path / ".previous-2026-11-20.duckdb").exists()
+
+
 def test_retention_deletes_old_archives_and_exports(backfilled: Backfilled, tmp_path: Path) -> None:
     assert not backfilled.old_archive.exists() and not backfilled.old_export.exists()
     assert backfilled.kept_export.exists()
@@ -379,10 +452,14 @@ def test_retention_deletes_old_archives_and_exports(backfilled: Backfilled, tmp_
         (tmp_path / "reports" / night.isoformat()).mkdir(parents=True)
         (tmp_path / "reports" / night.isoformat() / f"invitations_{night}.csv").write_text("x", encoding="utf-8")
         (tmp_path / "reports" / night.isoformat() / "index.html").write_text("x", encoding="utf-8")
+    # One old export that cannot be deleted (a folder by that name): named, and the others still go.
+    (tmp_path / "reports" / deleted.isoformat() / f"come_back_{deleted}.csv").mkdir()
     result = apply_retention(warehouse, tmp_path / "reports", CURRENT, retention)
     assert result.archives == [archive_path(warehouse, deleted)]
     assert [path.name for path in result.exports] == [f"invitations_{deleted}.csv"]
     assert (tmp_path / "reports" / deleted.isoformat() / "index.html").exists()
+    (failure,) = result.failures
+    assert failure.startswith(str(tmp_path / "reports" / deleted.isoformat() / f"come_back_{deleted}.csv"))
 
 
 def test_rebuilding_published_nights_and_rerunning_the_current_one_change_nothing(backfilled: Backfilled) -> None:

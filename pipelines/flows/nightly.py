@@ -7,6 +7,7 @@ is not started (see pipelines.core.orchestration).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -27,6 +28,8 @@ from pipelines.core.warehouse import apply_memory_limit
 from pipelines.flows.artifacts import attach_summary_artifacts
 from pipelines.flows.prefect_api import check_prefect_usage, prefect_api_configured, temporary_api_in_use
 from pipelines.publishing.nights import (
+    FilesKept,
+    Swap,
     add_backfilled_ledger_rows,
     apply_retention,
     publish_archive,
@@ -89,12 +92,32 @@ def quality_step(database: Path, pending: PendingGate) -> GateResult:
     return result
 
 
+def landing_pages(reports: Path) -> tuple[Path, ...]:
+    from reports.landing import LATEST_PAGE
+
+    return reports / "index.html", reports / LATEST_PAGE
+
+
 def render_landing(reports: Path) -> Path:
     """The landing page of every published night (reports are rendered aside, then moved in)."""
     from reports.render import render_landing as write_landing
 
     with naming_path(reports):
         return write_landing(reports)
+
+
+def put_back(swaps: list[Swap], landing: FilesKept) -> None:
+    """Undo the swaps of a night that failed to publish and write the landing pages back as they were;
+    each part is tried even if another fails (the failure being raised says what went wrong)."""
+    for swap in reversed(swaps):
+        try:
+            swap.undo()
+        except OSError as error:
+            run_logger().error("could not put back %s: %s", swap.target, error)
+    try:
+        landing.put_back()
+    except OSError as error:
+        run_logger().error("could not put the landing pages back: %s", error)
 
 
 @step(name="reports")
@@ -352,19 +375,32 @@ def build_and_publish(
     staged_reports = timer.run("reports", lambda: reports_index_step(night_path, rendered), part="index")
 
     def publish() -> Path:
-        published = settings.warehouse
         with naming_path(settings.reports):
             # earlier lists without tonight's withdrawn consents first: a run stopped after this has only
             # removed rows whose consent its inputs withdrew
             for purged in withdrawn.staged:
                 for staged, target in purged.files:
                     os.replace(staged, target)
-        if staged_archive is not None:
-            published = publish_archive(staged_archive, settings.warehouse, night)
-        publish_step(build_path, settings.warehouse)
-        with naming_path(settings.reports):
-            publish_reports(staged_reports, settings.reports / night.isoformat())
-        render_landing(settings.reports)
+        # The reports and the archive go in place first, each keeping what it replaced aside, and the
+        # warehouse last, in one rename: a failure before that rename puts everything back, so that a
+        # night that exits non-zero has published nothing.
+        swaps: list[Swap] = []
+        landing = FilesKept.of(*landing_pages(settings.reports))
+        published = settings.warehouse
+        try:
+            with naming_path(settings.reports):
+                swaps.append(publish_reports(staged_reports, settings.reports / night.isoformat()))
+                render_landing(settings.reports)
+            if staged_archive is not None:
+                swaps.append(publish_archive(staged_archive, settings.warehouse, night))
+                published = swaps[-1].target
+            publish_step(build_path, settings.warehouse)
+        except BaseException:
+            put_back(swaps, landing)
+            raise
+        for swap in swaps:  # published: what the swaps replaced goes
+            with contextlib.suppress(OSError):
+                swap.finish()
         shutil.rmtree(staging_root, ignore_errors=True)
         return published
 
@@ -378,6 +414,9 @@ def build_and_publish(
             len(retention.archives),
             len(retention.exports),
         )
+    after_publish_warnings = tuple(f"retention could not delete {failure}" for failure in retention.failures)
+    for warning in after_publish_warnings:
+        PROGRESS.warning("%s", warning)
 
     summary = NightSummary(
         as_of=night,
@@ -391,6 +430,7 @@ def build_and_publish(
         build=plan.describe(),
         current_night=max(night, current) if current else night,
         consent_withdrawn=(withdrawn.rows, withdrawn.lists),
+        after_publish_warnings=after_publish_warnings,
     )
     logger.info(summary.render())
     if in_prefect_run():

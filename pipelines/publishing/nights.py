@@ -160,13 +160,77 @@ def write_archive(night_build: Path, staged_file: Path) -> Path:
     return staged_file
 
 
-def publish_archive(staged_file: Path, warehouse: Path, night: date) -> Path:
+@dataclass(frozen=True)
+class Swap:
+    """A published path replaced by a staged one, what it replaced kept aside until the night is published:
+    undo() puts it back (the night then publishes nothing), finish() drops it."""
+
+    target: Path
+    aside: Path | None
+
+    def undo(self) -> None:
+        remove_path(self.target)
+        if self.aside is not None:
+            os.replace(self.aside, self.target)
+
+    def finish(self) -> None:
+        if self.aside is not None:
+            remove_path(self.aside)
+
+
+def remove_path(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def swap_in(staged: Path, target: Path) -> Swap:
+    """Put `staged` (a file or a folder) in place of `target`, keeping the replaced one aside (see Swap)."""
+    aside = target.with_name(f".previous-{target.name}")
+    if aside.exists() or aside.is_symlink():
+        remove_path(aside)  # left by a run that stopped before it finished
+    replaced = target.exists() or target.is_symlink()
+    if replaced:
+        os.replace(target, aside)
+    try:
+        os.replace(staged, target)
+    except BaseException:
+        if replaced:
+            os.replace(aside, target)
+        raise
+    return Swap(target, aside if replaced else None)
+
+
+@dataclass(frozen=True)
+class FilesKept:
+    """Small files as they were (None: absent), to be written back if a night fails to publish."""
+
+    contents: dict[Path, bytes | None]
+
+    @classmethod
+    def of(cls, *paths: Path) -> FilesKept:
+        return cls({path: path.read_bytes() if path.is_file() else None for path in paths})
+
+    def put_back(self) -> None:
+        for path, content in self.contents.items():
+            if content is None:
+                if path.is_file():
+                    path.unlink()
+                continue
+            if path.is_file() and path.read_bytes() == content:
+                continue
+            temporary = path.with_name(f".previous-{path.name}")
+            temporary.write_bytes(content)
+            os.replace(temporary, path)
+
+
+def publish_archive(staged_file: Path, warehouse: Path, night: date) -> Swap:
     """Move the staged archive file into the night archive, read-only for everyone."""
     target = archive_path(warehouse, night)
     target.parent.mkdir(parents=True, exist_ok=True)
     staged_file.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-    os.replace(staged_file, target)
-    return target
+    return swap_in(staged_file, target)
 
 
 def staging_reports_root(reports: Path) -> Path:
@@ -174,29 +238,25 @@ def staging_reports_root(reports: Path) -> Path:
     return reports / ".staging"
 
 
-def publish_reports(staged_night_dir: Path, night_dir: Path) -> None:
-    """Replace the night's reports folder with the staged one (the old one is removed after the swap)."""
-    previous = night_dir.with_name(f".previous-{night_dir.name}")
-    shutil.rmtree(previous, ignore_errors=True)
-    if night_dir.exists():
-        os.replace(night_dir, previous)
-    os.replace(staged_night_dir, night_dir)
-    shutil.rmtree(previous, ignore_errors=True)
+def publish_reports(staged_night_dir: Path, night_dir: Path) -> Swap:
+    """Put the staged reports folder in place of the night's (a re-run's replaced folder is kept aside)."""
+    return swap_in(staged_night_dir, night_dir)
 
 
 @dataclass(frozen=True)
 class RetentionResult:
     archives: list[Path]
     exports: list[Path]
+    failures: list[str]  # "<path>: <reason>" for each file that could not be deleted
 
 
 def apply_retention(warehouse: Path, reports: Path, reference: date, retention_days: int) -> RetentionResult:
-    """Delete archived night files and exported list files of nights more than retention_days before reference."""
+    """Delete archived night files and exported list files of nights more than retention_days before
+    reference. A file that cannot be deleted is reported in `failures` and the others are still deleted:
+    retention runs once the night is published, which no failure of it can undo."""
     cutoff = reference - timedelta(days=retention_days)
-    archives = [path for night, path in archived_nights(warehouse).items() if night < cutoff]
-    for path in archives:
-        path.unlink()
-    exports: list[Path] = []
+    candidates = [path for night, path in archived_nights(warehouse).items() if night < cutoff]
+    export_candidates: list[Path] = []
     if reports.is_dir():
         for folder in reports.iterdir():
             try:
@@ -204,11 +264,21 @@ def apply_retention(warehouse: Path, reports: Path, reference: date, retention_d
             except ValueError:
                 continue
             if night < cutoff and folder.is_dir():
-                for path in [*folder.glob("*.csv"), *folder.glob("*.xlsx")]:
-                    if path.name.startswith(EXPORT_PREFIXES):
-                        path.unlink()
-                        exports.append(path)
-    return RetentionResult(archives, exports)
+                export_candidates += [
+                    path
+                    for path in [*folder.glob("*.csv"), *folder.glob("*.xlsx")]
+                    if path.name.startswith(EXPORT_PREFIXES)
+                ]
+    deleted: set[Path] = set()
+    failures: list[str] = []
+    for path in [*candidates, *export_candidates]:
+        try:
+            path.unlink()
+            deleted.add(path)
+        except OSError as error:
+            failures.append(f"{path}: {error.strerror or error}")
+    archives = [path for path in candidates if path in deleted]
+    return RetentionResult(archives, [path for path in export_candidates if path in deleted], failures)
 
 
 def describe_nights(warehouse: Path) -> str:

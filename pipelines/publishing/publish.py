@@ -21,6 +21,7 @@ from typing import TextIO
 import duckdb
 
 from pipelines.core.errors import CpsError, WarehouseBusy, naming_path, warehouse_unreadable
+from pipelines.core.orchestration import run_logger
 from pipelines.core.warehouse import connect
 
 
@@ -155,9 +156,13 @@ def publish_build(build_path: Path, warehouse: Path) -> None:
         os.fsync(handle.fileno())
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     os.replace(build_path, warehouse)
-    directory = os.open(warehouse.parent, os.O_RDONLY)
+    # The night is published from here on: nothing after the rename may fail the run.
     try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+        directory = os.open(warehouse.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+    except OSError as error:  # the rename is made; only its durability across a power cut is unsure
+        run_logger().warning("published %s, but could not sync its folder: %s", warehouse, error)
     shutil.rmtree(build_path.parent, ignore_errors=True)

@@ -71,6 +71,9 @@ class NightSummary:
     current_night: date | None = None
     # earlier nights' lists written again tonight without whoever's consent is gone: (rows, lists)
     consent_withdrawn: tuple[int, int] = (0, 0)
+    # what went wrong once the night was published (it stays published): e.g. a file retention could
+    # not delete
+    after_publish_warnings: tuple[str, ...] = ()
 
     def render(self) -> str:
         figures = self.figures
@@ -118,5 +121,6 @@ class NightSummary:
             f"  quality: {len(self.gate.warnings)} warnings, no critical failures",
             f"  time per step: {steps}",
             f"  reports: {self.reports_dir}",
+            *(f"  WARNING {warning}" for warning in self.after_publish_warnings),
         ]
         return "\n".join(lines)
