@@ -29,7 +29,7 @@ from pipelines.core.nights import NightKind, archive_path, check_run_date, class
 from pipelines.core.policy import policy
 from pipelines.core.settings import PROJECT_ROOT, Settings, utc_today
 from pipelines.core.warehouse import connect
-from pipelines.publishing.nights import apply_retention, describe_nights, swap_in
+from pipelines.publishing.nights import EXPORT_PREFIXES, apply_retention, describe_nights, swap_in
 from pipelines.publishing.publish import warehouse_lock
 from tests.nightly_helpers import run_cli, table_fingerprints
 
@@ -372,7 +372,7 @@ def published_pages(reports: Path) -> dict[str, bytes]:
     return {
         name: content
         for name, content in folder_contents(reports).items()
-        if not Path(name).name.startswith(("invitations_", "completion_campaign_", "level_at_risk_", "come_back_"))
+        if not Path(name).name.startswith(EXPORT_PREFIXES)
     }
 
 
