@@ -55,9 +55,14 @@
 {% macro keys_recorded_since(relation, key, seen_from) -%}
     select {{ key }}
     from {{ relation }}
-    where {{ incremental_since() }} is not null
+    where {{ recorded_since(seen_from) }}
+{%- endmacro %}
+
+{# The condition of keys_recorded_since on a raw source's row. #}
+{% macro recorded_since(seen_from) -%}
+    ({{ incremental_since() }} is not null
         and (({{ seen_from }} > {{ incremental_since() }} and {{ seen_from }} <= {{ as_of_date() }})
-            or _file_id > {{ files_after() }})
+            or _file_id > {{ files_after() }}))
 {%- endmacro %}
 
 {# Is `column` a key of keys_recorded_since? Always true on a full rebuild. #}

@@ -1,46 +1,39 @@
--- The registrations an incremental night recomputes (doc incremental_nights), with every member id
--- they name in any version: what can have changed between the current night C (incremental_since)
--- and D. Read from the raw records and the catalogue, and for serial groups from the registrations
--- stored at C; every part is a superset of what changed (any version of a record counts), and
--- recomputing a registration that did not change gives its stored row again. Empty on a full rebuild.
+-- The registrations an incremental night recomputes (doc incremental_nights), with the member ids
+-- they name as stored at C (incremental_since) and in their records since: what can have changed
+-- between the current night C and D. A registration without a record since C holds on D the version
+-- it held on C, stored in int_registration_status, so its dates, product, member and serial are read
+-- there; the records since C are read from raw. Every
+-- part is a superset of what changed, and recomputing a registration that did not change gives its
+-- stored row again. Empty on a full rebuild.
 {#- The registrations stored at C (source stored): absent only before a warehouse's first night, a full
     rebuild. A unit test (no `this`) gives them as an input. -#}
 {%- set stored_status = source('stored', 'int_registration_status') %}
 {%- set stored_exists = this is none or not execute or load_relation(stored_status) is not none %}
+{%- set raw_registrations = source('raw', 'registrations') %}
+{%- set seen_from = 'greatest(cast(updated_at as date), cast(registered_at as date))' %}
 with context as (
     select
         {{ as_of_date() }} as night,
-        {{ incremental_since() }} as since_night,
-        {{ files_after() }} as files_after
+        {{ incremental_since() }} as since_night
 ),
 
-raw_registrations as (
+-- records that take effect in (C, D] (seen_from: the first night a run sees a record, both stamps
+-- before the end of that day), and records of files loaded after C was built (a late file may carry
+-- records stamped on or before C). A unit test's inputs have no row ids.
+recorded_versions as (
     select
         r.registration_id,
         r.member_id,
         r.product_sku,
-        {{ serial_key('r.serial_number') }} as serial_key,
-        -- the first night a run sees this record: both stamps before the end of that day
-        greatest(cast(r.updated_at as date), cast(r.registered_at as date)) as seen_from,
-        r.purchase_date,
-        cast(r.removed_at as date) as removed_on,
-        r._file_id
-    from {{ source('raw', 'registrations') }} as r
-    semi join context as c on c.since_night is not null
-),
-
--- records that take effect in (C, D], and records of files loaded after C was built (a late file
--- may carry records stamped on or before C)
-recorded as (
-    {{ keys_recorded_since('raw_registrations', 'registration_id', 'seen_from') }}
-),
-
--- purchase date reached (purchase_in_future ends) or removal date reached, in (C, D]
-dated as (
-    select r.registration_id
-    from raw_registrations as r, context as c
-    where (r.purchase_date > c.since_night and r.purchase_date <= c.night)
-        or (r.removed_on > c.since_night and r.removed_on <= c.night)
+        {{ serial_key('r.serial_number') }} as serial_key
+    from {{ raw_registrations }} as r
+{%- if this is none %}
+    where {{ recorded_since('greatest(cast(r.updated_at as date), cast(r.registered_at as date))') }}
+{%- else %}
+    -- by row id: the condition reads three narrow columns, and only the matching rows' row groups
+    -- are scanned for the others (a filter on the scan itself would read every column of every row)
+    semi join ({{ keys_recorded_since(raw_registrations, 'rowid', seen_from) }}) as k on r.rowid = k.rowid
+{%- endif %}
 ),
 
 -- products whose points on D differ from their points on C (anniversary, supersession, end of
@@ -66,65 +59,67 @@ changed_products as (
     having count(distinct effective_points) > 1
 ),
 
-repointed as (
-    select r.registration_id
-    from raw_registrations as r
-    semi join changed_products as p on r.product_sku = p.product_sku
-),
-
 -- members with a record that takes effect in (C, D] or arrived after C: whether a registration's
 -- member is known (member_known) can change
 changed_members as (
     {{ keys_recorded_since(source('raw', 'members'), 'member_id', 'cast(updated_at as date)') }}
 ),
 
-of_changed_members as (
-    select r.registration_id
-    from raw_registrations as r
-    semi join changed_members as m on r.member_id = m.member_id
+-- the version held on C of a registration with a record since C (the serial and member it leaves),
+-- or whose purchase or removal date falls in (C, D] (purchase_in_future ends, the removal takes
+-- effect), whose product's points change, or whose member's record changed
+stored_versions as (
+{%- if stored_exists %}
+    select
+        s.registration_id,
+        s.member_id,
+        s.product_sku,
+        {{ stored_serial_key('s') }} as serial_key
+    from {{ stored_status }} as s, context as c
+    where c.since_night is not null
+        and (s.registration_id in (select registration_id from recorded_versions)
+            or (s.purchase_date > c.since_night and s.purchase_date <= c.night)
+            or (cast(s.removed_at as date) > c.since_night and cast(s.removed_at as date) <= c.night)
+            or s.product_sku in (select product_sku from changed_products)
+            or s.member_id in (select member_id from changed_members))
+{%- else %}
+    select registration_id, member_id, product_sku, serial_key from recorded_versions where false
+{%- endif %}
 ),
 
-seeds as (
-    select registration_id from recorded
-    union
-    select registration_id from dated
-    union
-    select registration_id from repointed
-    union
-    select registration_id from of_changed_members
+seed_versions as (
+    select registration_id, member_id, product_sku, serial_key from recorded_versions
+    union all
+    select registration_id, member_id, product_sku, serial_key from stored_versions
 ),
 
 -- who holds a serial can change for every registration sharing a product and serial with a
--- recomputed one, under any of the recomputed one's versions' serials (a serial it leaves, one it takes)
+-- recomputed one, under the serial it held on C or one it takes since (a serial it leaves, one it takes)
 touched_serials as (
-    select distinct r.product_sku, r.serial_key
-    from raw_registrations as r
-    semi join seeds as s on r.registration_id = s.registration_id
-    where r.serial_key <> ''
+    select distinct product_sku, serial_key
+    from seed_versions
+    where serial_key <> ''
 ),
 
--- ...the registrations holding such a serial as of D. Any other registration's version as of D is
--- its version as of C, stored in int_registration_status, so its serial is read there: matched by
--- an older version's serial instead, a registration was recomputed without the other holders of
--- its current serial, and ranked alone (counted instead of duplicate_serial).
+-- ...the registrations holding such a serial as of D. A registration without a record since C holds
+-- its serial as stored at C: matched by an older version's serial instead, a registration was
+-- recomputed without the other holders of its current serial, and ranked alone (counted instead of
+-- duplicate_serial).
 serial_groups as (
 {%- if stored_exists %}
-    select s.registration_id
+    select s.registration_id, s.member_id
     from {{ stored_status }} as s
     semi join touched_serials as t
         on s.product_sku = t.product_sku and {{ stored_serial_key('s') }} = t.serial_key
 {%- else %}
-    select registration_id from seeds where false
+    select registration_id, member_id from seed_versions where false
 {%- endif %}
-),
-
-recomputed as (
-    select registration_id from seeds
-    union
-    select registration_id from serial_groups
 )
 
--- every member id a recomputed registration names in any version: the members whose sums change
-select distinct r.registration_id, r.member_id
-from raw_registrations as r
-semi join recomputed as k on r.registration_id = k.registration_id
+-- every member id a recomputed registration names on C or since: the members whose sums change
+select distinct registration_id, member_id
+from (
+    select registration_id, member_id from seed_versions
+    union all
+    select registration_id, member_id from serial_groups
+) as recomputed
