@@ -31,11 +31,19 @@ products as (
 
 -- ---------------------------------------------------------------- registrations' own dates
 {%- if is_incremental() %}
--- the product and serial groups of the recomputed members: their other registrations give them dates
-recomputed_groups as (
-    select distinct g.product_sku, {{ stored_serial_key('g') }} as serial_key
+-- the registrations of the recomputed members (row ids and groups: narrow columns only)...
+recomputed_rows as (
+    select g.rowid as row_id, g.product_sku, {{ stored_serial_key('g') }} as serial_key
     from {{ ref('int_registration_status') }} as g
     where {{ is_recomputed('g.member_id', 'member_id', 'int_forecast_changes') }}
+),
+
+-- ...and every other registration of their products and serials: they give them dates
+group_rows as (
+    select r.rowid as row_id
+    from {{ ref('int_registration_status') }} as r
+    semi join (select distinct product_sku, serial_key from recomputed_rows) as g
+        on r.product_sku = g.product_sku and {{ stored_serial_key('r') }} = g.serial_key
 ),
 {%- endif %}
 
@@ -43,18 +51,16 @@ recomputed_groups as (
 -- all, so the latest-version window over the raw registrations is not computed a second time.
 -- A full build reads the table where each part needs it: materialised, all of its millions of rows
 -- and columns were written aside under the memory limit and read back six times (30 s -> 12 s at a
--- million members); an incremental night's few rows are kept.
+-- million members); an incremental night's few rows are kept, their wide columns read by row id
+-- once picked (3.0 s -> 2.4 s at a million members).
 registrations as {{ "materialized" if is_incremental() else "not materialized" }} (
     select
         r.* exclude (serial_key_if_different, reasons, pending_points, needs_action),
         {{ stored_serial_key('r') }} as candidate_serial_key
     from {{ ref('int_registration_status') }} as r
 {%- if is_incremental() %}
-    -- a join, not a correlated exists: DuckDB would group all registrations by serial for it
-    left join recomputed_groups as g
-        on r.product_sku = g.product_sku and {{ stored_serial_key('r') }} = g.serial_key
-    where {{ is_recomputed('r.member_id', 'member_id', 'int_forecast_changes') }}
-        or g.product_sku is not null
+    semi join (select row_id from recomputed_rows union select row_id from group_rows) as k
+        on r.rowid = k.row_id
 {%- endif %}
 ),
 
