@@ -17,7 +17,7 @@ from typing import Any
 from pipelines.core.sources import ALL_SOURCES, SOURCES_BY_NAME
 from pipelines.core.warehouse import connect
 from pipelines.ingestion.load import create_raw_tables, raw_table_columns
-from pipelines.transformation.dbt_parse_cache import PARTIAL_PARSE_FILE, saved_parse
+from pipelines.transformation.dbt_parse_cache import PARTIAL_PARSE_FILE, project_of, saved_parse
 from pipelines.transformation.dbt_runner import DbtInvocation, run_dbt
 
 Row = Mapping[str, Any]
@@ -134,14 +134,21 @@ def shared_parse(database: Path, artifacts: Path) -> Iterator[Path]:
     own_parse = saved_parse(artifacts)
     if kept_parse.exists() and not own_parse.exists():
         own_parse.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(kept_parse, own_parse)
+        _copy_parse(kept_parse, own_parse)
     _move_database(database, shared_database)
     try:
         yield shared_database
     finally:
         _move_database(shared_database, database)
     if own_parse.exists() and not kept_parse.exists():
-        shutil.copyfile(own_parse, kept_parse)
+        _copy_parse(own_parse, kept_parse)
+
+
+def _copy_parse(source: Path, target: Path) -> None:
+    """A saved parse with the name of the project it was made from (a parse without it is dropped)."""
+    shutil.copyfile(source, target)
+    if project_of(source).exists():
+        shutil.copyfile(project_of(source), project_of(target))
 
 
 def build_night(

@@ -10,9 +10,16 @@ import duckdb
 import pytest
 from dbt.cli.main import dbtRunner
 
+from pipelines.core.build_plan import project_sha256
 from pipelines.core.policy import policy
 from pipelines.core.settings import DBT_PROJECT_DIR
-from pipelines.transformation.dbt_parse_cache import PARSE_CACHE_VARIABLE, PARTIAL_PARSE_FILE, cached_parse, saved_parse
+from pipelines.transformation.dbt_parse_cache import (
+    PARSE_CACHE_VARIABLE,
+    PARTIAL_PARSE_FILE,
+    cached_parse,
+    project_of,
+    saved_parse,
+)
 from pipelines.transformation.dbt_runner import (
     DbtInvocation,
     dbt_environment,
@@ -125,9 +132,9 @@ def test_the_run_context_reaches_the_sql_as_literals_read_for_each_invocation(tm
         assert "raw.run_context" not in sql
         assert f"date '{as_of.isoformat()}'" in sql
         if since is None:
-            assert "cast(null as date) as since_night" in sql and "cast(null as bigint) as files_after" in sql
+            assert "cast(null as date) as since_night" in sql and "_file_id > cast(null as bigint)" in sql
         else:
-            assert f"date '{since.isoformat()}' as since_night" in sql and "cast(7 as bigint) as files_after" in sql
+            assert f"date '{since.isoformat()}' as since_night" in sql and "_file_id > cast(7 as bigint)" in sql
 
 
 def test_policy_overrides_reach_the_sql_through_the_run_context_and_a_var_given_to_dbt_wins(tmp_path: Path) -> None:
@@ -176,7 +183,7 @@ def test_a_new_warehouse_starts_from_the_projects_cached_parse(tmp_path: Path, m
     first = invocation("first")
     parse_in_background(first)
     wait_for_background_parse()
-    cached = cached_parse(first.database)
+    cached = cached_parse(first.database, project_sha256())
     assert cached.read_bytes() == saved_parse(first.artifacts_dir).read_bytes()
 
     second = invocation("second")
@@ -199,3 +206,35 @@ def test_a_new_warehouse_starts_from_the_projects_cached_parse(tmp_path: Path, m
     wait_for_background_parse()
     assert saved_parse(damaged.artifacts_dir).read_bytes() != b"not a parse"
     assert cached.read_bytes() == saved_parse(damaged.artifacts_dir).read_bytes()  # a good parse replaced it
+
+
+def test_a_parse_saved_for_another_version_of_the_project_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dbt's own check of a saved parse misses some changes (a macro that models call in config()), so a
+    parse serves only the project it was made from: after a deployment the first night parses in full."""
+    monkeypatch.setenv(PARSE_CACHE_VARIABLE, str(tmp_path / "cache"))
+    night = date(2026, 11, 20)
+    published = DbtInvocation(
+        database=tmp_path / "wh" / "cps.duckdb", as_of=night, artifacts_dir=tmp_path / "wh" / ".dbt"
+    )
+    parse_in_background(published)
+    wait_for_background_parse()
+    saved = saved_parse(published.artifacts_dir)
+    assert project_of(saved).read_text(encoding="utf-8") == project_sha256()
+
+    # The same parse as if made from another version of the project: dropped, dbt parses in full.
+    project_of(saved).write_text("0" * 64, encoding="utf-8")
+    copy = DbtInvocation(
+        database=tmp_path / "copy" / "cps.duckdb", as_of=night, artifacts_dir=tmp_path / "copy" / "dbt"
+    )
+    start_from_saved_parse(published.artifacts_dir, copy.artifacts_dir)
+    assert not saved_parse(copy.artifacts_dir).exists()
+    start_from_saved_parses(published)  # also the cache's parse is of the project as it is: taken instead
+    assert project_of(saved).read_text(encoding="utf-8") == project_sha256()
+    project_of(saved).unlink()  # a parse that names no project (saved by an earlier version of cps)
+    (tmp_path / "cache").rename(tmp_path / "no cache")
+    start_from_saved_parses(published)
+    assert not saved.exists()
+    events = parse_events(published)
+    assert "UnableToPartialParse" in events, sorted(set(events))

@@ -1,4 +1,5 @@
-"""dbt's saved parse kept for the whole project, so that a new warehouse starts from it.
+"""dbt's saved parse kept for the whole project, so that a new warehouse starts from it, and never
+kept across a change of the project.
 
 dbt saves its parse of the project (partial_parse.msgpack) in its target folder and re-uses it there,
 checking it against the project: the nights of one warehouse keep theirs (`.dbt/` beside the file). A
@@ -6,10 +7,16 @@ new warehouse had none, so its first night parsed every model, macro and test ag
 ~2.5 s of a small first night (the demo's, each test's, a warehouse started afresh).
 
 Every parse (the platform passes dbt no vars: even policy overrides go through raw.run_context) is now
-also kept in a cache folder, one file per DuckDB
-file name (the name is DuckDB's catalog name, which dbt's check includes: dbt_parse_key.py). A target
-folder without a saved parse starts from it. dbt still checks it as it checks its own: a changed
-project is parsed again where it changed; other vars, profile or dbt version, in full.
+also kept in a cache folder, one file per DuckDB file name (the name is DuckDB's catalog name, which
+dbt's check includes: dbt_parse_key.py) and project. A target folder without a saved parse starts
+from it.
+
+A saved parse serves only the project it was made from (build_plan.project_sha256, written beside it):
+after any change of the project's files it is dropped, and dbt parses in full. dbt's own check
+re-parses only what it finds changed, and misses some changes: after a macro that models call in
+their config() changed (incremental_nights.sql's recomputed_keys_config), dbt re-parsed some of those
+models and kept the old configuration of another (int_registration_status kept its old strategy and
+pre-hook), silently. A full parse after a deployment costs a few seconds once.
 
 The folder: CPS_DBT_PARSE_CACHE, by default data/.cache/dbt-parse in the project. A cache that cannot
 be read or written is skipped: dbt then parses, as before.
@@ -27,48 +34,87 @@ from pipelines.core.settings import PROJECT_ROOT
 
 PARSE_CACHE_VARIABLE = "CPS_DBT_PARSE_CACHE"
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"  # dbt's saved parse, in its target folder
+PROJECT_SUFFIX = ".project-sha256"  # beside it: the project it was made from
 
 
 def parse_cache_dir() -> Path:
     return Path(os.environ.get(PARSE_CACHE_VARIABLE) or PROJECT_ROOT / "data" / ".cache" / "dbt-parse")
 
 
-def cached_parse(database: Path) -> Path:
-    return parse_cache_dir() / f"{database.name}.{PARTIAL_PARSE_FILE}"
+def cached_parse(database: Path, project: str) -> Path:
+    """The cached parse for a DuckDB file's name and a project digest (project_sha256)."""
+    return parse_cache_dir() / f"{database.name}.{project[:16]}.{PARTIAL_PARSE_FILE}"
 
 
 def saved_parse(artifacts_dir: Path) -> Path:
     return artifacts_dir / "target" / PARTIAL_PARSE_FILE
 
 
-def start_from(saved: Path, artifacts_dir: Path) -> None:
-    """Copy a saved parse into an artifacts folder that has none."""
+def project_of(parse: Path) -> Path:
+    """The file beside a saved parse that names the project it was made from (project_sha256)."""
+    return parse.with_name(parse.name + PROJECT_SUFFIX)
+
+
+def made_from(parse: Path, project: str) -> bool:
+    """Whether a saved parse was made from the project with this digest (no record: not known, no)."""
+    try:
+        return parse.is_file() and project_of(parse).read_text(encoding="utf-8").strip() == project
+    except OSError:
+        return False
+
+
+def record_project(artifacts_dir: Path, project: str) -> None:
+    """Name the project beside the folder's saved parse, after a dbt command saved it for that project."""
+    saved = saved_parse(artifacts_dir)
+    if saved.is_file():
+        project_of(saved).write_text(project, encoding="utf-8")
+
+
+def drop_stale_parse(artifacts_dir: Path, project: str) -> None:
+    """Remove the folder's saved parse unless it was made from this project: dbt then parses in full."""
+    saved = saved_parse(artifacts_dir)
+    if saved.exists() and not made_from(saved, project):
+        saved.unlink(missing_ok=True)
+        project_of(saved).unlink(missing_ok=True)
+
+
+def start_from(saved: Path, artifacts_dir: Path, project: str) -> None:
+    """Copy a saved parse of this project into an artifacts folder that has none."""
     target = saved_parse(artifacts_dir)
-    if saved.is_file() and not target.exists():
+    if made_from(saved, project) and not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(saved, target)
+        project_of(target).write_text(project, encoding="utf-8")
 
 
-def start_from_cache(database: Path, artifacts_dir: Path) -> None:
-    """Start an artifacts folder that has no saved parse from the cached one for `database`."""
+def start_from_cache(database: Path, artifacts_dir: Path, project: str) -> None:
+    """Start an artifacts folder that has no saved parse from the cached one for `database` and the project."""
+    cached, target = cached_parse(database, project), saved_parse(artifacts_dir)
     try:
-        start_from(cached_parse(database), artifacts_dir)
+        if cached.is_file() and not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(cached, target)
+            project_of(target).write_text(project, encoding="utf-8")
     except OSError as error:
         logging.getLogger(__name__).info("dbt parse cache not read: %s", error)
 
 
-def keep_in_cache(database: Path, artifacts_dir: Path) -> None:
-    """Keep the artifacts folder's saved parse as the cached one for `database`, if it is newer.
+def keep_in_cache(database: Path, artifacts_dir: Path, project: str) -> None:
+    """Keep the artifacts folder's saved parse as the cached one for `database` and the project, if it is
+    newer; the cached parses of other projects for `database` go.
 
     Written aside and renamed into place: a reader (another night, another test worker) never sees
     half a file."""
-    saved, cached = saved_parse(artifacts_dir), cached_parse(database)
+    saved, cached = saved_parse(artifacts_dir), cached_parse(database, project)
     try:
-        if not saved.is_file() or (cached.is_file() and cached.stat().st_mtime >= saved.stat().st_mtime):
+        if not made_from(saved, project) or (cached.is_file() and cached.stat().st_mtime >= saved.stat().st_mtime):
             return
         cached.parent.mkdir(parents=True, exist_ok=True)
         partial = cached.with_name(f".{cached.name}.{os.getpid()}.{threading.get_ident()}")
         shutil.copyfile(saved, partial)
         os.replace(partial, cached)
+        for other in cached.parent.glob(f"{database.name}.*.{PARTIAL_PARSE_FILE}"):
+            if other != cached:
+                other.unlink(missing_ok=True)
     except OSError as error:
         logging.getLogger(__name__).info("dbt parse cache not written: %s", error)

@@ -17,11 +17,19 @@ from typing import Any
 
 import duckdb
 
+from pipelines.core.build_plan import project_sha256
 from pipelines.core.errors import CpsError, QualityGateFailed
 from pipelines.core.policy import policy
 from pipelines.core.settings import DBT_PROJECT_DIR, dbt_artifacts_dir
 from pipelines.core.warehouse import MEMORY_LIMIT_VARIABLE, connect, memory_limit
-from pipelines.transformation.dbt_parse_cache import keep_in_cache, saved_parse, start_from, start_from_cache
+from pipelines.transformation.dbt_parse_cache import (
+    drop_stale_parse,
+    keep_in_cache,
+    record_project,
+    saved_parse,
+    start_from,
+    start_from_cache,
+)
 from pipelines.transformation.dbt_schedule import schedule_by_critical_path
 
 READ_ONLY_TARGET = "warehouse_read_only"  # dbt/profiles.yml: the same database, opened read-only
@@ -328,25 +336,31 @@ def scratch_invocation(
 
 
 def start_from_saved_parse(saved_in: Path, artifacts_dir: Path) -> None:
-    """Copy dbt's saved parse from one artifacts folder into another that has none. A copy taken while
-    a night rewrites it may be torn: dbt then fails to read it, says so in its log, and parses anew."""
-    start_from(saved_parse(saved_in), artifacts_dir)
+    """Copy dbt's saved parse from one artifacts folder into another that has none, if it was made from the
+    project as it is. A copy taken while a night rewrites it may be torn: dbt then fails to read it, says
+    so in its log, and parses anew."""
+    start_from(saved_parse(saved_in), artifacts_dir, project_sha256())
 
 
 def start_from_saved_parses(invocation: DbtInvocation) -> None:
-    """An artifacts folder without a saved parse starts from the one it is given (a scratch copy's:
-    the published warehouse's), else from the project's cached one (dbt_parse_cache.py). Not for
-    other vars: their parse is another project to dbt."""
+    """A saved parse of another version of the project is dropped (dbt_parse_cache.py); an artifacts folder
+    without one starts from the one it is given (a scratch copy's: the published warehouse's), else from
+    the project's cached one. Not for other vars: their parse is another project to dbt."""
+    project = project_sha256()
+    drop_stale_parse(invocation.artifacts_dir, project)
     if invocation.saved_parse_from is not None:
-        start_from_saved_parse(invocation.saved_parse_from, invocation.artifacts_dir)
+        start_from(saved_parse(invocation.saved_parse_from), invocation.artifacts_dir, project)
     if not invocation.read_only:
-        start_from_cache(invocation.database, invocation.artifacts_dir)
+        start_from_cache(invocation.database, invocation.artifacts_dir, project)
 
 
 def keep_parse(invocation: DbtInvocation) -> None:
-    """A parse with the shipped policy serves the next new warehouse (dbt_parse_cache.py)."""
+    """After a dbt command that succeeded: its saved parse is of the project as it is (a stale one was
+    dropped before it ran), and with the shipped policy it serves the next new warehouse."""
+    project = project_sha256()
+    record_project(invocation.artifacts_dir, project)
     if not invocation.read_only:
-        keep_in_cache(invocation.database, invocation.artifacts_dir)
+        keep_in_cache(invocation.database, invocation.artifacts_dir, project)
 
 
 def _invoke(invocation: DbtInvocation, command: Sequence[str], manifest: Any | None) -> Any:
