@@ -73,9 +73,10 @@
 
 {#
   Configuration of a model that keeps its rows from night to night and recomputes only the keys of
-  int_registration_changes: before the model's rows are inserted, the pre-hook deletes the stored
-  rows of those keys (also a key that has no row tonight, e.g. a member who no longer holds any
-  registration). On a full rebuild (dbt --full-refresh) the table is built anew.
+  int_registration_changes: the model computes those keys' rows, and the stored rows of the keys
+  whose rows differ (also a key that has no row tonight, e.g. a member who no longer holds any
+  registration) are replaced (the 'changed_keys' strategy, macros/materializations.sql). On a full
+  rebuild (dbt --full-refresh) the table is built anew.
   changes_model: the model listing the keys; past_column: a date column whose rows on or before D
   are dropped every night (the forecast's change dates that are no longer ahead).
 #}
@@ -83,9 +84,8 @@
     {%- set past = (" or " ~ past_column ~ " <= {{ as_of_date() }}") if past_column else "" -%}
     {{ config(
         materialized='incremental',
-        incremental_strategy='append',
-        pre_hook="{% if is_incremental() %}delete from {{ this }} where "
-            ~ "{{ is_recomputed('" ~ key ~ "', '" ~ changes_column ~ "', '" ~ changes_model ~ "') }}"
-            ~ past ~ "{% endif %}"
+        incremental_strategy='changed_keys',
+        unique_key=key,
+        recomputed_where="{{ is_recomputed('" ~ key ~ "', '" ~ changes_column ~ "', '" ~ changes_model ~ "') }}" ~ past
     ) }}
 {%- endmacro %}

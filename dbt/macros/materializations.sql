@@ -13,7 +13,7 @@
   Kept: enforced contracts (column names and types checked, the table created with its declared
   columns and constraints), pre- and post-hooks, full_refresh (and full_refresh=false for the
   ledgers), on_schema_change 'ignore', 'append_new_columns' and 'fail', the 'append' and
-  'delete+insert' strategies. Anything else (grants, indexes, partitioning, other strategies,
+  'delete+insert' strategies, and the project's 'changed_keys' (cps_replace_changed_keys). Anything else (grants, indexes, partitioning, other strategies,
   sync_all_columns, Python models) stops the build with a compilation error instead of being ignored.
 #}
 
@@ -115,6 +115,37 @@
     {{ return(model_columns | map(attribute='name') | list) }}
 {%- endmacro %}
 
+{#- The 'changed_keys' strategy: the model computes the rows of the keys it may change (the target's rows
+    matching recomputed_where, and keys that have no row yet); only the keys whose rows differ from the
+    stored ones (as a multiset of whole rows, nulls equal) are deleted and inserted. Recomputing a key
+    mostly gives its stored rows again (at a million members ~80,000 registrations are recomputed on an
+    ordinary night, ~8,000 of them change): rows deleted all over a table cost DuckDB's checkpoint
+    ~10 us each (0.85 s for those 80,000), and rows left in place cost nothing. -#}
+{% macro cps_replace_changed_keys(target_relation, quoted_columns, key, recomputed_where) -%}
+    {%- set columns = quoted_columns | join(', ') -%}
+    {%- set rows = adapter.quote(target_relation.identifier ~ '__cps_rows') -%}
+    {%- set stored = adapter.quote(target_relation.identifier ~ '__cps_stored') -%}
+    {%- set changed = adapter.quote(target_relation.identifier ~ '__cps_changed') -%}
+    create or replace temporary table {{ rows }} as ({{ sql }});
+    create or replace temporary table {{ stored }} as (
+        select rowid as cps_row_id, {{ columns }} from {{ target_relation }} where {{ recomputed_where }}
+    );
+    create or replace temporary table {{ changed }} as (
+        select {{ key }} from (select {{ columns }} from {{ rows }} except all select {{ columns }} from {{ stored }}) as added
+        union
+        select {{ key }} from (select {{ columns }} from {{ stored }} except all select {{ columns }} from {{ rows }}) as removed
+    );
+    delete from {{ target_relation }}
+    where rowid in (
+        select s.cps_row_id from {{ stored }} as s semi join {{ changed }} as c on s.{{ key }} is not distinct from c.{{ key }}
+    );
+    insert into {{ target_relation }} ({{ columns }})
+    select {{ columns }} from {{ rows }} as r semi join {{ changed }} as c on r.{{ key }} is not distinct from c.{{ key }};
+    drop table {{ rows }};
+    drop table {{ stored }};
+    drop table {{ changed }}
+{%- endmacro %}
+
 {% materialization incremental, adapter='duckdb', supported_languages=['sql'] %}
     {{ cps_refuse_unsupported_config('incremental') }}
     {%- set existing_relation = load_cached_relation(this) -%}
@@ -122,10 +153,13 @@
     {%- set strategy = config.get('incremental_strategy') or 'append' -%}
     {%- set unique_key = config.get('unique_key') -%}
     {%- set on_schema_change = incremental_validate_on_schema_change(config.get('on_schema_change'), default='ignore') -%}
-    {%- if strategy not in ['append', 'delete+insert'] or (strategy == 'delete+insert' and unique_key is none) -%}
+    {%- set keyed = strategy in ['delete+insert', 'changed_keys'] -%}
+    {%- if strategy not in ['append', 'delete+insert', 'changed_keys'] or (keyed and unique_key is none)
+        or (strategy == 'changed_keys' and not config.get('recomputed_where')) -%}
         {{ exceptions.raise_compiler_error(
-            "the project's incremental materialization supports the 'append' strategy and 'delete+insert' with a "
-            ~ "unique_key, not '" ~ strategy ~ "'" ~ (" without unique_key" if strategy == 'delete+insert' else "")) }}
+            "the project's incremental materialization supports the 'append' strategy, 'delete+insert' with a "
+            ~ "unique_key and 'changed_keys' with a unique_key and recomputed_where, not '" ~ strategy ~ "'"
+            ~ (" without them" if keyed else "")) }}
     {%- endif -%}
     {%- if on_schema_change == 'sync_all_columns' -%}
         {{ exceptions.raise_compiler_error("the project's incremental materialization does not support sync_all_columns") }}
@@ -144,6 +178,8 @@
                 insert into {{ target_relation }} ({{ quoted | join(', ') }})
                 select {{ quoted | join(', ') }} from ({{ sql }}) as model_rows
             {%- endset %}
+        {%- elif strategy == 'changed_keys' %}
+            {%- set build_sql = cps_replace_changed_keys(target_relation, quoted, unique_key, render(config.get('recomputed_where'))) %}
         {%- else %}
             {#- the model's rows once, then the target's rows of their keys replaced -#}
             {%- set keys = [unique_key] if unique_key is string else unique_key -%}

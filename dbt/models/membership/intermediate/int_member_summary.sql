@@ -2,17 +2,19 @@
 -- depends_on: {{ source('raw', 'members') }}
 -- Every member with points, level, tiers and what the next level needs: dim_members without the
 -- night's date.
--- Incremental (doc incremental_nights): the pre-hook removes the rows of the members whose inputs
--- may differ tonight (a member record taking effect since C, a recomputed registration or forecast:
--- int_forecast_changes) and of those whose next forecast change is dated D or earlier (it is no
--- longer ahead); an incremental night computes exactly the members left without a row.
-{%- set removed = "member_id in (select member_id from {{ ref('int_forecast_changes') }})"
+-- Incremental (doc incremental_nights): an incremental night computes the members whose inputs may
+-- differ tonight (a member record taking effect since C, a recomputed registration or forecast:
+-- int_forecast_changes), those whose next forecast change is dated D or earlier (it is no longer
+-- ahead), and members without a stored row; of these, the rows that differ from the stored ones
+-- replace them (the 'changed_keys' strategy).
+{%- set recomputed = "member_id in (select member_id from {{ ref('int_forecast_changes') }})"
     ~ " or {{ is_recorded_since('member_id', source('raw', 'members'), 'member_id', 'cast(updated_at as date)') }}"
     ~ " or next_change_on <= {{ as_of_date() }}" %}
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where " ~ removed ~ "{% endif %}"
+    incremental_strategy='changed_keys',
+    unique_key='member_id',
+    recomputed_where=recomputed
 ) }}
 with members as (
     select
@@ -24,7 +26,10 @@ with members as (
     from {{ ref('stg_members') }} as m
     left join {{ ref('int_member_points') }} as p on m.member_id = p.member_id
     {%- if is_incremental() %}
-    anti join {{ this }} as kept on m.member_id = kept.member_id
+    -- the stored rows kept as they are (a null condition keeps its row, as a delete's would)
+    anti join (
+        select member_id from {{ this }} where not coalesce({{ render(recomputed) }}, false)
+    ) as kept on m.member_id = kept.member_id
     {%- endif %}
 ),
 
