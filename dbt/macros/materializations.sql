@@ -13,8 +13,9 @@
   Kept: enforced contracts (column names and types checked, the table created with its declared
   columns and constraints), pre- and post-hooks, full_refresh (and full_refresh=false for the
   ledgers), on_schema_change 'ignore', 'append_new_columns' and 'fail', the 'append' and
-  'delete+insert' strategies, and the project's 'changed_keys' (cps_replace_changed_keys). Anything else (grants, indexes, partitioning, other strategies,
-  sync_all_columns, Python models) stops the build with a compilation error instead of being ignored.
+  'delete+insert' strategies, and the project's 'changed_keys' (cps_replace_changed_keys). Anything
+  else (grants, indexes, partitioning, other strategies, sync_all_columns, Python models) stops the
+  build with a compilation error instead of being ignored.
 #}
 
 {% macro cps_refuse_unsupported_config(materialization) -%}

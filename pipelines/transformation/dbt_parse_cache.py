@@ -78,23 +78,28 @@ def drop_stale_parse(artifacts_dir: Path, project: str) -> None:
         project_of(saved).unlink(missing_ok=True)
 
 
-def start_from(saved: Path, artifacts_dir: Path, project: str) -> None:
-    """Copy a saved parse of this project into an artifacts folder that has none."""
+def _place(parse: Path, artifacts_dir: Path, project: str) -> None:
+    """Copy a parse of `project` into an artifacts folder that has none, with the project named beside it."""
     target = saved_parse(artifacts_dir)
-    if made_from(saved, project) and not target.exists():
+    if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(saved, target)
+        shutil.copyfile(parse, target)
         project_of(target).write_text(project, encoding="utf-8")
 
 
+def start_from(saved: Path, artifacts_dir: Path, project: str) -> None:
+    """Copy a saved parse of this project into an artifacts folder that has none."""
+    if made_from(saved, project):
+        _place(saved, artifacts_dir, project)
+
+
 def start_from_cache(database: Path, artifacts_dir: Path, project: str) -> None:
-    """Start an artifacts folder that has no saved parse from the cached one for `database` and the project."""
-    cached, target = cached_parse(database, project), saved_parse(artifacts_dir)
+    """Start an artifacts folder that has no saved parse from the cached one for `database` and the project
+    (the project is in the cached file's name)."""
+    cached = cached_parse(database, project)
     try:
-        if cached.is_file() and not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(cached, target)
-            project_of(target).write_text(project, encoding="utf-8")
+        if cached.is_file():
+            _place(cached, artifacts_dir, project)
     except OSError as error:
         logging.getLogger(__name__).info("dbt parse cache not read: %s", error)
 

@@ -28,7 +28,7 @@ recorded_versions as (
         {{ serial_key('r.serial_number') }} as serial_key
     from {{ raw_registrations }} as r
 {%- if this is none %}
-    where {{ recorded_since('greatest(cast(r.updated_at as date), cast(r.registered_at as date))') }}
+    where {{ recorded_since(seen_from) }}
 {%- else %}
     -- by row id: the condition reads three narrow columns, and only the matching rows' row groups
     -- are scanned for the others (a filter on the scan itself would read every column of every row)
