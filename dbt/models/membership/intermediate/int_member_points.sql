@@ -2,7 +2,8 @@
 -- depends_on: {{ ref('int_registration_changes') }}
 -- Registrations summed per member_id (including member ids not, or not yet, among the members).
 -- Incremental (doc incremental_nights): an incremental night sums again only the members named by
--- a recomputed registration (in any version: a registration may have moved to another member).
+-- a recomputed registration, as stored at C or in a record since (a registration may have moved to
+-- another member); the rows that differ from the stored ones replace them ('changed_keys').
 select
     member_id,
     sum(effective_points)::bigint as validated_points,

@@ -18,7 +18,8 @@
 -- registrations' changes is not 0.
 -- Incremental (doc incremental_nights): an incremental night computes only the members of
 -- int_forecast_changes (with the other registrations of their products and serials, whose dates
--- they take); the pre-hook removed their rows and every row dated D or earlier.
+-- they take); their rows that differ from the stored ones replace them, and every row dated D or
+-- earlier goes ('changed_keys').
 with tonight as (
     select
         {{ as_of_date() }} as as_of_date,

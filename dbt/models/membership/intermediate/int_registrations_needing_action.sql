@@ -4,7 +4,7 @@
 -- with what to do in plain words; rpt_action_required without the night's date.
 -- Incremental (doc incremental_nights): an incremental night recomputes the registrations of
 -- int_registration_changes (a member who becomes known, or whose record changes, has every
--- registration there); the pre-hook removed their rows.
+-- registration there); the rows of those that differ from the stored ones replace them ('changed_keys').
 with needing_action as (
     select r.*, string_split(r.reasons, ',') as reason_list, p.product_name
     from {{ ref('int_registration_status') }} as r
