@@ -198,8 +198,8 @@ def nightly(
 
     A date after the current night is a new night, the current night's date re-runs it, an earlier
     date is a backfill (archived beside the warehouse; the current night stays). Exit codes: 0
-    published; 1 a step failed; 2 wrong usage; 3 a check failed; 65 input rejected; 75 the warehouse
-    is busy. On any non-zero exit nothing was published.
+    published; 1 a step failed; 2 wrong usage; 3 a check failed; 65 input rejected; 75 another run
+    holds the warehouse. On any non-zero exit nothing was published.
     """
     settings = load_settings(
         as_of=parse_as_of(as_of),

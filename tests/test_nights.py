@@ -14,6 +14,7 @@ import re
 import shutil
 import stat
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.core.errors import CpsError, UsageError
+from pipelines.core.errors import CpsError, UsageError, is_nightly_run, warehouse_unreadable
 from pipelines.core.nights import NightKind, archive_path, check_run_date, classify
 from pipelines.core.policy import policy
 from pipelines.core.settings import PROJECT_ROOT, Settings, utc_today
@@ -612,8 +613,9 @@ def test_a_held_lock_exits_75(inbox: Path, tmp_path: Path) -> None:
     assert time.monotonic() - started < 15
 
 
-def test_a_warehouse_held_open_for_writing_by_another_process_exits_75(inbox: Path, tmp_path: Path) -> None:
-    """Not a run: an analyst's (or a hand-run tool's) read-write session. DuckDB's lock: busy, try later."""
+def test_a_warehouse_held_open_for_writing_by_another_process_exits_1(inbox: Path, tmp_path: Path) -> None:
+    """Not a run: an analyst's (or a hand-run tool's) read-write session holds DuckDB's lock. Exit 75 is
+    only for another run; this is a failed step whose line names the holder to close."""
     site = Site(tmp_path, inbox)
     site.warehouse.parent.mkdir(parents=True)
     session = connect(site.warehouse)  # read-write, held by this process
@@ -621,9 +623,27 @@ def test_a_warehouse_held_open_for_writing_by_another_process_exits_75(inbox: Pa
         result = run_cli(nightly_args(site, CURRENT), tmp_path / "prefect", timeout=300)
     finally:
         session.close()
-    assert result.returncode == 75, result.stdout + result.stderr
+    assert result.returncode == 1, result.stdout + result.stderr
     line = one_line(result)
     assert "open for writing in another process" in line and f"PID {os.getpid()}" in line, line
+    assert "close that session" in line, line
+
+
+def test_only_a_nightly_run_holding_the_warehouse_file_is_another_run() -> None:
+    """The holder named by DuckDB's lock error is told apart by its command line: 75 for a `cps nightly`."""
+    stand_in = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "cps", "nightly"])
+    try:
+        deadline = time.monotonic() + 10
+        while b"nightly" not in Path(f"/proc/{stand_in.pid}/cmdline").read_bytes() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        lock_error = "IO Error: Could not set lock on file: Conflicting lock is held in /usr/bin/python3 (PID {})"
+        assert is_nightly_run(stand_in.pid)
+        assert warehouse_unreadable(Path("w.duckdb"), Exception(lock_error.format(stand_in.pid))).exit_code == 75
+    finally:
+        stand_in.kill()
+        stand_in.wait()
+    assert not is_nightly_run(os.getpid())
+    assert warehouse_unreadable(Path("w.duckdb"), Exception(lock_error.format(os.getpid()))).exit_code == 1
 
 
 def test_a_read_only_warehouse_folder_inside_the_run_is_one_line_too(

@@ -1,8 +1,8 @@
 """Errors an operator can act on: printed as one line, never as a traceback.
 
 Each kind carries the exit code `cps` ends with, so that a scheduler can tell them apart:
-0 published, 1 a step failed, 2 wrong usage, 3 a check of error severity failed,
-65 input rejected, 75 the warehouse is busy (try again later); 130 after Ctrl-C, 143 after SIGTERM (see cli.main).
+0 published, 1 a step failed, 2 wrong usage, 3 a check of error severity failed, 65 input rejected,
+75 another run holds the warehouse (try again later); 130 after Ctrl-C, 143 after SIGTERM (see cli.main).
 """
 
 from __future__ import annotations
@@ -44,17 +44,34 @@ class WarehouseBusy(CpsError):
 
 
 def warehouse_unreadable(warehouse: Path, error: Exception) -> CpsError:
-    """The one-line error for a warehouse DuckDB could not open: WarehouseBusy when another process has it
-    open for writing (DuckDB's lock: a run by hand, or an analyst's read-write session), else a failure."""
+    """The one-line error for a warehouse DuckDB could not open because another process has it open for
+    writing (DuckDB's lock). Exit 75 (try again later) is kept for another run: a `cps nightly` holding
+    the file (one started with another lock file). Any other holder, e.g. an analyst's read-write
+    session, is a failed step (exit 1) whose line names the program and its PID to close."""
     message = str(error)
     held = re.search(r"Conflicting lock is held in (\S+) \(PID (\d+)\)", message)
     if held or "Could not set lock" in message:
-        holder = f"{Path(held.group(1)).name}, PID {held.group(2)}" if held else "another process"
-        return WarehouseBusy(
-            f"the warehouse {warehouse} is open for writing in another process ({holder}); try again when it "
-            "lets go (analysts open it read-only)"
+        pid = int(held.group(2)) if held else None
+        holder = f"{Path(held.group(1)).name}, PID {pid}" if held else "another process"
+        if pid is not None and is_nightly_run(pid):
+            return WarehouseBusy(
+                f"the warehouse {warehouse} is being built by another nightly run ({holder}); try again later"
+            )
+        return CpsError(
+            f"the warehouse {warehouse} is open for writing in another process ({holder}); close that "
+            "session (analysts open the warehouse read-only) and run again"
         )
     return CpsError(f"cannot read the warehouse {warehouse}: {message.splitlines()[0] if message else error!r}")
+
+
+def is_nightly_run(pid: int) -> bool:
+    """Whether process `pid` is a `cps nightly` (its command line, where the system shows it)."""
+    try:
+        arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    names = [Path(argument.decode(errors="replace")).name for argument in arguments if argument]
+    return "nightly" in names and any(name == "cps" or "pipelines" in name for name in names)
 
 
 def file_system_problem(error: OSError) -> str:
