@@ -137,12 +137,19 @@ def load_settings(**overrides: object) -> Settings:
     return settings
 
 
+# What a value of the right form looks like, where pydantic's message would show a pattern instead.
+SETTING_FORMS = {"duckdb_memory_limit": "a size such as 1.5GB, 800MB or 80% (of the machine's memory)"}
+
+
 def settings_problem(error: ValidationError) -> str:
-    """One line naming the variable, its value and what is wrong with it."""
+    """One line naming the variable, its value, what is wrong with it and what to give instead."""
     first = error.errors()[0]
     setting, *inside = first["loc"]  # inside a setting's value: the key it is about, then pydantic's type
     where = f" ({inside[0]})" if inside else ""
-    return f"bad setting CPS_{str(setting).upper()}{where}={first.get('input')!r}: {first['msg']}"
+    name = f"CPS_{str(setting).upper()}"
+    form = SETTING_FORMS.get(str(setting))
+    wrong = f"it should be {form}" if form and first["type"] == "string_pattern_mismatch" else first["msg"]
+    return f"bad setting {name}{where}={first.get('input')!r}: {wrong}; set it again, or unset it for the default"
 
 
 def unparsed_setting_problem(error: SettingsError) -> str:

@@ -32,8 +32,11 @@ def test_memory_limit_rejects_anything_else(value: str) -> None:
 def test_a_bad_value_in_the_environment_is_a_usage_error_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(MEMORY_LIMIT_VARIABLE, "lots")
 
-    with pytest.raises(UsageError, match=r"^bad setting CPS_DUCKDB_MEMORY_LIMIT='lots': "):
+    with pytest.raises(UsageError, match=r"^bad setting CPS_DUCKDB_MEMORY_LIMIT='lots': ") as bad:
         load_settings()
+    # what to give instead, not the pattern it failed
+    assert "it should be a size such as 1.5GB, 800MB or 80%" in str(bad.value)
+    assert "match pattern" not in str(bad.value) and "unset it for the default" in str(bad.value)
 
 
 def test_connections_get_the_limit_and_spill_beside_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

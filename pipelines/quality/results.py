@@ -152,7 +152,12 @@ def store_gate_result(database: Path, result: GateResult) -> None:
         run_at = result.run_at or datetime.now(UTC).replace(tzinfo=None)
         store_outcomes(database, result.as_of, run_at, result.outcomes)
     except Exception as error:
-        raise CpsError(f"quality gate: cannot store validation results in {database}: {error}") from error
+        # DuckDB's own message (a full disk, a read-only folder) says why; the line also says what to do
+        first_line = str(error).splitlines()[0] if str(error) else repr(error)
+        raise CpsError(
+            f"quality gate: cannot store validation results in {database}: {first_line}; check that "
+            f"{database.parent} is writable and has space, then run again"
+        ) from error
 
 
 def store_outcomes(database: Path, as_of: date, run_at: datetime, outcomes: Iterable[ExpectationOutcome]) -> None:
