@@ -59,9 +59,8 @@ dated as (
 -- incomplete on every date: its points never depend on another registration's dates)
 dated_groups as (
     select r.member_id
-    from registrations as r
-    semi join (select distinct product_sku, serial_key from dated where serial_key <> '') as g
-        on r.product_sku = g.product_sku and r.serial_key = g.serial_key
+    from {{ ref('int_registration_status') }} as r
+    {{ semi_join_serial_groups('r', "select product_sku, serial_key from dated where serial_key <> ''") }}
 )
 
 select member_id from {{ ref('int_registration_changes') }}

@@ -43,8 +43,7 @@ recomputed_rows as (
 group_rows as (
     select r.rowid as row_id
     from {{ ref('int_registration_status') }} as r
-    semi join (select distinct product_sku, serial_key from recomputed_rows) as g
-        on r.product_sku = g.product_sku and {{ stored_serial_key('r') }} = g.serial_key
+    {{ semi_join_serial_groups('r', 'select product_sku, serial_key from recomputed_rows') }}
 ),
 {%- endif %}
 
@@ -56,7 +55,7 @@ group_rows as (
 -- once picked (3.0 s -> 2.4 s at a million members).
 registrations as {{ "materialized" if is_incremental() else "not materialized" }} (
     select
-        r.* exclude (serial_key_if_different, reasons, pending_points, needs_action),
+        r.* exclude (serial_key_if_different, serial_group_hash, reasons, pending_points, needs_action),
         {{ stored_serial_key('r') }} as candidate_serial_key
     from {{ ref('int_registration_status') }} as r
 {%- if is_incremental() %}

@@ -49,6 +49,10 @@ select
     d.serial_number,
     -- stored only where it differs from serial_number (read it with stored_serial_key)
     nullif(d.serial_key, d.serial_number) as serial_key_if_different,
+    -- the other registrations of a product and serial are found by this one integer
+    -- (macro semi_join_serial_groups)
+    {{ serial_group_hash('d.product_sku', 'coalesce(nullif(d.serial_key, d.serial_number), d.serial_number)') }}
+        as serial_group_hash,
     d.purchase_date,
     d.purchase_country,
     d.retailer,
