@@ -128,8 +128,13 @@
     {%- set stored = adapter.quote(target_relation.identifier ~ '__cps_stored') -%}
     {%- set changed = adapter.quote(target_relation.identifier ~ '__cps_changed') -%}
     create or replace temporary table {{ rows }} as ({{ sql }});
+    -- the stored rows picked by row id from the columns the condition reads, then read whole: a filter
+    -- on the scan itself read every column of every row (0.95 -> 0.8 CPU-s for int_registration_status)
     create or replace temporary table {{ stored }} as (
-        select rowid as cps_row_id, {{ columns }} from {{ target_relation }} where {{ recomputed_where }}
+        select t.rowid as cps_row_id, {{ columns }}
+        from {{ target_relation }} as t
+        semi join (select rowid as row_id from {{ target_relation }} where {{ recomputed_where }}) as k
+            on t.rowid = k.row_id
     );
     create or replace temporary table {{ changed }} as (
         select {{ key }} from (select {{ columns }} from {{ rows }} except all select {{ columns }} from {{ stored }}) as added
