@@ -142,9 +142,11 @@ from (
 {%- endmacro %}
 
 {#- One integer for a product and serial key (int_registration_status stores it as serial_group_hash),
-    null when either is null, as an equality on the two would never match then. -#}
+    null when either is null, as an equality on the two would never match then. 32 bits: hashes do not
+    compress, and 8 bytes a registration made the warehouse file 7% larger (a night copies it whole);
+    the ~150 registrations of other serials a lookup of 80,000 then matches by chance cost nothing. -#}
 {% macro serial_group_hash(product, key) -%}
-    case when {{ product }} is not null and {{ key }} is not null then hash({{ product }}, {{ key }}) end
+    case when {{ product }} is not null and {{ key }} is not null then (hash({{ product }}, {{ key }}) >> 32)::uinteger end
 {%- endmacro %}
 
 {#- A semi join keeping the registrations of `alias` (int_registration_status) that share a product
