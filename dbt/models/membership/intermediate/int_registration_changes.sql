@@ -9,8 +9,9 @@
     rebuild. A unit test (no `this`) gives them as an input. -#}
 {%- set stored_status = source('stored', 'int_registration_status') %}
 {%- set stored_exists = this is none or not execute or load_relation(stored_status) is not none %}
-{#- stored before its serial_group_hash column existed (dbt run by hand after an upgrade; a night
-    rebuilds in full then): serial groups are matched by the serial itself -#}
+{#- a table stored before its serial_group_hash column existed (the first night after an upgrade, a
+    full rebuild, still compiles this model against it; or dbt run by hand): serial groups are
+    matched by the serial itself -#}
 {%- set stored_has_hash = this is not none and execute and stored_exists
     and 'serial_group_hash' in (adapter.get_columns_in_relation(stored_status) | map(attribute='name') | list) %}
 {%- set raw_registrations = source('raw', 'registrations') %}
