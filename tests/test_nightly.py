@@ -316,6 +316,7 @@ def test_wrong_usage_found_before_any_work_exits_2_with_one_line(tmp_path: Path)
         (["nightly", "--wait", "-3"], {}, "Invalid value for '--wait': Input should be greater than or equal to 0"),
         (["nightly", "--inbox", str(partial_inbox)], {}, "inbox folder for registrations not found"),
         (["nightly"], {"CPS_POLICY_OVERRIDES": "{"}, "bad setting CPS_POLICY_OVERRIDES: its value is not valid JSON"),
+        (["nightly"], {"CPS_DBT_THREADS": "x"}, "bad setting CPS_DBT_THREADS='x': Input should be a valid integer"),
         (
             ["nightly"],
             {"CPS_POLICY_OVERRIDES": '{"level_silver_points": 5000}'},

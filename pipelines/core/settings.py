@@ -55,6 +55,9 @@ class Settings(BaseSettings):
             "Prefect server); unset: on when the run reports to a Prefect server, off with a temporary one"
         ),
     )
+    # dbt's profile reads it from the environment (a night sets it, apply_dbt_threads); a bad value is
+    # wrong usage found before any work, not a failed dbt build after the ingestion.
+    dbt_threads: int = Field(default=2, ge=1, le=64, description="dbt's threads: models built at once")
     accept_rejected: bool = Field(
         default=False,
         description="Publish the night even though inbox files were rejected (the summary lists them)",

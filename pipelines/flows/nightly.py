@@ -43,7 +43,13 @@ from pipelines.publishing.summary import NightSummary, read_published_figures
 from pipelines.quality.results import GateResult, store_gate_result
 from pipelines.quality.worker import PendingGate, start_gate, stop_gate_worker
 from pipelines.transformation.dbt_docs import build_static_docs
-from pipelines.transformation.dbt_runner import DbtInvocation, compiled_manifest, parse_in_background, run_dbt
+from pipelines.transformation.dbt_runner import (
+    DbtInvocation,
+    apply_dbt_threads,
+    compiled_manifest,
+    parse_in_background,
+    run_dbt,
+)
 
 if TYPE_CHECKING:
     from pipelines.publishing.consent import WithdrawnConsent
@@ -246,6 +252,7 @@ def run_night(settings: Settings) -> NightSummary:
     night = settings.as_of
     timer = StepTimer()
     apply_memory_limit(settings.duckdb_memory_limit)  # every DuckDB database of the night, dbt's included
+    apply_dbt_threads(settings.dbt_threads)
 
     with warehouse_lock(settings.lock_file, settings.lock_wait_seconds):
         current = current_night(settings.warehouse)

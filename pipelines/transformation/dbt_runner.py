@@ -124,6 +124,14 @@ def record_run_context(
         connection.close()
 
 
+DBT_THREADS_VARIABLE = "CPS_DBT_THREADS"  # read by dbt's profile (dbt/profiles.yml)
+
+
+def apply_dbt_threads(threads: int) -> None:
+    """Make `threads` (Settings.dbt_threads) the number of nodes every later dbt run builds at once."""
+    os.environ[DBT_THREADS_VARIABLE] = str(threads)
+
+
 @contextmanager
 def dbt_environment(database: Path) -> Iterator[None]:
     """Point the profile at `database` for the duration of one dbt invocation."""
