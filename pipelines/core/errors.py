@@ -61,7 +61,13 @@ def warehouse_unreadable(warehouse: Path, error: Exception) -> CpsError:
             f"the warehouse {warehouse} is open for writing in another process ({holder}); close that "
             "session (analysts open the warehouse read-only) and run again"
         )
-    return CpsError(f"cannot read the warehouse {warehouse}: {message.splitlines()[0] if message else error!r}")
+    return CpsError(f"cannot read the warehouse {warehouse}: {first_line(error)}")
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of a library's message (DuckDB's run on), for a one-line error."""
+    message = str(error)
+    return message.splitlines()[0] if message.strip() else repr(error)
 
 
 def is_nightly_run(pid: int) -> bool:

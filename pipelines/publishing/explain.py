@@ -13,7 +13,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from pipelines.core.errors import CpsError, UsageError
+from pipelines.core.errors import CpsError, UsageError, first_line
 from pipelines.core.policy import level_ladder, policy
 from pipelines.core.settings import Settings
 from pipelines.core.warehouse import connect
@@ -96,7 +96,7 @@ def read_member(database: Path, member_id: str) -> tuple[dict[str, object], list
         ).fetchall()
         return member, [RegistrationLine(*line) for line in lines]
     except duckdb.CatalogException as error:
-        raise CpsError(f"the warehouse has no published night to explain ({str(error).splitlines()[0]})") from None
+        raise CpsError(f"the warehouse has no published night to explain ({first_line(error)})") from None
     finally:
         connection.close()
 

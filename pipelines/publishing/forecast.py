@@ -15,7 +15,7 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
-from pipelines.core.errors import CpsError, UsageError
+from pipelines.core.errors import CpsError, UsageError, first_line
 from pipelines.core.policy import level_order, policy
 from pipelines.core.settings import Settings
 from pipelines.core.warehouse import connect
@@ -78,7 +78,7 @@ def read_forecast(database: Path, night: date, days: int) -> ForecastView:
             [night + timedelta(days=days)],
         ).fetchall()
     except duckdb.CatalogException as error:
-        raise CpsError(f"the warehouse has no published forecast ({str(error).splitlines()[0]})") from None
+        raise CpsError(f"the warehouse has no published forecast ({first_line(error)})") from None
     finally:
         connection.close()
     return ForecastView(

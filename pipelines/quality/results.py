@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipelines.core.errors import CpsError
+from pipelines.core.errors import CpsError, first_line
 from pipelines.core.warehouse import connect
 from pipelines.quality.suites import ExpectationSpec, Severity
 
@@ -153,9 +153,8 @@ def store_gate_result(database: Path, result: GateResult) -> None:
         store_outcomes(database, result.as_of, run_at, result.outcomes)
     except Exception as error:
         # DuckDB's own message (a full disk, a read-only folder) says why; the line also says what to do
-        first_line = str(error).splitlines()[0] if str(error) else repr(error)
         raise CpsError(
-            f"quality gate: cannot store validation results in {database}: {first_line}; check that "
+            f"quality gate: cannot store validation results in {database}: {first_line(error)}; check that "
             f"{database.parent} is writable and has space, then run again"
         ) from error
 
