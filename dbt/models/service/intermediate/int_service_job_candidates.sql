@@ -46,15 +46,20 @@ fast_track_products as (
     select product_sku from {{ ref('stg_products') }} where fast_track
 ),
 
--- Only the registrations of a serial that came in for service on a Fast Track product: probing
--- millions of registrations against the jobs is cheap, de-duplicating all of them first is not
--- (~8 s at a million members), and the product filter is applied in the scan.
+-- The counted registrations of the products and serials that came in for service on a Fast Track
+-- product, found by the stored serial_group_hash (one integer read and probed instead of three
+-- strings of millions of registrations); the join below matches member, product and serial exactly.
+fast_track_jobs as (
+    select product_sku, serial_key
+    from jobs
+    where product_sku in (select product_sku from fast_track_products)
+),
+
 counted_serials as (
     select distinct r.member_id, r.product_sku, {{ stored_serial_key('r') }} as serial_key
     from {{ ref('int_registration_status') }} as r
-    semi join jobs as j
-        on r.member_id = j.member_id and r.product_sku = j.product_sku and {{ stored_serial_key('r') }} = j.serial_key
-    where r.status = 'counted' and r.product_sku in (select product_sku from fast_track_products)
+    {{ semi_join_serial_groups('r', 'select product_sku, serial_key from fast_track_jobs') }}
+    where r.status = 'counted'
 )
 
 select
