@@ -206,6 +206,10 @@ def dbt_build_step(
     """
     invocation = build_invocation(database, as_of, artifacts_dir, policy_overrides, current, plan)
     excluded = ("test_type:unit",) if data_tests else ("resource_type:test", "resource_type:unit_test")
+    if plan is not None and plan.incremental:
+        # The seeds are part of the project's hash: on an incremental night they are the tables stored
+        # already, and loading them again (a node, a table written) would change nothing.
+        excluded = (*excluded, "resource_type:seed")
     command = ("build", "--exclude", *excluded)
     if node_tasks:
         from pipelines.transformation.dbt_tasks import run_dbt_as_prefect_tasks
