@@ -360,7 +360,9 @@ def forecast(
 
 
 def _policy_help() -> str:
-    from pipelines.publishing.simulate import describe_policy
+    # from the policy itself: every command builds this help, and the simulation's modules (dbt's runner
+    # among them) would be imported at each start for it
+    from pipelines.core.policy import describe_policy
 
     return "A policy value as NAME=VALUE (repeatable). Names and shipped values: " + describe_policy()
 

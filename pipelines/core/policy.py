@@ -35,6 +35,11 @@ def settable_policy() -> dict[str, Any]:
     return {name: value for name, value in policy().items() if name not in NOT_SETTABLE}
 
 
+def describe_policy() -> str:
+    """The settable policy values as NAME=VALUE, for help texts."""
+    return ", ".join(f"{name}={value}" for name, value in settable_policy().items())
+
+
 def night_policy(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The policy one night uses: the project's vars with the run's overrides (Settings.policy_overrides).
 

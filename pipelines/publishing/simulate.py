@@ -23,10 +23,6 @@ from pipelines.publishing.explain import published_night
 from pipelines.transformation.dbt_runner import run_dbt, scratch_invocation
 
 
-def describe_policy() -> str:
-    return ", ".join(f"{name}={value}" for name, value in settable_policy().items())
-
-
 def parse_settings(assignments: list[str]) -> dict[str, int | float]:
     """NAME=VALUE pairs, each checked against the policy's names and the type of its shipped value."""
     shipped = settable_policy()

@@ -21,8 +21,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import networkx  # dbt's graph library
-
 UNTIMED_SECONDS = 0.1
 
 
@@ -40,6 +38,8 @@ def critical_path_scores(graph: Any, seconds: Mapping[str, float]) -> dict[str, 
 
     The ranking by the longest chain from the node to the end (its own time included), longest first;
     ties keep the topological order."""
+    import networkx  # dbt's graph library (imported by dbt itself, in the night's parse thread)
+
     order = list(networkx.topological_sort(graph))
     remaining: dict[str, float] = {}
     for node in reversed(order):
