@@ -11,6 +11,7 @@ every published table must hold the same rows (EXCEPT ALL in both directions).
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 from dataclasses import dataclass
 from datetime import date
@@ -23,7 +24,7 @@ import pytest
 from pipelines.core.build_plan import plan_build, policy_sha256
 from pipelines.core.nights import NightKind, classify
 from pipelines.core.policy import policy
-from pipelines.core.settings import PROJECT_ROOT, Settings
+from pipelines.core.settings import PROJECT_ROOT, Settings, dbt_artifacts_dir
 from pipelines.core.sources import MEMBERS, REGISTRATIONS
 from pipelines.core.warehouse import connect
 from pipelines.publishing.nights import record_night
@@ -339,6 +340,19 @@ def test_an_incremental_night_recomputes_only_what_changed(two_nights: TwoNights
     }  # fmt: skip
     assert crafted <= recomputed
     assert len(recomputed) < total / 2  # the generated members' registrations mostly kept their rows
+
+
+def dbt_nodes_run(night: NightPaths) -> set[str]:
+    """The resource types of the nodes the night's dbt build ran (its run_results.json)."""
+    results = json.loads((dbt_artifacts_dir(night.warehouse) / "target" / "run_results.json").read_text())
+    return {result["unique_id"].split(".")[0] for result in results["results"]}
+
+
+def test_an_incremental_night_does_not_load_the_seeds_again_and_a_full_rebuild_does(two_nights: TwoNights) -> None:
+    incremental, full = dbt_nodes_run(two_nights.incremental), dbt_nodes_run(two_nights.full)
+    assert "model" in incremental and "test" in incremental
+    assert "seed" not in incremental
+    assert "seed" in full
 
 
 def test_every_kind_of_change_changes_the_registration_between_the_nights(two_nights: TwoNights) -> None:
