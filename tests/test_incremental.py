@@ -11,7 +11,6 @@ every published table must hold the same rows (EXCEPT ALL in both directions).
 from __future__ import annotations
 
 import csv
-import json
 import shutil
 from dataclasses import dataclass
 from datetime import date
@@ -28,6 +27,7 @@ from pipelines.core.settings import PROJECT_ROOT, Settings, dbt_artifacts_dir
 from pipelines.core.sources import MEMBERS, REGISTRATIONS
 from pipelines.core.warehouse import connect
 from pipelines.publishing.nights import record_night
+from pipelines.transformation.dbt_schedule import previous_node_seconds
 from tests.nightly_helpers import VOLATILE_COLUMNS, NightPaths, night_paths
 
 NIGHT_1 = date(2026, 11, 20)  # C
@@ -344,8 +344,7 @@ def test_an_incremental_night_recomputes_only_what_changed(two_nights: TwoNights
 
 def dbt_nodes_run(night: NightPaths) -> set[str]:
     """The resource types of the nodes the night's dbt build ran (its run_results.json)."""
-    results = json.loads((dbt_artifacts_dir(night.warehouse) / "target" / "run_results.json").read_text())
-    return {result["unique_id"].split(".")[0] for result in results["results"]}
+    return {node.split(".")[0] for node in previous_node_seconds(dbt_artifacts_dir(night.warehouse) / "target")}
 
 
 def test_an_incremental_night_does_not_load_the_seeds_again_and_a_full_rebuild_does(two_nights: TwoNights) -> None:
