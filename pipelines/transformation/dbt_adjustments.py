@@ -5,7 +5,7 @@ replacement may call and the tests compare with; each module says why it is need
 - dbt_flag_source: the source of a behaviour flag found cheaply (same answer);
 - dbt_parse_key: dbt's saved parse kept wherever the DuckDB file is;
 - dbt_events: debug events nothing reads dropped before they are formatted;
-- dbt_templates: each node's Jinja source compiled once per process.
+- dbt_templates: each Jinja source (node, test argument, macro) compiled once, kept between processes.
 """
 
 from __future__ import annotations

@@ -376,6 +376,7 @@ def _invoke(invocation: DbtInvocation, command: Sequence[str], manifest: Any | N
     from dbt.cli.main import dbtRunner
 
     from pipelines.transformation.dbt_progress import DbtProgress
+    from pipelines.transformation.dbt_templates import save_compiled_templates
 
     try:
         with dbt_environment(invocation.database):
@@ -383,6 +384,7 @@ def _invoke(invocation: DbtInvocation, command: Sequence[str], manifest: Any | N
             return runner.invoke(invocation.cli_args(command))
     finally:
         release_dbt_database()
+        save_compiled_templates()  # for the next process (dbt_templates)
 
 
 def run_dbt(invocation: DbtInvocation, command: Sequence[str] = ("build",)) -> Any:
