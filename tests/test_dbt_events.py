@@ -1,4 +1,5 @@
-"""dbt's debug events are dropped before they are formatted when no log file and no callback reads them."""
+"""dbt's debug events are dropped before they are formatted when no log file and no callback reads them;
+an event's message is parsed only when it is read."""
 
 from __future__ import annotations
 
@@ -78,3 +79,30 @@ def test_a_log_at_debug_level_still_gets_every_debug_event(
     fire_three(manager)
     assert ("SQLQuery" in reader.seen) is sql_logged
     assert ("select 1" in stream.getvalue()) is sql_logged
+
+
+def test_an_event_parses_its_message_only_when_read_and_reads_as_dbt_commons_own(
+    manager: EventManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dbt_common.events.base_types as base_types
+
+    parsed: list[str] = []
+    real_parse = base_types.ParseDict
+
+    def counted_parse(fields: dict[str, Any], message: Any) -> Any:
+        parsed.append(type(message).__name__)
+        return real_parse(fields, message)
+
+    monkeypatch.setattr(base_types, "ParseDict", counted_parse)
+    reader = Reader()
+    manager.add_callback(reader)
+    fire_three(manager)
+    events = [name for name in parsed if not name.endswith("Msg")]  # the manager's own envelopes left out
+    assert events == ["ConcurrencyLine", "NodeFinished"]  # the dropped SQLQuery was never parsed
+
+    lazy = SQLQuery(conn_name="night", sql="select 1", node_info={})
+    eager = SQLQuery.__new__(SQLQuery)
+    original(base_types.BaseEvent, "__init__")(eager, conn_name="night", sql="select 1", node_info={})
+    assert lazy.to_dict() == eager.to_dict() and lazy.message() == eager.message()
+    lazy.sql = "select 2"  # written into the message, as dbt-common's own __setattr__ does
+    assert lazy.pb_msg.sql == "select 2" and lazy.sql == "select 2"
