@@ -586,3 +586,25 @@ def test_columns_and_keys_read_from_duckdbs_catalogue_match_sqlalchemys_own_refl
         assert sqlalchemy.inspect(engine).get_pk_constraint("t", schema="marts")["constrained_columns"] == ["id"]
     finally:
         engine.dispose()
+
+
+def test_the_worker_imports_great_expectations_with_the_nights_garbage_collection() -> None:
+    """Importing GX makes millions of objects that live as long as the worker: collected less often, then
+    frozen out of every later collection, as in the night's own process."""
+    code = "\n".join(
+        (
+            "import gc, multiprocessing, os",
+            "import pipelines.quality.worker as worker",
+            "from pipelines.core.environment import NIGHT_GC_THRESHOLDS",
+            "def report(code):",
+            "    print(gc.get_threshold() == NIGHT_GC_THRESHOLDS, gc.get_freeze_count() > 100_000, flush=True)",
+            "    os._exit(code)",
+            "worker.exit_without_cleanup = report",
+            "night_end, worker_end = multiprocessing.Pipe()",
+            "night_end.close()  # the night has ended: the worker loads GX, reads end-of-file and ends",
+            "worker._serve_one_gate(worker_end, None)",
+        )
+    )
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split() == ["True", "True"]

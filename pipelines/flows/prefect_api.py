@@ -16,7 +16,6 @@ When PREFECT_API_URL is already set (a real server, a test harness), nothing is 
 from __future__ import annotations
 
 import atexit
-import gc
 import importlib.util
 import os
 import socket
@@ -28,6 +27,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipelines.core.environment import collect_garbage_less_often, freeze_loaded_objects
 from pipelines.core.errors import CpsError, UsageError
 
 READY_TIMEOUT_SECONDS = 120.0
@@ -167,18 +167,11 @@ def start_temporary_api() -> TemporaryPrefectApi | None:
     return api
 
 
-# Python's cyclic garbage collector runs every 700 new objects and now and then walks every object
-# alive: with Prefect, dbt, GX and dbt's manifest loaded that is ~3-4 s of CPU a night (measured with
-# gc.callbacks at 10,000 members). Collections every 50,000 new objects, and the libraries' own
-# objects frozen out of the walk once imported, cost about a third less.
-NIGHT_GC_THRESHOLDS = (50_000, 20, 100)
-
-
 def import_step_libraries() -> None:
     """dbt, needed by the dbt step: ~2-3 s of imports (Great Expectations loads in the gate's worker)."""
     import dbt.cli.main  # noqa: F401
 
-    gc.freeze()  # what is loaded so far lives as long as the process: no collection need walk it
+    freeze_loaded_objects()
 
 
 def prepare_nightly_process(temporary_server: bool, run_log: Path | None) -> None:
@@ -192,7 +185,7 @@ def prepare_nightly_process(temporary_server: bool, run_log: Path | None) -> Non
     """
     from pipelines.quality.worker import start_gate_worker
 
-    gc.set_threshold(*NIGHT_GC_THRESHOLDS)
+    collect_garbage_less_often()
     start_gate_worker(run_log)
     api = start_temporary_api() if temporary_server else None
     import pipelines.flows.nightly  # noqa: F401, I001

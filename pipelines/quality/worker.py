@@ -25,6 +25,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
+from pipelines.core.environment import collect_garbage_less_often, freeze_loaded_objects
 from pipelines.core.errors import CpsError
 from pipelines.core.runlog import FILE_FORMAT, PROGRESS, exit_without_cleanup, quiet_library_loggers
 from pipelines.quality.results import GateResult
@@ -55,7 +56,10 @@ def _serve_one_gate(connection: Connection, run_log: Path | None) -> None:
         logging.getLogger().addHandler(handler)
         logging.getLogger().setLevel(logging.INFO)
         quiet_library_loggers()
+    collect_garbage_less_often()
     from pipelines.quality.gate import run_quality_gate  # Great Expectations: the point of this process
+
+    freeze_loaded_objects()
 
     try:
         database, as_of, data_docs_dir, policy_values = connection.recv()
