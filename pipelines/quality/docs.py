@@ -111,7 +111,7 @@ def build_data_docs(
         },
     )
     escape_unexpected_values(context)
-    context.build_data_docs(site_names=[SITE_NAME])
+    context.build_data_docs(site_names=[SITE_NAME], build_index=False)  # the site's index is ours (below)
     copy_assets(data_docs_dir)
     for page in data_docs_dir.rglob("*.html"):
         make_offline(page, data_docs_dir)
