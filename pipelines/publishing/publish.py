@@ -21,6 +21,7 @@ from typing import TextIO
 import duckdb
 
 from pipelines.core.errors import CpsError, WarehouseBusy, naming_path, warehouse_unreadable
+from pipelines.core.files import copy_large_file
 from pipelines.core.orchestration import run_logger
 from pipelines.core.warehouse import connect
 
@@ -114,7 +115,7 @@ def prepare_build_copy(warehouse: Path, build_dir: Path) -> Path:
     build_dir.mkdir(parents=True)
     build_path = build_copy_path(warehouse, build_dir)
     if warehouse.exists():
-        shutil.copyfile(warehouse, build_path)
+        copy_large_file(warehouse, build_path)  # after a day, read from disk: several reads at once
         write_to_disk_in_background(build_path)
     return build_path
 

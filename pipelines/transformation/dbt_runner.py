@@ -6,7 +6,6 @@ import gc
 import json
 import logging
 import os
-import shutil
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ import duckdb
 
 from pipelines.core.build_plan import project_sha256
 from pipelines.core.errors import CpsError, QualityGateFailed
+from pipelines.core.files import copy_large_file
 from pipelines.core.policy import policy
 from pipelines.core.settings import DBT_PROJECT_DIR, dbt_artifacts_dir
 from pipelines.core.warehouse import MEMORY_LIMIT_VARIABLE, connect, memory_limit
@@ -333,7 +333,7 @@ def scratch_invocation(
     `explain --as-of`): the published file is only read, and dbt starts from its saved parse."""
     scratch_dir.mkdir(parents=True, exist_ok=True)
     copy = scratch_dir / warehouse.name  # the same name: DuckDB's catalog name, as in the published file
-    shutil.copyfile(warehouse, copy)
+    copy_large_file(warehouse, copy)
     return DbtInvocation(
         database=copy,
         as_of=as_of,
