@@ -24,11 +24,16 @@ from typing import Any
 UNTIMED_SECONDS = 0.1
 
 
+def node_seconds(run_results: Path) -> dict[str, float]:
+    """Each node's execution time in one dbt run_results.json (raises if it cannot be read)."""
+    results = json.loads(run_results.read_text(encoding="utf-8"))["results"]
+    return {str(result["unique_id"]): float(result.get("execution_time") or 0.0) for result in results}
+
+
 def previous_node_seconds(target_dir: Path) -> dict[str, float]:
     """Each node's execution time in the last run written to target_dir (empty if none or unreadable)."""
     try:
-        results = json.loads((target_dir / "run_results.json").read_text(encoding="utf-8"))["results"]
-        return {str(result["unique_id"]): float(result.get("execution_time") or 0.0) for result in results}
+        return node_seconds(target_dir / "run_results.json")
     except (OSError, ValueError, KeyError, TypeError):
         return {}
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from pipelines.transformation.dbt_schedule import node_seconds
 from tools.bench.inputs import BenchInputs
 from tools.bench.measure import Measurement, measure, measure_platform_night
 from tools.bench.platform_night import copy_installation
@@ -130,12 +131,6 @@ def run_growth(members: int, nights: int, workdir: Path, catalog: Path, repeats:
             save()
     shutil.rmtree(growth_dir / "rerun", ignore_errors=True)
     return result
-
-
-def node_seconds(run_results: Path) -> dict[str, float]:
-    """dbt's execution time of every model, seed and test in one night (run_results.json)."""
-    payload = json.loads(run_results.read_text(encoding="utf-8"))
-    return {node["unique_id"]: float(node.get("execution_time") or 0.0) for node in payload.get("results", [])}
 
 
 def median_node_seconds(runs: list[Measurement]) -> dict[str, float]:
