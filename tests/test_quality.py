@@ -464,19 +464,16 @@ def test_a_missing_warehouse_is_an_error_not_a_failed_gate(tmp_path: Path) -> No
 
 def test_great_expectations_loads_without_scipy_stats_or_altair_until_an_expectation_uses_them() -> None:
     """The gate's processes import scipy.stats and altair lazily (~1.5 CPU-s each): none of its checks needs them."""
-    code = "\n".join(
-        (
-            "from pipelines.quality.deferred_imports import loaded",
-            "import pipelines.quality.gate",
-            "assert not loaded('scipy.stats'), 'scipy.stats loaded with Great Expectations'",
-            "assert not loaded('altair'), 'altair loaded with Great Expectations'",
-            "from great_expectations.expectations.core import expect_column_kl_divergence_to_be_less_than as kl",
-            "assert abs(kl.stats.entropy([0.5, 0.5]) - 0.6931) < 1e-4 and loaded('scipy.stats')",
-            "assert kl.alt.Chart({'values': [{'x': 1}]}).mark_bar().to_dict()['mark']['type'] == 'bar'",
-            "assert loaded('altair')",
-        )
+    ran = run_in_a_new_interpreter(
+        "from pipelines.quality.deferred_imports import loaded",
+        "import pipelines.quality.gate",
+        "assert not loaded('scipy.stats'), 'scipy.stats loaded with Great Expectations'",
+        "assert not loaded('altair'), 'altair loaded with Great Expectations'",
+        "from great_expectations.expectations.core import expect_column_kl_divergence_to_be_less_than as kl",
+        "assert abs(kl.stats.entropy([0.5, 0.5]) - 0.6931) < 1e-4 and loaded('scipy.stats')",
+        "assert kl.alt.Chart({'values': [{'x': 1}]}).mark_bar().to_dict()['mark']['type'] == 'bar'",
+        "assert loaded('altair')",
     )
-    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert ran.returncode == 0, ran.stderr
 
 
@@ -591,20 +588,22 @@ def test_columns_and_keys_read_from_duckdbs_catalogue_match_sqlalchemys_own_refl
 def test_the_worker_imports_great_expectations_with_the_nights_garbage_collection() -> None:
     """Importing GX makes millions of objects that live as long as the worker: collected less often, then
     frozen out of every later collection, as in the night's own process."""
-    code = "\n".join(
-        (
-            "import gc, multiprocessing, os",
-            "import pipelines.quality.worker as worker",
-            "from pipelines.core.environment import NIGHT_GC_THRESHOLDS",
-            "def report(code):",
-            "    print(gc.get_threshold() == NIGHT_GC_THRESHOLDS, gc.get_freeze_count() > 100_000, flush=True)",
-            "    os._exit(code)",
-            "worker.exit_without_cleanup = report",
-            "night_end, worker_end = multiprocessing.Pipe()",
-            "night_end.close()  # the night has ended: the worker loads GX, reads end-of-file and ends",
-            "worker._serve_one_gate(worker_end, None)",
-        )
+    ran = run_in_a_new_interpreter(
+        "import gc, multiprocessing, os",
+        "import pipelines.quality.worker as worker",
+        "from pipelines.core.environment import NIGHT_GC_THRESHOLDS",
+        "def report(code):",
+        "    print(gc.get_threshold() == NIGHT_GC_THRESHOLDS, gc.get_freeze_count() > 100_000, flush=True)",
+        "    os._exit(code)",
+        "worker.exit_without_cleanup = report",
+        "night_end, worker_end = multiprocessing.Pipe()",
+        "night_end.close()  # the night has ended: the worker loads GX, reads end-of-file and ends",
+        "worker._serve_one_gate(worker_end, None)",
     )
-    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.split() == ["True", "True"]
+
+
+def run_in_a_new_interpreter(*lines: str) -> subprocess.CompletedProcess[str]:
+    """Python code run by a fresh interpreter (what it imports, nothing this test process loaded)."""
+    return subprocess.run([sys.executable, "-c", "\n".join(lines)], capture_output=True, text=True, check=False)
