@@ -1,4 +1,5 @@
-"""A large file (the night's warehouse) is copied in pieces side by side, byte for byte."""
+"""A large file (the night's warehouse) is copied in pieces side by side, byte for byte; a cache file is
+written beside its target and renamed into place."""
 
 from __future__ import annotations
 
@@ -63,3 +64,18 @@ def test_a_small_file_is_copied_whole(tmp_path: Path) -> None:
     source.write_bytes(b"a few bytes")
     copy_large_file(source, target)
     assert target.read_bytes() == b"a few bytes"
+
+
+def test_a_file_written_beside_replaces_the_target_whole_or_not_at_all(tmp_path: Path) -> None:
+    target = tmp_path / "cache.bin"
+    target.write_bytes(b"old")
+    files.write_beside_then_rename(target, lambda partial: partial.write_bytes(b"new"))
+    assert target.read_bytes() == b"new"
+
+    def fails(partial: Path) -> None:
+        partial.write_bytes(b"half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        files.write_beside_then_rename(target, fails)
+    assert target.read_bytes() == b"new" and sorted(p.name for p in tmp_path.iterdir()) == ["cache.bin"]

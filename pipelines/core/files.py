@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -48,9 +50,20 @@ def _copy_in_pieces(source: Path, target: Path, size: int) -> None:
                     offset += copied
 
             with ThreadPoolExecutor(max_workers=COPY_THREADS, thread_name_prefix="cps-copy") as pool:
-                for _ in pool.map(copy_piece, range(0, size, COPY_PIECE_BYTES)):
-                    pass
+                list(pool.map(copy_piece, range(0, size, COPY_PIECE_BYTES)))  # raises a piece's error
         finally:
             os.close(writer)
     finally:
         os.close(reader)
+
+
+def write_beside_then_rename(target: Path, write: Callable[[Path], None]) -> None:
+    """Write `target` through a file beside it, renamed into place: a reader (another night, another
+    process) never sees half a file. The file beside is named for this process and thread."""
+    partial = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}")
+    try:
+        write(partial)
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise

@@ -27,9 +27,9 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import threading
 from pathlib import Path
 
+from pipelines.core.files import write_beside_then_rename
 from pipelines.core.settings import PROJECT_ROOT
 
 PARSE_CACHE_VARIABLE = "CPS_DBT_PARSE_CACHE"
@@ -115,9 +115,7 @@ def keep_in_cache(database: Path, artifacts_dir: Path, project: str) -> None:
         if not made_from(saved, project) or (cached.is_file() and cached.stat().st_mtime >= saved.stat().st_mtime):
             return
         cached.parent.mkdir(parents=True, exist_ok=True)
-        partial = cached.with_name(f".{cached.name}.{os.getpid()}.{threading.get_ident()}")
-        shutil.copyfile(saved, partial)
-        os.replace(partial, cached)
+        write_beside_then_rename(cached, lambda partial: shutil.copyfile(saved, partial))
         for other in cached.parent.glob(f"{database.name}.*.{PARTIAL_PARSE_FILE}"):
             if other != cached:
                 other.unlink(missing_ok=True)

@@ -24,12 +24,12 @@ import importlib.metadata
 import importlib.util
 import logging
 import marshal
-import os
 import threading
 from pathlib import Path
 from types import CodeType
 from typing import Any
 
+from pipelines.core.files import write_beside_then_rename
 from pipelines.transformation.dbt_adjustments import replace_once
 
 _compiled: dict[tuple[str, bool], CodeType] = {}
@@ -108,14 +108,11 @@ def save_compiled_templates() -> None:
         entries = dict(_compiled)
         if len(entries) > MAX_CACHED_SOURCES:
             entries = {key: code for key, code in entries.items() if key in _used}
-        partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            partial.write_bytes(marshal.dumps(entries))
-            os.replace(partial, path)
+            write_beside_then_rename(path, lambda partial: partial.write_bytes(marshal.dumps(entries)))
         except OSError as error:
             logging.getLogger(__name__).info("compiled dbt templates not written to %s: %s", path, error)
-            partial.unlink(missing_ok=True)
             return
         _on_disk[path] = set(entries)
 
