@@ -22,6 +22,14 @@ def neutralise_cell(value: object) -> object:
     return value
 
 
+def neutralise_column(values: pd.Series) -> pd.Series:
+    """neutralise_cell on every cell; a text column (DuckDB's VARCHAR) in one vectorised pass."""
+    if pd.api.types.is_string_dtype(values) and values.dtype != object:
+        triggered = values.str.startswith(FORMULA_TRIGGERS, na=False)
+        return values.mask(triggered, "'" + values) if triggered.any() else values
+    return values.map(neutralise_cell, na_action="ignore")
+
+
 def spreadsheet_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Typed, readable cells: text neutralised, yes/no for true/false, whole numbers without '.0'."""
     safe = frame.copy()
@@ -32,7 +40,7 @@ def spreadsheet_frame(frame: pd.DataFrame) -> pd.DataFrame:
         elif pd.api.types.is_float_dtype(values) and values.dropna().map(float.is_integer).all():
             safe[column] = values.astype("Int64")
         elif not pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_datetime64_any_dtype(values):
-            safe[column] = values.map(neutralise_cell, na_action="ignore")
+            safe[column] = neutralise_column(values)
     safe.columns = [str(neutralise_cell(str(name))) for name in safe.columns]
     return safe
 
@@ -47,8 +55,13 @@ def _is_flag(values: pd.Series) -> bool:
 
 def write_safe_csv(frame: pd.DataFrame, path: Path) -> Path:
     """UTF-8 CSV with a byte-order mark and CRLF line ends (RFC 4180; also quotes any cell with a bare CR/LF)."""
+    return _write_csv(spreadsheet_frame(frame), path)
+
+
+def _write_csv(safe: pd.DataFrame, path: Path) -> Path:
+    """A frame already made safe (spreadsheet_frame) as write_safe_csv writes it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    spreadsheet_frame(frame).to_csv(path, index=False, lineterminator="\r\n", encoding="utf-8-sig")
+    safe.to_csv(path, index=False, lineterminator="\r\n", encoding="utf-8-sig")
     return path
 
 
@@ -88,8 +101,9 @@ def write_list(spec: MarketingList, rows: pd.DataFrame, night_dir: Path, as_of: 
     """The night's list as CSV and Excel, named with the night's date so that no night overwrites another's."""
     stem = spec.file_stem(as_of)
     rows = rows.drop(columns=["as_of_date", "sort_order"], errors="ignore")
-    write_safe_csv(rows, night_dir / f"{stem}.csv")
-    write_safe_xlsx(rows, night_dir / f"{stem}.xlsx", spec.name)
+    safe = spreadsheet_frame(rows)  # once for both files (it leaves a safe frame as it is)
+    _write_csv(safe, night_dir / f"{stem}.csv")
+    write_workbook(safe, night_dir / f"{stem}.xlsx", spec.name)
     keys = (
         frozenset(str(key) for key in rows[spec.key_column].dropna())
         if spec.key_column in rows.columns

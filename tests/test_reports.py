@@ -25,7 +25,7 @@ from pipelines.core.policy import policy
 from pipelines.core.settings import PROJECT_ROOT, Settings
 from pipelines.quality.docs import remote_assets
 from reports import charts
-from reports.exports import neutralise_cell, write_safe_csv, write_safe_xlsx
+from reports.exports import neutralise_cell, neutralise_column, write_safe_csv, write_safe_xlsx
 from reports.marketing import MARKETING_LISTS
 from reports.marts import MartsReader
 from tools.synthetic.generate import generate_inbox
@@ -286,6 +286,17 @@ def test_chart_data_files_have_no_true_false_and_no_float_noise(built: BuiltNigh
 )
 def test_neutralise_cell(cell: object, expected: object) -> None:
     assert neutralise_cell(cell) == expected
+
+
+def test_text_columns_are_neutralised_as_cell_by_cell() -> None:
+    """A text column as DuckDB gives it (pandas' string dtype) is neutralised in one pass, an object column
+    cell by cell: both give what neutralise_cell gives each cell."""
+    cells = ["=1+2", "+44", "-3", "@x", "\tx", "\rx", "a=b", "", None, "'=already"]
+    for values in (pd.Series(cells, dtype="str"), pd.Series([*cells, 7], dtype=object)):
+        expected = [None if pd.isna(cell) else neutralise_cell(cell) for cell in values]
+        assert [None if pd.isna(cell) else cell for cell in neutralise_column(values)] == expected
+    untouched = pd.Series(["plain", None], dtype="str")
+    assert neutralise_column(untouched) is untouched
 
 
 def test_formula_cells_are_neutralised_in_csv_and_excel(tmp_path: Path) -> None:
