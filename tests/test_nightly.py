@@ -118,6 +118,47 @@ def test_a_kill_in_each_step_then_a_rerun_gives_the_undisturbed_tables(
     assert table_fingerprints(paths.warehouse) == undisturbed
 
 
+# `cps nightly` with the warehouse's rename replaced by a SIGKILL of the whole night (its gate's worker
+# too): the night killed after its reports were put in place, before the warehouse was.
+KILLED_BEFORE_THE_RENAME = """
+import os, signal, sys
+import pipelines.publishing.publish as publish
+publish.publish_build = lambda build_path, warehouse: os.killpg(os.getpgrp(), signal.SIGKILL)
+from pipelines.cli import main
+sys.argv = ["cps", *sys.argv[1:]]
+main()
+"""
+
+
+def test_a_night_killed_between_its_reports_and_its_warehouse_is_taken_back_by_the_next_run(
+    undisturbed: dict[str, str], tiny_night_copy: NightPaths
+) -> None:
+    paths = tiny_night_copy
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_BEFORE_THE_RENAME, *paths.cli_args(NEXT_NIGHT)],
+        env=cli_environment(paths.prefect_home),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        start_new_session=True,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    assert (paths.reports / NEXT_NIGHT).is_dir()  # in place when the night was killed
+    assert table_fingerprints(paths.warehouse) == undisturbed
+
+    # the next run (here a re-run of the published night) takes the killed night's reports back first
+    result = run_cli(paths.cli_args(NIGHT), paths.prefect_home)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "a run stopped while publishing: its reports were taken back" in result.stderr
+    assert not (paths.reports / NEXT_NIGHT).exists()
+    assert NEXT_NIGHT not in (paths.reports / "index.html").read_text(encoding="utf-8")
+    assert not [path.name for path in paths.reports.iterdir() if path.name.startswith(".")]
+    assert not list(paths.warehouse.parent.glob(".*publishing*"))
+    assert published_night(paths.warehouse) == date.fromisoformat(NIGHT)
+    assert table_fingerprints(paths.warehouse) == undisturbed
+
+
 @pytest.mark.parametrize(
     ("marker", "stop", "code", "last_line"),
     [

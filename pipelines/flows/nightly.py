@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pipelines.core.build_plan import BuildPlan, plan_build
 from pipelines.core.errors import CpsError, QualityGateFailed, file_system_problem, naming_path
-from pipelines.core.nights import NightKind, check_usage, classify, current_night
+from pipelines.core.nights import NightKind, archive_path, check_usage, classify, current_night
 from pipelines.core.orchestration import in_prefect_run, run_logger, step
 from pipelines.core.policy import night_policy
 from pipelines.core.runlog import DETAIL, PROGRESS, show_progress, start_run_log
@@ -27,6 +27,7 @@ from pipelines.core.settings import Settings
 from pipelines.core.warehouse import apply_memory_limit
 from pipelines.flows.artifacts import attach_summary_artifacts
 from pipelines.flows.prefect_api import check_prefect_usage, prefect_api_configured, temporary_api_in_use
+from pipelines.publishing.journal import PlannedSwap, PublishJournal, journal_path, recover_publishing
 from pipelines.publishing.nights import (
     FilesKept,
     Swap,
@@ -38,7 +39,13 @@ from pipelines.publishing.nights import (
     staging_reports_root,
     write_archive,
 )
-from pipelines.publishing.publish import build_copy_path, prepare_build_copy, publish_build, warehouse_lock
+from pipelines.publishing.publish import (
+    build_copy_path,
+    prepare_build_copy,
+    publish_build,
+    seal_build,
+    warehouse_lock,
+)
 from pipelines.publishing.summary import NightSummary, read_published_figures
 from pipelines.quality.results import GateResult, store_gate_result
 from pipelines.quality.worker import PendingGate, start_gate, stop_gate_worker
@@ -88,6 +95,15 @@ def prepare_step(warehouse: Path, build_dir: Path) -> Path:
 @step(name="publish", retries=2, retry_delay_seconds=2)
 def publish_step(build_path: Path, warehouse: Path) -> None:
     publish_build(build_path, warehouse)
+
+
+def recover_stopped_publishing(settings: Settings) -> None:
+    """A run killed while it published (its reports in place, its warehouse not) is undone first, or
+    finished if its warehouse was renamed (pipelines/publishing/journal.py)."""
+    outcome = recover_publishing(settings.warehouse, lambda: render_landing(settings.reports))
+    if outcome is not None:
+        PROGRESS.warning("%s", outcome)
+        run_logger().warning("%s", outcome)
 
 
 @step(name="quality gate")
@@ -259,6 +275,7 @@ def run_night(settings: Settings) -> NightSummary:
     apply_dbt_threads(settings.dbt_threads)
 
     with warehouse_lock(settings.lock_file, settings.lock_wait_seconds):
+        recover_stopped_publishing(settings)
         current = current_night(settings.warehouse)
         kind = classify(night, current)
         PROGRESS.info("night %s: %s (current night: %s)", night, kind.value, current or "none yet")
@@ -386,6 +403,7 @@ def build_and_publish(
     staged_reports = timer.run("reports", lambda: reports_index_step(night_path, rendered), part="index")
 
     def publish() -> Path:
+        seal_build(build_path)  # first: then only the warehouse's rename is left after the reports' swap
         with naming_path(settings.reports):
             # earlier lists without tonight's withdrawn consents first: a run stopped after this has only
             # removed rows whose consent its inputs withdrew
@@ -398,6 +416,12 @@ def build_and_publish(
         swaps: list[Swap] = []
         landing = FilesKept.of(*landing_pages(settings.reports))
         published = settings.warehouse
+        # written down first: a run killed before the rename is taken back by the next one
+        planned = [PlannedSwap.of(staged_reports, settings.reports / night.isoformat())]
+        if staged_archive is not None:
+            planned.append(PlannedSwap.of(staged_archive, archive_path(settings.warehouse, night)))
+        journal = PublishJournal(journal_path(settings.warehouse), build_path, tuple(planned))
+        journal.write()
         try:
             with naming_path(settings.reports):
                 swaps.append(publish_reports(staged_reports, settings.reports / night.isoformat()))
@@ -408,10 +432,12 @@ def build_and_publish(
             publish_step(build_path, settings.warehouse)
         except BaseException:
             put_back(swaps, landing)
+            journal.remove()
             raise
         for swap in swaps:  # published: what the swaps replaced goes
             with contextlib.suppress(OSError):
                 swap.finish()
+        journal.remove()
         shutil.rmtree(staging_root, ignore_errors=True)
         return published
 

@@ -185,9 +185,14 @@ def remove_path(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+def aside_path(target: Path) -> Path:
+    """Where swap_in keeps what `target` was until the night is published."""
+    return target.with_name(f".previous-{target.name}")
+
+
 def swap_in(staged: Path, target: Path) -> Swap:
     """Put `staged` (a file or a folder) in place of `target`, keeping the replaced one aside (see Swap)."""
-    aside = target.with_name(f".previous-{target.name}")
+    aside = aside_path(target)
     if aside.exists() or aside.is_symlink():
         remove_path(aside)  # left by a run that stopped before it finished
     replaced = target.exists() or target.is_symlink()

@@ -145,8 +145,12 @@ def write_to_disk_in_background(path: Path) -> threading.Thread:
     return thread
 
 
-def publish_build(build_path: Path, warehouse: Path) -> None:
-    """Make the built night the published one, in a single atomic rename."""
+def seal_build(build_path: Path) -> None:
+    """The built night complete in its one file and on disk (checkpointed, no write-ahead log, synced).
+
+    Done before the night's reports go in place, so that only the rename (publish_build) is left
+    between them and the warehouse: the moment a killed run could leave one without the other is as
+    short as it can be (and the next run takes such reports back: pipelines/publishing/journal.py)."""
     connection = connect(build_path)
     connection.execute("CHECKPOINT")
     connection.close()
@@ -155,6 +159,10 @@ def publish_build(build_path: Path, warehouse: Path) -> None:
         raise CpsError(f"the built warehouse still has a write-ahead log ({wal}); not publishing")
     with build_path.open("rb") as handle:
         os.fsync(handle.fileno())
+
+
+def publish_build(build_path: Path, warehouse: Path) -> None:
+    """Make the built night, sealed (seal_build), the published one, in a single atomic rename."""
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     os.replace(build_path, warehouse)
     # The night is published from here on: nothing after the rename may fail the run.
