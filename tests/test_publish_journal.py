@@ -55,6 +55,12 @@ def start_publishing(place: dict[str, Path], target: Path) -> PublishJournal:
     return journal
 
 
+def start_re_run_publishing(place: dict[str, Path]) -> None:
+    """A re-run of the published night publishing: its staged folder replaces the published one."""
+    place["staged"] = night_folder(place["staged"].parent, PUBLISHED, "re-run")
+    start_publishing(place, place["reports"] / PUBLISHED)
+
+
 def recover(place: dict[str, Path]) -> str | None:
     return recover_publishing(place["warehouse"], lambda: render_landing(place["reports"]))
 
@@ -87,10 +93,7 @@ def test_a_new_night_stopped_before_the_rename_is_taken_back(place: dict[str, Pa
 def test_a_re_run_stopped_before_the_rename_gets_the_replaced_reports_back(place: dict[str, Path]) -> None:
     """A re-run of the published night: its folder was replaced, the replaced one kept aside."""
     reports = place["reports"]
-    (place["staged"].parent / PUBLISHED).mkdir()
-    place["staged"] = place["staged"].parent / PUBLISHED
-    (place["staged"] / "index.html").write_text("<html>re-run</html>", encoding="utf-8")
-    start_publishing(place, reports / PUBLISHED)
+    start_re_run_publishing(place)
     assert "re-run" in (reports / PUBLISHED / "index.html").read_text(encoding="utf-8")
 
     recover(place)
@@ -114,10 +117,7 @@ def test_a_swap_stopped_half_way_is_taken_back(place: dict[str, Path]) -> None:
 
 def test_a_night_stopped_after_the_rename_stays_published(place: dict[str, Path]) -> None:
     reports = place["reports"]
-    (place["staged"].parent / PUBLISHED).mkdir()
-    place["staged"] = place["staged"].parent / PUBLISHED
-    (place["staged"] / "index.html").write_text("<html>re-run</html>", encoding="utf-8")
-    start_publishing(place, reports / PUBLISHED)
+    start_re_run_publishing(place)
     place["build"].replace(place["warehouse"])  # the rename: the night is published
 
     outcome = recover(place)
