@@ -151,6 +151,8 @@ def test_a_night_killed_between_its_reports_and_its_warehouse_is_taken_back_by_t
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "a run stopped while publishing: its reports were taken back" in result.stderr
+    # and in the night's summary, for a scheduler that keeps only stdout
+    assert "WARNING before this night, a run stopped while publishing" in result.stdout
     assert not (paths.reports / NEXT_NIGHT).exists()
     assert NEXT_NIGHT not in (paths.reports / "index.html").read_text(encoding="utf-8")
     assert not [path.name for path in paths.reports.iterdir() if path.name.startswith(".")]

@@ -97,13 +97,13 @@ def publish_step(build_path: Path, warehouse: Path) -> None:
     publish_build(build_path, warehouse)
 
 
-def recover_stopped_publishing(settings: Settings) -> None:
+def recover_stopped_publishing(settings: Settings) -> str:
     """A run killed while it published (its reports in place, its warehouse not) is undone first, or
-    finished if its warehouse was renamed (pipelines/publishing/journal.py)."""
-    outcome = recover_publishing(settings.warehouse, lambda: render_landing(settings.reports))
-    if outcome is not None:
-        PROGRESS.warning("%s", outcome)
-        run_logger().warning("%s", outcome)
+    finished if its warehouse was renamed (pipelines/publishing/journal.py); what was done, or ""."""
+    outcome = recover_publishing(settings.warehouse, lambda: render_landing(settings.reports)) or ""
+    if outcome:
+        PROGRESS.warning("%s", outcome)  # the run log, the console; and the night's summary
+    return outcome
 
 
 @step(name="quality gate")
@@ -275,7 +275,7 @@ def run_night(settings: Settings) -> NightSummary:
     apply_dbt_threads(settings.dbt_threads)
 
     with warehouse_lock(settings.lock_file, settings.lock_wait_seconds):
-        recover_stopped_publishing(settings)
+        recovered = recover_stopped_publishing(settings)
         current = current_night(settings.warehouse)
         kind = classify(night, current)
         PROGRESS.info("night %s: %s (current night: %s)", night, kind.value, current or "none yet")
@@ -284,7 +284,7 @@ def run_night(settings: Settings) -> NightSummary:
             shutil.rmtree(staging_root)
         staging_root.mkdir(parents=True)  # a read-only reports folder fails here, before any work
         try:
-            return build_and_publish(settings, night, current, kind, staging_root, timer)
+            return build_and_publish(settings, night, current, kind, staging_root, timer, recovered)
         except QualityGateFailed as error:
             # what failed is in the night as built: the next run discards it, until then it can be read
             raise QualityGateFailed(
@@ -328,7 +328,13 @@ def ingest_and_plan(
 
 
 def build_and_publish(
-    settings: Settings, night: date, current: date | None, kind: NightKind, staging_root: Path, timer: StepTimer
+    settings: Settings,
+    night: date,
+    current: date | None,
+    kind: NightKind,
+    staging_root: Path,
+    timer: StepTimer,
+    recovered: str = "",
 ) -> NightSummary:
     logger = run_logger()
     values = night_policy(settings.policy_overrides)  # what dbt gets as vars, for the Python steps too
@@ -468,6 +474,7 @@ def build_and_publish(
         current_night=max(night, current) if current else night,
         consent_withdrawn=(withdrawn.rows, withdrawn.lists),
         after_publish_warnings=after_publish_warnings,
+        recovered_publishing=recovered,
     )
     logger.info(summary.render())
     if in_prefect_run():

@@ -74,6 +74,8 @@ class NightSummary:
     # what went wrong once the night was published (it stays published): e.g. a file retention could
     # not delete
     after_publish_warnings: tuple[str, ...] = ()
+    # what this run found of an earlier run killed while it published, and did about it (journal.py)
+    recovered_publishing: str = ""
 
     def render(self) -> str:
         figures = self.figures
@@ -90,6 +92,7 @@ class NightSummary:
             headline = f"Night {self.as_of} published to {self.warehouse} ({self.kind})"
         lines = [
             headline,
+            *([f"  WARNING before this night, {self.recovered_publishing}"] if self.recovered_publishing else []),
             *([f"  build: {self.build}"] if self.build else []),
             f"  rows in: {ingest.rows_read:,} read, {ingest.rows_loaded:,} loaded, "
             f"{ingest.rows_quarantined:,} quarantined; files {ingest.files_loaded} loaded, "
