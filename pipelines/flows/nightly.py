@@ -422,15 +422,16 @@ def build_and_publish(
         swaps: list[Swap] = []
         landing = FilesKept.of(*landing_pages(settings.reports))
         published = settings.warehouse
+        night_folder = settings.reports / night.isoformat()
         # written down first: a run killed before the rename is taken back by the next one
-        planned = [PlannedSwap.of(staged_reports, settings.reports / night.isoformat())]
+        planned = [PlannedSwap.of(staged_reports, night_folder)]
         if staged_archive is not None:
             planned.append(PlannedSwap.of(staged_archive, archive_path(settings.warehouse, night)))
         journal = PublishJournal(journal_path(settings.warehouse), build_path, tuple(planned))
         journal.write()
         try:
             with naming_path(settings.reports):
-                swaps.append(publish_reports(staged_reports, settings.reports / night.isoformat()))
+                swaps.append(publish_reports(staged_reports, night_folder))
                 render_landing(settings.reports)
             if staged_archive is not None:
                 swaps.append(publish_archive(staged_archive, settings.warehouse, night))

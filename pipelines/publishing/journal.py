@@ -20,16 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.core.files import write_beside_then_rename
-from pipelines.publishing.nights import aside_path, remove_path
+from pipelines.publishing.nights import aside_path, is_present, remove_path
 
 
 def journal_path(warehouse: Path) -> Path:
     """Where a night's publishing is written down: beside the warehouse, on the same file system."""
     return warehouse.with_name(f".{warehouse.name}.publishing.json")
-
-
-def exists(path: Path) -> bool:
-    return path.exists() or path.is_symlink()
 
 
 @dataclass(frozen=True)
@@ -42,22 +38,22 @@ class PlannedSwap:
 
     @classmethod
     def of(cls, staged: Path, target: Path) -> PlannedSwap:
-        return cls(staged, target, exists(target))
+        return cls(staged, target, is_present(target))
 
     def undo(self) -> None:
         """Put back what target was before the swap, at whatever point the swap stopped."""
         aside = aside_path(self.target)
         if self.existed:
-            if exists(aside):  # moved aside: the staged path may or may not have taken its place
-                if exists(self.target):
+            if is_present(aside):  # moved aside: the staged path may or may not have taken its place
+                if is_present(self.target):
                     remove_path(self.target)
                 os.replace(aside, self.target)
-        elif exists(self.target) and not exists(self.staged):  # the staged path took the empty place
+        elif is_present(self.target) and not is_present(self.staged):  # the staged path took the empty place
             remove_path(self.target)
 
     def finish(self) -> None:
         aside = aside_path(self.target)
-        if self.existed and exists(aside):
+        if self.existed and is_present(aside):
             remove_path(aside)
 
 
@@ -100,7 +96,7 @@ def recover_publishing(warehouse: Path, render_landing: Callable[[], object]) ->
         # unreadable: written aside and renamed, so never half written; a file put there by hand
         path.unlink(missing_ok=True)
         return f"ignored an unreadable publishing journal ({error})"
-    if exists(journal.build):
+    if is_present(journal.build):
         for swap in reversed(journal.swaps):
             swap.undo()
         render_landing()

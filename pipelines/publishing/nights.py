@@ -185,6 +185,11 @@ def remove_path(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+def is_present(path: Path) -> bool:
+    """Something is at `path`: a file, a folder, or a link (even a broken one)."""
+    return path.exists() or path.is_symlink()
+
+
 def aside_path(target: Path) -> Path:
     """Where swap_in keeps what `target` was until the night is published."""
     return target.with_name(f".previous-{target.name}")
@@ -193,9 +198,9 @@ def aside_path(target: Path) -> Path:
 def swap_in(staged: Path, target: Path) -> Swap:
     """Put `staged` (a file or a folder) in place of `target`, keeping the replaced one aside (see Swap)."""
     aside = aside_path(target)
-    if aside.exists() or aside.is_symlink():
+    if is_present(aside):
         remove_path(aside)  # left by a run that stopped before it finished
-    replaced = target.exists() or target.is_symlink()
+    replaced = is_present(target)
     if replaced:
         os.replace(target, aside)
     try:
